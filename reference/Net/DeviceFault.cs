@@ -1,0 +1,61 @@
+namespace VirtioMq.Reference.Net;
+
+/// <summary>
+/// Named bugs the reference device can be switched into, each one a multiqueue bug seen in real devices.
+/// They exist to prove that the conformance suite catches them (tests/ runs the suite against each one).
+/// </summary>
+public enum DeviceFault
+{
+    /// <summary>controlq at index 2 even when MQ is negotiated (should be 2N).</summary>
+    CvqAt2,
+    /// <summary>VQ_PAIRS_SET(0) acked OK and applied.</summary>
+    AcceptPairsZero,
+    /// <summary>VQ_PAIRS_SET(n) with n greater than max_virtqueue_pairs acked OK and applied.</summary>
+    AcceptPairsAboveMax,
+    /// <summary>Frames are delivered on receive queues above the current virtqueue_pairs.</summary>
+    RxOnDisabled,
+    /// <summary>Reset keeps the multiqueue state (current pairs, flow table).</summary>
+    ResetKeepsPairs,
+    /// <summary>receiveq and transmitq indices swapped: even indices transmit, odd ones receive.</summary>
+    SwapRxTx,
+    /// <summary>After the device has been reset once, VQ_PAIRS_SET is acked OK but not applied.</summary>
+    RestoreLosesPairs,
+    /// <summary>Unknown control classes and commands are acked OK.</summary>
+    AckUnknownCommands,
+    /// <summary>Buffers are consumed on a kick before DRIVER_OK.</summary>
+    ConsumeBeforeDriverOk,
+    /// <summary>MQ is offered without CTRL_VQ.</summary>
+    MqWithoutCtrlVq,
+    /// <summary>max_virtqueue_pairs reads 0 in config space.</summary>
+    MaxPairsZero,
+    /// <summary>Every frame lands on receiveq1 whatever transmitq it came from (breaks only a SHOULD).</summary>
+    SteerAllToQ1,
+}
+
+public static class DeviceFaults
+{
+    /// <summary>The names used in device URIs and on the command line: kebab-case of the enum member.</summary>
+    public static string Name(this DeviceFault f) => f switch
+    {
+        DeviceFault.CvqAt2 => "cvq-at-2",
+        DeviceFault.AcceptPairsZero => "accept-pairs-0",
+        DeviceFault.AcceptPairsAboveMax => "accept-pairs-above-max",
+        DeviceFault.RxOnDisabled => "rx-on-disabled",
+        DeviceFault.ResetKeepsPairs => "reset-keeps-pairs",
+        DeviceFault.SwapRxTx => "swap-rx-tx",
+        DeviceFault.RestoreLosesPairs => "restore-loses-pairs",
+        DeviceFault.AckUnknownCommands => "ack-unknown-commands",
+        DeviceFault.ConsumeBeforeDriverOk => "consume-before-driver-ok",
+        DeviceFault.MqWithoutCtrlVq => "mq-without-ctrl-vq",
+        DeviceFault.MaxPairsZero => "max-pairs-0",
+        DeviceFault.SteerAllToQ1 => "steer-all-to-q1",
+        _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
+    };
+
+    public static IReadOnlyList<DeviceFault> All { get; } = Enum.GetValues<DeviceFault>();
+
+    public static DeviceFault Parse(string name) =>
+        All.FirstOrDefault(f => f.Name() == name.Trim(), (DeviceFault)(-1)) is var f && f >= 0
+            ? f
+            : throw new FormatException($"unknown fault '{name}'; known faults: {string.Join(", ", All.Select(x => x.Name()))}");
+}

@@ -1,0 +1,41 @@
+using System.Buffers.Binary;
+
+namespace VirtioMq.Reference.Net;
+
+/// <summary>
+/// What makes two frames one flow for automatic receive steering: the Ethernet addresses and type and, for
+/// IPv4, the addresses, protocol and (TCP/UDP) ports. Direction-free, so a reply belongs to its request's flow.
+/// </summary>
+public readonly record struct FlowKey(UInt128 A, UInt128 B, ushort EtherType, byte Protocol)
+{
+    public static FlowKey Of(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14) return new FlowKey(Read(frame, 0, frame.Length), 0, 0, 0);
+        var dstMac = Read(frame, 0, 6);
+        var srcMac = Read(frame, 6, 6);
+        var type = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
+        if (type == 0x0800 && frame.Length >= 34)
+        {
+            var ihl = (frame[14] & 0xF) * 4;
+            var proto = frame[23];
+            UInt128 src = Read(frame, 26, 4), dst = Read(frame, 30, 4);
+            if ((proto == 6 || proto == 17) && frame.Length >= 14 + ihl + 4)
+            {
+                src = (src << 16) | BinaryPrimitives.ReadUInt16BigEndian(frame[(14 + ihl)..]);
+                dst = (dst << 16) | BinaryPrimitives.ReadUInt16BigEndian(frame[(16 + ihl)..]);
+            }
+            return Ordered(src, dst, type, proto);
+        }
+        return Ordered(srcMac, dstMac, type, 0);
+    }
+
+    private static FlowKey Ordered(UInt128 x, UInt128 y, ushort type, byte proto) =>
+        x <= y ? new FlowKey(x, y, type, proto) : new FlowKey(y, x, type, proto);
+
+    private static UInt128 Read(ReadOnlySpan<byte> s, int at, int len)
+    {
+        UInt128 v = 0;
+        for (var i = 0; i < len && at + i < s.Length; i++) v = (v << 8) | s[at + i];
+        return v;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Buffers.Binary;
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Virtqueues;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Reference.Net;
+
+/// <summary>The controlq: parses <c>virtio_net_ctrl</c> from each chain and writes the ack (§5.1.9.5).</summary>
+public sealed partial class VirtioNetDevice
+{
+    private const int MaxControlBytes = 4096;
+    private int _starts;
+
+    private void DrainControlq(DeviceVirtqueue q)
+    {
+        while (TryPop(q) is { } chain)
+        {
+            try
+            {
+                if (chain.WritableLength < 1)
+                {
+                    Note("controlq: command has no device-writable byte for the ack; dropped");
+                    q.PushUsed(chain.Head, 0);
+                    continue;
+                }
+                var command = ControlCommand.Parse(chain.ReadAll(_memory, MaxControlBytes));
+                var ack = command is { } c ? Execute(c) : NetAck.Err;
+                if (command is null) Note("controlq: command shorter than class + command; answered ERR");
+                var written = chain.Write(_memory, [(byte)ack]);
+                q.PushUsed(chain.Head, (uint)written);
+            }
+            catch (GuestMemoryFault e)
+            {
+                Note($"controlq: {e.Message}");
+                q.PushUsed(chain.Head, 0);
+            }
+        }
+    }
+
+    private NetAck Execute(ControlCommand c)
+    {
+        if (c is { Class: NetControl.ClassMq, Command: NetControl.MqVqPairsSet }) return VqPairsSet(c.Data);
+        if (_options.Has(DeviceFault.AckUnknownCommands)) return NetAck.Ok;
+        Note($"controlq: unsupported {c}; answered ERR");
+        return NetAck.Err;
+    }
+
+    private NetAck VqPairsSet(byte[] data)
+    {
+        if (!Negotiated.Has(FeatureBit.NetMq) || data.Length < 2)
+        {
+            Note(data.Length < 2 ? "VQ_PAIRS_SET without its 2-byte virtqueue_pairs; answered ERR" : "VQ_PAIRS_SET but MQ was not negotiated; answered ERR");
+            return NetAck.Err;
+        }
+        int n = BinaryPrimitives.ReadUInt16LittleEndian(data);
+        var inRange = n is >= NetControl.VqPairsMin && n <= _options.MaxPairs;
+        var buggyAccept = (n == 0 && _options.Has(DeviceFault.AcceptPairsZero)) || (n > _options.MaxPairs && _options.Has(DeviceFault.AcceptPairsAboveMax));
+        if (!inRange && !buggyAccept)
+        {
+            // The spec only forbids the driver to send this (§5.1.9.5.6.1); rejecting it keeps the state sane.
+            Note($"VQ_PAIRS_SET({n}) outside 1..{_options.MaxPairs}; answered ERR, pairs stay {CurrentPairs}");
+            return NetAck.Err;
+        }
+        if (_options.Has(DeviceFault.RestoreLosesPairs) && _starts > 1) return NetAck.Ok;
+        // Applied before the buffer is used, so no frame lands above n once the driver sees the ack (§5.1.9.5.6.2).
+        CurrentPairs = n;
+        return NetAck.Ok;
+    }
+}

@@ -1,0 +1,152 @@
+using VirtioMq.Reference.Memory;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Reference.Virtqueues;
+
+/// <summary>
+/// The device side of one split virtqueue (§2.7): takes available chains, returns used ones and decides
+/// whether the driver must be notified. All ring state lives in guest memory except the device's own
+/// last-seen avail index, which vhost-user's GET/SET_VRING_BASE exposes.
+/// </summary>
+public sealed class DeviceVirtqueue
+{
+    private readonly GuestMemory _mem;
+    private readonly bool _eventIdx;
+    private readonly bool _indirect;
+    private ushort _lastNotifiedUsed;
+
+    public DeviceVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect)
+    {
+        if (size is < 1 or > SplitRing.MaxQueueSize || (size & (size - 1)) != 0)
+            throw new ChainError($"queue {index}: size {size} is not a power of two up to 32768");
+        if (!memory.Contains(desc, SplitRing.DescriptorTableBytes(size)) || !memory.Contains(avail, SplitRing.AvailRingBytes(size))
+            || !memory.Contains(used, SplitRing.UsedRingBytes(size)))
+            throw new ChainError($"queue {index}: ring addresses desc=0x{desc:x} avail=0x{avail:x} used=0x{used:x} are not inside guest memory");
+        _mem = memory;
+        Index = index;
+        Size = size;
+        Desc = desc;
+        Avail = avail;
+        Used = used;
+        _eventIdx = eventIdx;
+        _indirect = indirect;
+    }
+
+    public int Index { get; }
+    public int Size { get; }
+    public ulong Desc { get; }
+    public ulong Avail { get; }
+    public ulong Used { get; }
+
+    /// <summary>The next available-ring index the device will take (free-running).</summary>
+    public ushort LastAvailIdx { get; set; }
+
+    /// <summary>The device's used idx (free-running); starts where the used ring in memory says.</summary>
+    public ushort UsedIdx { get; private set; }
+
+    /// <summary>Set when the driver exposed more buffers than the ring holds: the queue is unusable until reset.</summary>
+    public bool Broken { get; private set; }
+
+    public void SyncUsedIdxFromMemory() => UsedIdx = _mem.ReadU16(Used + 2);
+
+    public bool HasAvailable => !Broken && _mem.ReadU16Acquire(Avail + 2) != LastAvailIdx;
+
+    /// <summary>
+    /// Takes the next available chain. Returns null when none is available. A malformed chain is consumed,
+    /// returned as used with length 0, and reported as a <see cref="ChainError"/>, so one bad buffer never
+    /// stalls the queue nor reaches outside memory.
+    /// </summary>
+    public DescriptorChain? Pop()
+    {
+        if (Broken) return null;
+        var availIdx = _mem.ReadU16Acquire(Avail + 2);
+        if (availIdx == LastAvailIdx) return null;
+        if ((ushort)(availIdx - LastAvailIdx) > Size)
+        {
+            Broken = true;
+            throw new ChainError($"queue {Index}: avail idx {availIdx} is {(ushort)(availIdx - LastAvailIdx)} ahead of {LastAvailIdx}, more than the {Size} entries the ring holds");
+        }
+        var head = _mem.ReadU16(Avail + 4 + 2UL * (ulong)(LastAvailIdx % Size));
+        LastAvailIdx++;
+        if (_eventIdx) _mem.WriteU16Release(Used + (ulong)SplitRing.AvailEventOffset(Size), LastAvailIdx);
+        try
+        {
+            return Walk(head);
+        }
+        catch (Exception e) when (e is ChainError or GuestMemoryFault)
+        {
+            if (head < Size) PushUsed(head, 0);
+            throw new ChainError($"queue {Index}: chain at head {head} refused: {e.Message}");
+        }
+    }
+
+    /// <summary>Publishes one used element: the element first, then idx, so the driver never sees idx ahead of len (§2.7.8.2).</summary>
+    public void PushUsed(ushort head, uint length)
+    {
+        var slot = Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(UsedIdx % Size);
+        _mem.WriteU32(slot, head);
+        _mem.WriteU32(slot + 4, length);
+        UsedIdx++;
+        _mem.WriteU16Release(Used + 2, UsedIdx);
+    }
+
+    /// <summary>Whether the used entries published since the last call need a notification (§2.7.7.2).</summary>
+    public bool TakeNotificationDue()
+    {
+        var old = _lastNotifiedUsed;
+        var now = UsedIdx;
+        if (old == now) return false;
+        _lastNotifiedUsed = now;
+        Interlocked.MemoryBarrier();
+        if (_eventIdx)
+        {
+            var usedEvent = _mem.ReadU16(Avail + (ulong)SplitRing.UsedEventOffset(Size));
+            return (ushort)(now - usedEvent - 1) < (ushort)(now - old);
+        }
+        return (_mem.ReadU16(Avail) & SplitRing.AvailFNoInterrupt) == 0;
+    }
+
+    private DescriptorChain Walk(ushort head)
+    {
+        if (head >= Size) throw new ChainError($"head {head} is outside the {Size}-entry descriptor table");
+        var segments = new List<Segment>();
+        var table = Desc;
+        var tableSize = Size;
+        var index = head;
+        var inIndirect = false;
+        var seenWritable = false;
+        for (var steps = 0; ; steps++)
+        {
+            if (steps >= tableSize) throw new ChainError($"chain is longer than its {tableSize}-entry table (a loop?)");
+            var d = table + (ulong)SplitRing.DescriptorSize * index;
+            var addr = _mem.ReadU64(d);
+            var len = _mem.ReadU32(d + 8);
+            var flags = _mem.ReadU16(d + 12);
+            var next = _mem.ReadU16(d + 14);
+            if ((flags & SplitRing.DescFIndirect) != 0)
+            {
+                if (!_indirect) throw new ChainError("INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC");
+                if (inIndirect) throw new ChainError("INDIRECT descriptor inside an indirect table");
+                if ((flags & SplitRing.DescFNext) != 0) throw new ChainError("descriptor has both INDIRECT and NEXT");
+                if (len == 0 || len % SplitRing.DescriptorSize != 0) throw new ChainError($"indirect table length {len} is not a multiple of 16");
+                if (!_mem.Contains(addr, (int)Math.Min(len, int.MaxValue))) throw new ChainError($"indirect table 0x{addr:x}+{len} is outside guest memory");
+                // The write flag of the descriptor that points at a table carries no meaning (§2.7.5.3.2).
+                inIndirect = true;
+                table = addr;
+                tableSize = (int)(len / SplitRing.DescriptorSize);
+                index = 0;
+                steps = -1;
+                continue;
+            }
+            var writable = (flags & SplitRing.DescFWrite) != 0;
+            if (!writable && seenWritable) throw new ChainError("device-readable descriptor after a device-writable one");
+            seenWritable |= writable;
+            if (len > 0 && !_mem.Contains(addr, (int)Math.Min(len, int.MaxValue)))
+                throw new ChainError($"buffer 0x{addr:x}+{len} is outside guest memory");
+            segments.Add(new Segment(addr, len, writable));
+            if ((flags & SplitRing.DescFNext) == 0) return new DescriptorChain(head, segments);
+            if (next >= tableSize) throw new ChainError($"next {next} is outside the {tableSize}-entry table");
+            index = next;
+        }
+    }
+}
