@@ -1,0 +1,8 @@
+namespace VirtioMq.Adapters.Driver;
+
+/// <summary>The device did something the driver cannot make sense of (a bad used id, a timeout, a closed connection).</summary>
+public class DeviceProtocolException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A bounded wait ran out; the message names what was awaited.</summary>
+public sealed class DeviceTimeoutException(string waitedFor, TimeSpan timeout)
+    : DeviceProtocolException($"timed out after {timeout.TotalMilliseconds:0} ms waiting for {waitedFor}");

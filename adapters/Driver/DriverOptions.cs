@@ -1,0 +1,19 @@
+namespace VirtioMq.Adapters.Driver;
+
+/// <summary>How the suite's driver behaves: its patience and how much it posts.</summary>
+public sealed record DriverOptions
+{
+    /// <summary>The longest any single wait may take before the driver gives up and says what it waited for.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Receive buffers kept posted on each receiveq in use.</summary>
+    public int ReceiveBuffersPerQueue { get; init; } = 8;
+
+    /// <summary>Queue size for the first pairs and the controlq, and for pairs beyond <see cref="RoomyPairs"/>.</summary>
+    public int QueueSize { get; init; } = 64;
+    public int SmallQueueSize { get; init; } = 4;
+    public int RoomyPairs { get; init; } = 16;
+
+    /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
+    public int ReceiveBufferBytes { get; init; } = 1526;
+}

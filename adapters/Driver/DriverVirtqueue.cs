@@ -1,0 +1,166 @@
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Adapters.Driver;
+
+/// <summary>
+/// The driver side of one split virtqueue (§2.7): it builds descriptor chains in guest memory, exposes them
+/// through the available ring and takes them back from the used ring. It shares only memory with the device.
+/// </summary>
+public sealed class DriverVirtqueue
+{
+    private readonly GuestMemory _mem;
+    private readonly GuestAllocator _alloc;
+    private readonly bool _eventIdx;
+    private readonly Stack<ushort> _freeDescriptors = new();
+    private readonly Dictionary<ushort, Pending> _outstanding = [];
+    private ushort _availIdx;
+    private ushort _lastUsedIdx;
+    private ushort _kickedAt;
+
+    // Descriptor ids are kept here, not re-read from the table: a faulty device might have scribbled on it.
+    private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, ushort[] Descriptors, object? Tag);
+
+    public DriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx)
+    {
+        _mem = memory;
+        _alloc = allocator;
+        Index = index;
+        Size = size;
+        _eventIdx = eventIdx;
+        Registers = new QueueRegisters(size,
+            allocator.AllocateRing(SplitRing.DescriptorTableBytes(size), SplitRing.DescriptorAlign),
+            allocator.AllocateRing(SplitRing.AvailRingBytes(size), SplitRing.AvailAlign),
+            allocator.AllocateRing(SplitRing.UsedRingBytes(size), SplitRing.UsedAlign));
+        // Ring memory may hold a previous driver's bytes; the device expects zeroed indices and flags.
+        _mem.Span(Registers.Desc, SplitRing.DescriptorTableBytes(size)).Clear();
+        _mem.Span(Registers.Avail, SplitRing.AvailRingBytes(size)).Clear();
+        _mem.Span(Registers.Used, SplitRing.UsedRingBytes(size)).Clear();
+        for (var i = size - 1; i >= 0; i--) _freeDescriptors.Push((ushort)i);
+    }
+
+    public int Index { get; }
+    public int Size { get; }
+    public QueueRegisters Registers { get; }
+    public int FreeDescriptors => _freeDescriptors.Count;
+    public int Outstanding => _outstanding.Count;
+
+    /// <summary>
+    /// Adds one buffer: device-readable segments first, then device-writable ones of the given lengths
+    /// (each at most a slot). With <paramref name="indirect"/> the chain is put in an indirect table (§2.7.5.3).
+    /// Returns the head, or null when the ring has no room.
+    /// </summary>
+    public ushort? Add(IReadOnlyList<byte[]> readable, IReadOnlyList<int> writableLengths, object? tag = null, bool indirect = false)
+    {
+        var count = readable.Count + writableLengths.Count;
+        if (count == 0) throw new ArgumentException("a buffer needs at least one segment");
+        if (readable.Any(r => r.Length > GuestAllocator.SlotSize) || writableLengths.Any(l => l is <= 0 or > GuestAllocator.SlotSize))
+            throw new ArgumentException($"each segment must be 1..{GuestAllocator.SlotSize} bytes");
+        var needed = indirect ? 1 : count;
+        if (_freeDescriptors.Count < needed) return null;
+
+        var slots = new List<ulong>();
+        var segs = new List<(ulong Addr, uint Len, ushort Flags)>();
+        var writable = new List<(ulong, uint)>();
+        foreach (var r in readable)
+        {
+            var s = _alloc.AllocateSlot();
+            slots.Add(s);
+            r.CopyTo(_mem.Span(s, r.Length));
+            segs.Add((s, (uint)r.Length, 0));
+        }
+        foreach (var len in writableLengths)
+        {
+            var s = _alloc.AllocateSlot();
+            slots.Add(s);
+            segs.Add((s, (uint)len, SplitRing.DescFWrite));
+            writable.Add((s, (uint)len));
+        }
+
+        ushort head;
+        ushort[] ids;
+        if (indirect)
+        {
+            var table = _alloc.AllocateSlot();
+            slots.Add(table);
+            for (var i = 0; i < segs.Count; i++)
+                WriteDescriptor(table, (ushort)i, segs[i].Addr, segs[i].Len,
+                    (ushort)(segs[i].Flags | (i + 1 < segs.Count ? SplitRing.DescFNext : 0)), (ushort)(i + 1 < segs.Count ? i + 1 : 0));
+            head = _freeDescriptors.Pop();
+            ids = [head];
+            WriteDescriptor(Registers.Desc, head, table, (uint)(segs.Count * SplitRing.DescriptorSize), SplitRing.DescFIndirect, 0);
+        }
+        else
+        {
+            ids = Enumerable.Range(0, count).Select(_ => _freeDescriptors.Pop()).ToArray();
+            for (var i = 0; i < count; i++)
+                WriteDescriptor(Registers.Desc, ids[i], segs[i].Addr, segs[i].Len,
+                    (ushort)(segs[i].Flags | (i + 1 < count ? SplitRing.DescFNext : 0)), i + 1 < count ? ids[i + 1] : (ushort)0);
+            head = ids[0];
+        }
+        _outstanding[head] = new Pending(slots, writable, ids, tag);
+        _mem.WriteU16(Registers.Avail + 4 + 2UL * (ulong)(_availIdx % Size), head);
+        _availIdx++;
+        return head;
+    }
+
+    /// <summary>The guest address of writable segment <paramref name="n"/> of an outstanding buffer.</summary>
+    public ulong WritableAddressOf(ushort head, int n) =>
+        _outstanding.TryGetValue(head, out var o) && n < o.Writable.Count ? o.Writable[n].Addr
+            : throw new InvalidOperationException($"virtqueue {Index}: head {head} has no writable segment {n}");
+
+    /// <summary>Publishes everything added so far (§2.7.13.3) and says whether the device wants a notification (§2.7.10).</summary>
+    public bool Publish()
+    {
+        _mem.WriteU16Release(Registers.Avail + 2, _availIdx);
+        Interlocked.MemoryBarrier();
+        var old = _kickedAt;
+        if (old == _availIdx) return false;
+        _kickedAt = _availIdx;
+        if (_eventIdx)
+        {
+            var availEvent = _mem.ReadU16(Registers.Used + (ulong)SplitRing.AvailEventOffset(Size));
+            return (ushort)(_availIdx - availEvent - 1) < (ushort)(_availIdx - old);
+        }
+        return (_mem.ReadU16(Registers.Used) & SplitRing.UsedFNoNotify) == 0;
+    }
+
+    /// <summary>The used idx the device has published.</summary>
+    public ushort DeviceUsedIdx => _mem.ReadU16Acquire(Registers.Used + 2);
+
+    /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
+    public UsedBuffer? TakeUsed()
+    {
+        var usedIdx = DeviceUsedIdx;
+        if (usedIdx == _lastUsedIdx) return null;
+        var elem = Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(_lastUsedIdx % Size);
+        var id = _mem.ReadU32(elem);
+        var len = _mem.ReadU32(elem + 4);
+        _lastUsedIdx++;
+        if (id >= Size || !_outstanding.Remove((ushort)id, out var o))
+            throw new DeviceProtocolException($"virtqueue {Index}: device returned id {id}, which is not an outstanding buffer head");
+        var written = new byte[Math.Min(len, (uint)o.Writable.Sum(w => (long)w.Len))];
+        var at = 0;
+        foreach (var (addr, wlen) in o.Writable)
+        {
+            if (at == written.Length) break;
+            var n = (int)Math.Min(wlen, (uint)(written.Length - at));
+            _mem.Span(addr, n).CopyTo(written.AsSpan(at));
+            at += n;
+        }
+        foreach (var d in o.Descriptors) _freeDescriptors.Push(d);
+        foreach (var s in o.Slots) _alloc.FreeSlot(s);
+        if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
+        return new UsedBuffer(Index, (ushort)id, len, written, o.Tag);
+    }
+
+    private void WriteDescriptor(ulong table, ushort i, ulong addr, uint len, ushort flags, ushort next)
+    {
+        var d = table + (ulong)SplitRing.DescriptorSize * i;
+        _mem.WriteU64(d, addr);
+        _mem.WriteU32(d + 8, len);
+        _mem.WriteU16(d + 12, flags);
+        _mem.WriteU16(d + 14, next);
+    }
+}

@@ -1,0 +1,105 @@
+using VirtioMq.Spec;
+
+namespace VirtioMq.Adapters.Driver;
+
+public sealed partial class NetDriver
+{
+    private readonly List<ReceivedFrame> _received = [];
+    private ulong _nextTag = 1;
+
+    /// <summary>Frames taken from receive queues and not yet claimed by a caller.</summary>
+    public IReadOnlyList<ReceivedFrame> Received => _received;
+
+    /// <summary>Keeps <see cref="DriverOptions.ReceiveBuffersPerQueue"/> receive buffers posted on receiveq <paramref name="pair"/>.</summary>
+    public void Replenish(int pair)
+    {
+        var q = Queue(NetQueueLayout.Receiveq(pair));
+        var want = Math.Min(_options.ReceiveBuffersPerQueue, q.Size);
+        var added = false;
+        while (q.Outstanding < want && q.Add([], [_options.ReceiveBufferBytes], tag: "rx") is not null) added = true;
+        if (added) PublishAndKick(q);
+    }
+
+    /// <summary>Puts one frame, behind a zeroed virtio-net header, on transmitq <paramref name="pair"/> and kicks.</summary>
+    public void Transmit(int pair, byte[] frame)
+    {
+        var q = Queue(NetQueueLayout.Transmitq(pair));
+        ReapTransmitted(q);
+        // A zero header: no checksum offload, GSO NONE, num_buffers 0, as §5.1.9.2.1 asks of a driver.
+        byte[] buffer = [.. new byte[SplitRing.NetHeaderSize], .. frame];
+        if (q.Add([buffer], [], tag: "tx") is null)
+        {
+            WaitUntil(() => { ReapTransmitted(q); return q.FreeDescriptors > 0; }, $"transmitq{pair} to free a descriptor (the device is not consuming it)");
+            q.Add([buffer], [], tag: "tx");
+        }
+        PublishAndKick(q);
+    }
+
+    /// <summary>Sends a tagged frame of <paramref name="flow"/> on transmitq <paramref name="pair"/>; returns its tag.</summary>
+    public ulong TransmitTagged(int pair, int flow)
+    {
+        var tag = _nextTag++;
+        Transmit(pair, TestFrames.Udp(flow, tag));
+        return tag;
+    }
+
+    /// <summary>
+    /// Sends a tagged frame on transmitq <paramref name="txPair"/> and reports the receiveq it came back on,
+    /// or null if it did not come back within <paramref name="wait"/> (the device's settle time when not given).
+    /// </summary>
+    public int? SendAndLocate(int txPair, int flow, TimeSpan? wait = null)
+    {
+        var tag = TransmitTagged(txPair, flow);
+        ReceivedFrame? hit = null;
+        TryWaitUntil(() => (hit = Claim(tag)) is not null, wait ?? Device.SettleTime);
+        return hit?.Pair;
+    }
+
+    /// <summary>Takes the received frame carrying <paramref name="tag"/>, if it has arrived.</summary>
+    public ReceivedFrame? Claim(ulong tag)
+    {
+        CollectReceived();
+        var i = _received.FindIndex(r => TestFrames.TagOf(r.Frame) == tag);
+        if (i < 0) return null;
+        var hit = _received[i];
+        _received.RemoveAt(i);
+        return hit;
+    }
+
+    /// <summary>Drains every set-up receive queue into <see cref="Received"/> and posts fresh buffers.</summary>
+    public void CollectReceived()
+    {
+        for (var p = 1; p <= ConfiguredPairs; p++)
+        {
+            var vq = NetQueueLayout.Receiveq(p);
+            if (!_queues.TryGetValue(vq, out var q)) continue;
+            var took = false;
+            while (q.TakeUsed() is { } u)
+            {
+                took = true;
+                OnForeignUsed(vq, u);
+            }
+            if (took) Replenish(p);
+        }
+    }
+
+    /// <summary>Discards every frame received so far, so the next observation starts clean.</summary>
+    public void ClearReceived()
+    {
+        CollectReceived();
+        _received.Clear();
+    }
+
+    private void ReapTransmitted(DriverVirtqueue q)
+    {
+        while (q.TakeUsed() is { } u)
+            if (!Equals(u.Tag, "tx")) OnForeignUsed(q.Index, u);
+    }
+
+    private void OnForeignUsed(int vq, UsedBuffer u)
+    {
+        if (!Equals(u.Tag, "rx")) return;
+        var hdr = Math.Min(SplitRing.NetHeaderSize, u.Written.Length);
+        _received.Add(new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length));
+    }
+}

@@ -1,0 +1,75 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Platform;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Adapters.InProcess;
+
+/// <summary>
+/// The bundled reference device in this process. Guest RAM is a memfd that the driver and the device map
+/// separately, so they share memory and nothing else, as they would across a vhost-user socket.
+/// </summary>
+public sealed class InProcessReferenceDevice : IVirtioDevice
+{
+    public const ulong GuestBase = 0x1_0000_0000;
+    public const long DefaultMemoryBytes = 256L << 20;
+
+    private readonly SharedMemoryRegion _driverView;
+    private readonly SharedMemoryRegion _deviceView;
+    private readonly VirtioNetDevice _device;
+    private readonly SemaphoreSlim _notified = new(0);
+    private readonly Lock _gate = new();
+
+    public InProcessReferenceDevice(DeviceUri uri)
+    {
+        Uri = uri;
+        var pairs = uri.GetInt("pairs", 8);
+        var faults = uri.GetAll("fault").Select(DeviceFaults.Parse).ToHashSet();
+        var memoryBytes = (long)uri.GetInt("memory-mib", (int)(DefaultMemoryBytes >> 20)) << 20;
+        Options = new ReferenceOptions(pairs, faults);
+        _driverView = SharedMemoryRegion.CreateMemfd("virtio-mq-guest-ram", memoryBytes);
+        _deviceView = SharedMemoryRegion.MapFd(Libc.Check(Libc.Dup(_driverView.Fd), "dup"), memoryBytes);
+        Memory = new GuestMemory();
+        Memory.AddRegion(GuestBase, _driverView);
+        var deviceMemory = new GuestMemory();
+        deviceMemory.AddRegion(GuestBase, _deviceView);
+        _device = new VirtioNetDevice(Options, deviceMemory);
+        _device.UsedBufferNotification += _ => _notified.Release();
+        Identity = new Dictionary<string, string>
+        {
+            ["kind"] = "reference (in-process)",
+            ["max_virtqueue_pairs"] = pairs.ToString(),
+            ["faults"] = faults.Count == 0 ? "none" : string.Join(",", faults.Select(f => f.Name())),
+        };
+    }
+
+    public ReferenceOptions Options { get; }
+    public DeviceUri Uri { get; }
+    public GuestMemory Memory { get; }
+    public ulong MemoryBase => GuestBase;
+    public ulong MemorySize => (ulong)_driverView.Size;
+    public int NumQueues => _device.NumQueues;
+    public int QueueMaxSize => _device.QueueMaxSize;
+    public TimeSpan SettleTime => TimeSpan.Zero;
+    public IReadOnlyDictionary<string, string> Identity { get; }
+
+    /// <summary>The device's own log of refused guest input, for diagnostics in failure messages.</summary>
+    public IReadOnlyList<string> DeviceLog => _device.Log;
+
+    public FeatureSet ReadDeviceFeatures() => _device.DeviceFeatures;
+    public void WriteDriverFeatures(FeatureSet features) { lock (_gate) _device.WriteDriverFeatures(features); }
+    public DeviceStatus ReadStatus() => _device.Status;
+    public void WriteStatus(DeviceStatus status) { lock (_gate) _device.WriteStatus(status); }
+    public void ReadConfig(int offset, Span<byte> destination) { lock (_gate) _device.ReadConfig(offset, destination); }
+    public void SetupQueue(int vq, QueueRegisters registers) { lock (_gate) _device.ConfigureQueue(vq, registers); }
+    public void Kick(int vq) { lock (_gate) _device.Notify(vq); }
+    public bool WaitForNotification(TimeSpan timeout) => _notified.Wait(timeout);
+
+    public void Dispose()
+    {
+        _deviceView.Dispose();
+        _driverView.Dispose();
+        _notified.Dispose();
+    }
+}
