@@ -1,0 +1,22 @@
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>What the device under test offers, read once per run so generators can stay within it.</summary>
+public sealed record DeviceFacts(FeatureSet Offered, int MaxPairs)
+{
+    private static readonly Dictionary<string, DeviceFacts> Cache = [];
+
+    public static DeviceFacts Of(SuiteContext ctx)
+    {
+        lock (Cache)
+        {
+            if (Cache.TryGetValue(ctx.Device.Text, out var facts)) return facts;
+            using var s = ctx.Open();
+            s.Driver.BeginNegotiation();
+            facts = new DeviceFacts(s.Driver.Offered, s.Driver.MaxPairs);
+            s.Driver.Reset();
+            return Cache[ctx.Device.Text] = facts;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>Turns a failed property into the message a device vendor reads: rule, section, case, seed, replay.</summary>
+public static class FailureReport
+{
+    public static string Format(PropertyOutcome o, SuiteSettings settings, string testFilter)
+    {
+        var text = new StringBuilder();
+        if (o.Violation is { } v)
+        {
+            var r = RequirementCatalogue.Default.Contains(v.RequirementId) ? RequirementCatalogue.Default.Get(v.RequirementId) : null;
+            var level = r is null ? "?" : r.Level == Level.Robustness ? "ROBUSTNESS expectation, not a spec MUST" : LevelText(r.Level);
+            text.AppendLine($"[{v.RequirementId}] {level} ({r?.Actor.ToString().ToLowerInvariant() ?? "?"}) — §{r?.SectionIn(settings.Version) ?? "?"} of virtio {settings.Version.Label()}: {r?.Title ?? "(not in the catalogue)"}");
+            text.AppendLine($"  {v.Message}");
+        }
+        else
+        {
+            text.AppendLine($"[no requirement] the check itself failed: {o.Error}");
+        }
+        if (o.ShrunkCase is not null)
+        {
+            text.AppendLine($"Shrunk counterexample (found after {o.Cases} case(s), {o.Shrinks} shrink(s)):");
+            foreach (var line in o.ShrunkCase.Split(Environment.NewLine)) text.AppendLine("  " + line);
+        }
+        text.AppendLine($"Seed: {o.SeedText}");
+        text.AppendLine($"Device: {settings.Device}");
+        text.Append($"Replay: {ReplayCommand(o, settings, testFilter)}");
+        return text.ToString();
+    }
+
+    public static string ReplayCommand(PropertyOutcome o, SuiteSettings settings, string testFilter) =>
+        $"{SuiteSettings.DeviceVariable}='{settings.Device}' {SuiteSettings.SeedVariable}='{o.SeedText}' {SuiteSettings.CasesVariable}={settings.Cases} " +
+        (settings.Version == SpecVersions.Primary ? "" : $"{SuiteSettings.SpecVariable}={settings.Version.Label()} ") +
+        $"dotnet test conformance --filter \"FullyQualifiedName~{testFilter}\"";
+
+    public static string LevelText(Level level) => level switch
+    {
+        Level.Must => "MUST",
+        Level.MustNot => "MUST NOT",
+        Level.Should => "SHOULD",
+        Level.ShouldNot => "SHOULD NOT",
+        Level.May => "MAY",
+        Level.Definition => "DEFINITION",
+        _ => level.ToString().ToUpperInvariant(),
+    };
+}

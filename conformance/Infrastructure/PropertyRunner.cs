@@ -1,0 +1,56 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.FSharp.Core;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>
+/// Runs an FsCheck property with a seed the suite chose (so it can always print it) and captures the result
+/// instead of letting FsCheck print it, so a failure can be reported against its requirement.
+/// </summary>
+public static class PropertyRunner
+{
+    public static PropertyOutcome Run(string name, Property property, SuiteSettings settings, int? cases = null)
+    {
+        var seed = settings.Seed ?? ((ulong)Random.Shared.NextInt64(), (ulong)Random.Shared.NextInt64() | 1);
+        var capture = new CapturingRunner();
+        var config = Config.Quick
+            .WithName(name)
+            .WithMaxTest(cases ?? settings.Cases)
+            .WithRunner(capture)
+            .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed.Item1, seed.Item2), FSharpOption<int>.None)));
+        Check.One(config, property);
+        return capture.Outcome(name, seed);
+    }
+
+    private sealed class CapturingRunner : IRunner
+    {
+        private TestResult? _result;
+
+        public void OnStartFixture(Type t) { }
+        public void OnArguments(int ntest, Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<int, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string>> every) { }
+        public void OnShrink(Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string> everyShrink) { }
+        public void OnFinished(string name, TestResult result) => _result = result;
+
+        public PropertyOutcome Outcome(string name, (ulong, ulong) seed)
+        {
+            switch (_result)
+            {
+                case TestResult.Passed p:
+                    return new PropertyOutcome(name, true, p.Item1.NumberOfTests, 0, seed, null, null, null, null);
+                case TestResult.Failed f:
+                    var error = f.Item4 is Outcome.Failed of ? of.Item : null;
+                    var violation = (error as ConformanceViolationException)?.Violation;
+                    return new PropertyOutcome(name, false, f.Item1.NumberOfTests, f.Item1.NumberOfShrinks, seed, violation,
+                        Describe(f.Item3), Describe(f.Item2), violation is null ? error?.ToString() ?? "the property returned false" : null);
+                case TestResult.Exhausted e:
+                    return new PropertyOutcome(name, false, e.Item.NumberOfTests, 0, seed, null, null, null, "FsCheck gave up: too many generated cases were discarded");
+                default:
+                    return new PropertyOutcome(name, false, 0, 0, seed, null, null, null, "FsCheck reported no result");
+            }
+        }
+
+        private static string Describe(Microsoft.FSharp.Collections.FSharpList<object> args) =>
+            string.Join(Environment.NewLine, args.Select(a => a?.ToString() ?? "null"));
+    }
+}

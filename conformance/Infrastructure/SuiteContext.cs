@@ -1,0 +1,43 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>
+/// Everything a property needs to reach the device under test: the settings, the adapter registry and a way
+/// to open a fresh device. Tests of the suite build their own context around a faulty device.
+/// </summary>
+public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver)
+{
+    public static SuiteContext Current => _current ??= new SuiteContext(SuiteSettings.Current, DeviceServices.DefaultResolver());
+    private static SuiteContext? _current;
+
+    public SuiteSettings Settings { get; } = settings;
+    public DeviceUri Device => Settings.Device;
+    public SpecVersion Version => Settings.Version;
+    public DriverOptions DriverOptions => new() { Timeout = Settings.Timeout };
+
+    /// <summary>
+    /// Whether the suite may pick max_virtqueue_pairs itself: true for the bundled reference, whose URI takes
+    /// it; a real device has the value it has.
+    /// </summary>
+    public bool CanChoosePairs => Device.Scheme == "reference";
+
+    /// <summary>Opens the device under test (with <paramref name="pairs"/> max pairs where the device allows choosing) and a driver for it.</summary>
+    public DriverSession Open(int? pairs = null)
+    {
+        var uri = pairs is { } p && CanChoosePairs ? Device.With("pairs", p.ToString(System.Globalization.CultureInfo.InvariantCulture)) : Device;
+        var device = resolver.Open(uri);
+        return new DriverSession(device, new NetDriver(device, DriverOptions));
+    }
+
+    public SuiteContext With(DeviceUri device) => new(Settings with { Device = device }, resolver);
+    public SuiteContext WithCases(int cases) => new(Settings with { Cases = cases }, resolver);
+}
+
+/// <summary>An open device and the suite's driver for it; disposing closes the device.</summary>
+public sealed record DriverSession(IVirtioDevice Device, NetDriver Driver) : IDisposable
+{
+    public void Dispose() => Device.Dispose();
+}

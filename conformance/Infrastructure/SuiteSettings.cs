@@ -1,0 +1,41 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>
+/// What a run is pointed at and how hard it tries. Each setting comes from an environment variable or, in
+/// its place, a .runsettings TestRunParameter; the environment wins so CI can override a settings file.
+/// </summary>
+public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout)
+{
+    public const string DeviceVariable = "VIRTIO_DEVICE";
+    public const string SpecVariable = "VIRTIO_SPEC";
+    public const string CasesVariable = "VIRTIO_CASES";
+    public const string SeedVariable = "VIRTIO_SEED";
+    public const string TimeoutVariable = "VIRTIO_TIMEOUT_MS";
+
+    public static SuiteSettings Current => _current ??= FromEnvironment();
+    private static SuiteSettings? _current;
+
+    public static SuiteSettings FromEnvironment(Func<string, string?>? parameter = null)
+    {
+        parameter ??= name => TestContext.Parameters.Get(name);
+        string? Get(string variable, string runParameter) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : parameter(runParameter);
+        return new SuiteSettings(
+            DeviceUri.Parse(Get(DeviceVariable, "device") ?? DeviceUri.DefaultText),
+            Get(SpecVariable, "spec") is { } s ? SpecVersions.Parse(s) : SpecVersions.Primary,
+            Get(CasesVariable, "cases") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 100,
+            Get(SeedVariable, "seed") is { } seed ? ParseSeed(seed) : null,
+            TimeSpan.FromMilliseconds(Get(TimeoutVariable, "timeout-ms") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 5000));
+    }
+
+    /// <summary>Parses FsCheck's "(seed,gamma)" form, which is what failure messages print.</summary>
+    public static (ulong, ulong) ParseSeed(string text)
+    {
+        var parts = text.Trim().Trim('(', ')').Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || !ulong.TryParse(parts[0], out var s) || !ulong.TryParse(parts[1], out var g))
+            throw new FormatException($"'{text}' is not a seed; expected '(seed,gamma)' as printed by a failing run");
+        return (s, g);
+    }
+}

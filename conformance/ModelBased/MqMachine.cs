@@ -1,0 +1,155 @@
+using FsCheck;
+using FsCheck.Experimental;
+using FsCheck.Fluent;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Conformance.Rules;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.ModelBased;
+
+/// <summary>The model side of a run: the device model plus what the driver has set up.</summary>
+public sealed record MachineModel(MqDeviceModel Device, int ConfiguredPairs, bool Initialized)
+{
+    public override string ToString() => Device.ToString();
+}
+
+/// <summary>
+/// Random sequences of reset, initialise, VQ_PAIRS_SET (valid or not), transmit and freeze/restore, run against
+/// the device and <see cref="MqDeviceModel"/> side by side. FsCheck shrinks a divergence to the shortest
+/// sequence that still shows it; the exception names the requirement the device broke.
+/// </summary>
+public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<DriverSession, MachineModel>(maxCommands)
+{
+    private readonly DeviceFacts _facts = DeviceFacts.Of(ctx);
+
+    public override Arbitrary<Setup<DriverSession, MachineModel>> Setup =>
+        Arb.From(Generators.MaxPairs(ctx).Select(m => m > Generators.TrafficPairs * 4 ? Generators.TrafficPairs : m)
+            .Select(m => (Setup<DriverSession, MachineModel>)new DeviceSetup(ctx, m, _facts)));
+
+    public override TearDown<DriverSession> TearDown => StateMachine.TearDown<DriverSession>(s => s.Dispose());
+
+    public override Gen<Operation<DriverSession, MachineModel>> Next(MachineModel model)
+    {
+        var m = model.Device.MaxPairs;
+        var c = model.ConfiguredPairs;
+        var ops = new List<(int, Gen<Operation<DriverSession, MachineModel>>)>
+        {
+            (1, Gen.Constant<Operation<DriverSession, MachineModel>>(new ResetOp())),
+            (model.Initialized ? 1 : 6, Gen.Constant<Operation<DriverSession, MachineModel>>(new InitializeOp())),
+        };
+        if (model.Device.Live)
+        {
+            ops.Add((4, Gen.Frequency(
+                    (6, Gen.Choose(1, c)),
+                    (1, Gen.Constant(0)),
+                    (1, Gen.Constant(m + 1)))
+                .Select(n => (Operation<DriverSession, MachineModel>)new PairsSetOp(n))));
+            ops.Add((6, Gen.Choose(1, c).SelectMany(k => Gen.Choose(0, 15).Select(f => (Operation<DriverSession, MachineModel>)new TransmitOp(k, f)))));
+            ops.Add((1, Gen.Constant<Operation<DriverSession, MachineModel>>(new FreezeRestoreOp())));
+        }
+        return Gen.Frequency(ops.ToArray());
+    }
+
+    private sealed class DeviceSetup(SuiteContext ctx, int maxPairs, DeviceFacts facts) : Setup<DriverSession, MachineModel>
+    {
+        public override DriverSession Actual() => ctx.Open(maxPairs);
+        public override MachineModel Model()
+        {
+            var m = ctx.CanChoosePairs ? maxPairs : facts.MaxPairs;
+            return new MachineModel(MqDeviceModel.Initial(facts.Offered, m, ctx.Version), Math.Min(m, Generators.TrafficPairs), false);
+        }
+        public override string ToString() => $"open device with max_virtqueue_pairs={maxPairs}";
+    }
+
+    private static Property Ok() => Prop.ToProperty(true);
+
+    private sealed class ResetOp : Operation<DriverSession, MachineModel>
+    {
+        public override MachineModel Run(MachineModel m) => m with { Device = m.Device.Reset(), Initialized = false };
+        public override Property Check(DriverSession s, MachineModel m) { Probes.Reset(s.Driver); return Ok(); }
+        public override string ToString() => "reset";
+    }
+
+    private sealed class InitializeOp : Operation<DriverSession, MachineModel>
+    {
+        public override MachineModel Run(MachineModel m)
+        {
+            var features = PairsRangeTests.NetDriverDefaults(m.Device.Offered);
+            return m with { Device = m.Device.Reset().Negotiate(features).Next.DriverOk(), Initialized = true };
+        }
+
+        public override Property Check(DriverSession s, MachineModel m)
+        {
+            Probes.Initialize(s.Driver, m.Device.Negotiated, m.ConfiguredPairs);
+            return Ok();
+        }
+
+        public override string ToString() => "initialise (reset, negotiate, set up queues, DRIVER_OK)";
+    }
+
+    private sealed class PairsSetOp(int n) : Operation<DriverSession, MachineModel>
+    {
+        public override bool Pre(MachineModel m) => m.Device.Live && m.Device.Negotiated.Has(FeatureBit.NetCtrlVq);
+        public override MachineModel Run(MachineModel m) => m with { Device = m.Device.VqPairsSet(n).Next };
+
+        public override Property Check(DriverSession s, MachineModel modelAfter)
+        {
+            // FsCheck hands Check the model after Run; whether n is acceptable does not depend on the pairs in force.
+            Probes.PairsSet(s.Driver, modelAfter.Device, n, AllDeviceRules);
+            return Ok();
+        }
+
+        public override string ToString() => $"VQ_PAIRS_SET({n})";
+    }
+
+    private sealed class TransmitOp(int pair, int flow) : Operation<DriverSession, MachineModel>
+    {
+        public override bool Pre(MachineModel m) => m.Device.Live && pair <= m.ConfiguredPairs;
+        public override MachineModel Run(MachineModel m) => m;
+
+        public override Property Check(DriverSession s, MachineModel m)
+        {
+            Probes.Loopback(s.Driver, m.Device, pair, flow, AllDeviceRules);
+            return Ok();
+        }
+
+        public override string ToString() => $"transmit on transmitq{pair} (flow {flow})";
+    }
+
+    private sealed class FreezeRestoreOp : Operation<DriverSession, MachineModel>
+    {
+        public override bool Pre(MachineModel m) => m.Device.Live;
+
+        public override MachineModel Run(MachineModel m)
+        {
+            var restored = m.Device.Reset().Negotiate(m.Device.Negotiated).Next.DriverOk();
+            return m with { Device = restored.MultiqueueNegotiated ? restored.VqPairsSet(m.Device.CurrentPairs).Next : restored };
+        }
+
+        public override Property Check(DriverSession s, MachineModel modelAfter)
+        {
+            var d = s.Driver;
+            var features = d.Negotiated;
+            var pairs = modelAfter.Device.CurrentPairs;
+            Probes.Initialize(d, features, modelAfter.ConfiguredPairs, "core.feat.dev.renegotiate-after-reset");
+            if (features.Has(FeatureBit.NetMq))
+            {
+                var restored = modelAfter.Device with { CurrentPairs = 1, PairsSetSinceReset = false };
+                Probes.PairsSet(d, restored, pairs, AllDeviceRules);
+            }
+            return Ok();
+        }
+
+        public override string ToString() => "freeze (reset) and restore (re-initialise, VQ_PAIRS_SET(previous))";
+    }
+
+    /// <summary>Everything the model judges; the first divergence of any kind ends the run.</summary>
+    public static readonly string[] AllDeviceRules =
+    [
+        "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset",
+        "net.mq.dev.follow-tx", "core.status.dev.no-use-before-driver-ok", "core.reset.dev.status-zero",
+        "core.feat.dev.accept-valid-subset", "core.feat.dev.renegotiate-after-reset",
+        "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
+    ];
+}

@@ -1,0 +1,65 @@
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Properties;
+
+/// <summary>Small driver actions with the model's judgement attached, shared by the properties.</summary>
+public static class Probes
+{
+    /// <summary>
+    /// Sends a tagged frame on transmitq <paramref name="txPair"/>, waits as long as the model says the device
+    /// owes an answer, and throws the model's first violation among <paramref name="checkedIds"/>.
+    /// </summary>
+    public static int? Loopback(NetDriver driver, MqDeviceModel model, int txPair, int flow, params string[] checkedIds)
+    {
+        var mustArrive = model.Live && txPair <= model.CurrentPairs;
+        var at = driver.SendAndLocate(txPair, flow, mustArrive ? driver.ResponseWait : driver.Device.SettleTime);
+        Expect.None(model.JudgeLoopback(txPair, at), checkedIds);
+        return at;
+    }
+
+    /// <summary>VQ_PAIRS_SET(n) judged against the model; returns the model after it.</summary>
+    public static MqDeviceModel PairsSet(NetDriver driver, MqDeviceModel model, int n, params string[] checkedIds)
+    {
+        NetAck ack;
+        try
+        {
+            ack = driver.VqPairsSet(n);
+        }
+        catch (DeviceTimeoutException e)
+        {
+            throw Expect.Violated("net.vq.def.layout", $"VQ_PAIRS_SET({n}) on the controlq (vq {driver.Layout.ControlqIndex}) was never answered: {e.Message}");
+        }
+        if (model.JudgeVqPairsSetAck(n, ack) is { } v && checkedIds.Contains(v.RequirementId)) throw new ConformanceViolationException(v);
+        var (next, expected) = model.VqPairsSet(n);
+        // When the device answered differently than the model, what it did next is unknown: follow its answer.
+        return ack == expected ? next : ack == NetAck.Ok ? model with { CurrentPairs = n, PairsSetSinceReset = true } : model;
+    }
+
+    /// <summary>Resets the device, turning a status that never reads 0 into the rule it breaks.</summary>
+    public static void Reset(NetDriver driver)
+    {
+        try
+        {
+            driver.Reset();
+        }
+        catch (DeviceTimeoutException e)
+        {
+            throw Expect.Violated("core.reset.dev.status-zero", e.Message);
+        }
+    }
+
+    /// <summary>Negotiates <paramref name="features"/> and sets up queues; a refused valid subset breaks the given rule.</summary>
+    public static void Initialize(NetDriver driver, FeatureSet features, int pairs, string refusalRule = "core.feat.dev.accept-valid-subset")
+    {
+        Reset(driver);
+        driver.BeginNegotiation();
+        if (!driver.AcceptFeatures(features))
+            throw Expect.Violated(refusalRule, $"the device refused FEATURES_OK for the valid subset {features} (offered {driver.Offered})");
+        driver.SetUpQueues(pairs);
+        driver.SetDriverOk();
+    }
+
+    public static byte[] Le16(int n) => [(byte)n, (byte)(n >> 8)];
+}

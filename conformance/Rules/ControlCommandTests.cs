@@ -1,0 +1,129 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// The controlq as a channel (§5.1.9.5, §2.7.4): any descriptor layout of a command works, and a device keeps
+/// its head when a command is unknown or malformed (robustness: the spec leaves the answer open).
+/// </summary>
+[TestFixture, Category("Control commands")]
+public sealed class ControlCommandTests
+{
+    public sealed record FramingCase(int MaxPairs, int Pairs, CommandFraming Framing)
+    {
+        public override string ToString() => $"max_virtqueue_pairs={MaxPairs}, VQ_PAIRS_SET({Pairs}) framed {Framing}";
+    }
+
+    public static Property AnyFramingIsAccepted(SuiteContext ctx)
+    {
+        var gen = from m in Generators.MaxPairs(ctx)
+                  from n in Gen.Choose(1, Math.Min(m, Generators.TrafficPairs))
+                  from f in Gen.Elements(Enum.GetValues<CommandFraming>())
+                  select new FramingCase(m, n, f);
+        return Prop.ForAll(Arb.From(gen, c => Generators.ShrinkPairs(c.Pairs).Select(n => c with { Pairs = n })), c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            if (c.Framing == CommandFraming.Indirect && !d.Offered.Has(FeatureBit.IndirectDesc)) return;
+            var n = Math.Min(c.Pairs, d.MaxPairs);
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), n);
+            const string id = "ring.framing.dev.no-layout-assumption";
+            NetAck ack;
+            try
+            {
+                ack = d.VqPairsSet(n, c.Framing);
+            }
+            catch (DeviceProtocolException e)
+            {
+                throw Expect.Violated(id, $"VQ_PAIRS_SET({n}) framed {c.Framing}: {e.Message}");
+            }
+            Expect.That(ack == NetAck.Ok, id, $"VQ_PAIRS_SET({n}) framed {c.Framing} was answered {ack}; the same command packed in one descriptor is valid");
+        });
+    }
+
+    public sealed record UnknownCase(byte Class, byte Command)
+    {
+        public override string ToString() => $"class {Class} command {Command}";
+    }
+
+    /// <summary>Classes 0-9 are defined by 1.4; class 4 (MQ) defines commands 0-2 only.</summary>
+    public static Property UnknownCommandsAreRejected(SuiteContext ctx)
+    {
+        var gen = Gen.OneOf(
+            Gen.Choose(10, 255).SelectMany(cl => Gen.Choose(0, 255).Select(cmd => new UnknownCase((byte)cl, (byte)cmd))),
+            Gen.Choose(3, 255).Select(cmd => new UnknownCase(NetControl.ClassMq, (byte)cmd)));
+        return Prop.ForAll(Arb.From(gen), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetCtrlVq)) return;
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            var ack = d.SendCommand(c.Class, c.Command, [0, 0], what: c.ToString());
+            Expect.That(ack == NetAck.Err, "robust.ctrl.unknown-command-rejected", $"{c}, which no spec version defines, was answered {ack}");
+        });
+    }
+
+    public enum Malformation { ClassOnly, ShortPairsSet, NoAckByte, EmptyReadable }
+
+    public static Property MalformedCommandsLeaveTheDeviceWorking(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Elements(Enum.GetValues<Malformation>())), bad =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetCtrlVq)) return;
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            var cvq = d.Layout.ControlqIndex!.Value;
+            IReadOnlyList<byte[]> readable = bad switch
+            {
+                Malformation.ClassOnly => [[NetControl.ClassMq]],
+                Malformation.ShortPairsSet => [[NetControl.ClassMq, NetControl.MqVqPairsSet, 1]],
+                Malformation.NoAckByte => [[NetControl.ClassMq, NetControl.MqVqPairsSet, 1, 0]],
+                _ => [],
+            };
+            var ack = d.TrySendRawOn(cvq, readable, ackBytes: bad == Malformation.NoAckByte ? 0 : 1, indirect: false, d.Device.SettleTime);
+            Expect.That(ack is null or (byte)NetAck.Err or 0xFF, "robust.ctrl.malformed-survives", $"a malformed command ({bad}) was answered OK");
+            var model = PairsRangeTests.Model(d);
+            try
+            {
+                Expect.That(d.VqPairsSet(1) == NetAck.Ok, "robust.ctrl.malformed-survives", $"after a malformed command ({bad}) a valid VQ_PAIRS_SET(1) was refused");
+            }
+            catch (DeviceProtocolException e)
+            {
+                throw Expect.Violated("robust.ctrl.malformed-survives", $"after a malformed command ({bad}) the controlq stopped answering: {e.Message}");
+            }
+            Probes.Loopback(d, model, 1, 0, "robust.ctrl.malformed-survives", "net.vq.def.layout");
+        });
+
+    public static Property PairsSetWithoutMqIsRejected(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Choose(1, 8)), n =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetCtrlVq)) return;
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered).Without(FeatureBit.NetMq).Without(FeatureBit.NetRss), 1);
+            var model = PairsRangeTests.Model(d);
+            Probes.PairsSet(d, model, n, "robust.mq.pairs-set-without-mq-rejected");
+        });
+
+    [Test, Requirement("ring.framing.dev.no-layout-assumption")]
+    public void VQ_PAIRS_SET_works_in_any_descriptor_layout() => Suite.Verify(AnyFramingIsAccepted(SuiteContext.Current));
+
+    [Test, Category("Robustness"), Requirement("robust.ctrl.unknown-command-rejected")]
+    public void Unknown_commands_are_answered_ERR() => Suite.Verify(UnknownCommandsAreRejected(SuiteContext.Current), cases: 30);
+
+    [Test, Category("Robustness"), Requirement("robust.ctrl.malformed-survives")]
+    public void Malformed_commands_leave_the_controlq_working() => Suite.Verify(MalformedCommandsLeaveTheDeviceWorking(SuiteContext.Current), cases: 12);
+
+    [Test, Category("Robustness"), Requirement("robust.mq.pairs-set-without-mq-rejected")]
+    public void VQ_PAIRS_SET_without_MQ_is_answered_ERR() => Suite.Verify(PairsSetWithoutMqIsRejected(SuiteContext.Current), cases: 10);
+}

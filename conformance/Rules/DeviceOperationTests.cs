@@ -1,0 +1,65 @@
+using System.Buffers.Binary;
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Device operation on every queue pair: nothing is consumed before DRIVER_OK (§2.1.2) and each received
+/// packet is one buffer with num_buffers 1 and a used length that covers what was written (§5.1.9.4.1, §2.7.8.2).
+/// </summary>
+[TestFixture, Category("Device operation")]
+public sealed class DeviceOperationTests
+{
+    public static Property NothingIsConsumedBeforeDriverOk(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Generators.MaxPairs(ctx), m => Generators.ShrinkPairs(m)), m =>
+        {
+            using var s = ctx.Open(m);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            Expect.That(d.AcceptFeatures(PairsRangeTests.NetDriverDefaults(d.Offered)), "core.feat.dev.accept-valid-subset", "FEATURES_OK refused");
+            var pairs = Math.Min(d.MaxPairs, 2);
+            d.SetUpQueues(pairs);
+            // Buffers exposed, and kicked, before DRIVER_OK: a driver must not kick yet (§3.1.1), but the
+            // device must wait for DRIVER_OK whatever the driver does.
+            for (var k = 1; k <= pairs; k++) d.TransmitTagged(k, k);
+            if (d.Layout.ControlqIndex is { } cvq)
+                d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), CommandFraming.Packed, TimeSpan.Zero);
+            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue)) d.Device.Kick(vq);
+            d.TryWaitUntil(() => false, d.Device.SettleTime);
+            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue))
+                Expect.That(d.Queue(vq).DeviceUsedIdx == 0, "core.status.dev.no-use-before-driver-ok",
+                    $"vq {vq} ({d.Layout.Identify(vq)}) has used idx {d.Queue(vq).DeviceUsedIdx} before DRIVER_OK");
+        });
+
+    public static Property ReceivedPacketsAreWellFormed(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Choose(1, Generators.TrafficPairs).SelectMany(k => Gen.Choose(0, 99).Select(f => (Pair: k, Flow: f)))), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var pairs = Math.Min(d.MaxPairs, Generators.TrafficPairs);
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), pairs);
+            var k = Math.Min(c.Pair, pairs);
+            if (d.Negotiated.Has(FeatureBit.NetMq)) d.VqPairsSet(k);
+            var sent = TestFrames.Udp(c.Flow, 0xC0FFEE);
+            d.Transmit(k, sent);
+            ReceivedFrame? got = null;
+            d.TryWaitUntil(() => (got = d.Claim(0xC0FFEE)) is not null, d.ResponseWait);
+            if (got is null) return; // loss is judged by the mapping tests
+            var numBuffers = got.Header.Length >= 12 ? BinaryPrimitives.ReadUInt16LittleEndian(got.Header.AsSpan(10)) : -1;
+            Expect.That(numBuffers == 1, "net.rx.dev.num-buffers-1", $"receiveq{got.Pair}: num_buffers is {numBuffers} without MRG_RXBUF");
+            Expect.That(got.UsedLength >= SplitRing.NetHeaderSize + sent.Length && got.Frame.Length >= sent.Length && got.Frame.AsSpan(0, sent.Length).SequenceEqual(sent),
+                "ring.used.dev.write-len-bytes", $"receiveq{got.Pair}: used len {got.UsedLength} for a {SplitRing.NetHeaderSize}+{sent.Length}-byte packet, or the bytes differ from the frame sent");
+        });
+
+    [Test, Requirement("core.status.dev.no-use-before-driver-ok")]
+    public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingIsConsumedBeforeDriverOk(SuiteContext.Current), cases: 20);
+
+    [Test, Requirement("net.rx.dev.num-buffers-1", "ring.used.dev.write-len-bytes")]
+    public void Received_packets_have_one_buffer_and_an_honest_length() => Suite.Verify(ReceivedPacketsAreWellFormed(SuiteContext.Current), cases: 30);
+}

@@ -1,0 +1,108 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// VQ_PAIRS_MIN/MAX (§5.1.4.1, §5.1.9.5.6): max_virtqueue_pairs is 1..0x8000, every n in 1..max is accepted
+/// and used. Rejecting 0 and n &gt; max is a robustness expectation: the spec forbids only the driver to send them.
+/// </summary>
+[TestFixture, Category("VQ_PAIRS_MIN/MAX")]
+public sealed class PairsRangeTests
+{
+    public static Property ConfigRangeAndDependencies(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Generators.MaxPairs(ctx), m => Generators.ShrinkPairs(m)), m =>
+        {
+            using var s = ctx.Open(m);
+            var d = s.Driver;
+            d.BeginNegotiation(); // reads max_virtqueue_pairs before FEATURES_OK, which must be allowed
+            if (FeatureRules.FirstUnsatisfied(d.Offered) is { } u)
+                throw Expect.Violated("core.feat.dev.no-unsatisfied-dependency", $"the device offers {u.Feature} without {u.Missing} (offered {d.Offered})");
+            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            var before = d.MaxPairs;
+            Expect.That(before is >= NetControl.VqPairsMin and <= NetControl.VqPairsMax, "net.cfg.dev.max-pairs-range",
+                $"max_virtqueue_pairs reads {before} with MQ offered; it must be 1..0x8000");
+            Probes.Initialize(d, NetDriverDefaults(d.Offered), pairs: 1);
+            var after = d.ReadConfigU16(NetConfig.MaxVirtqueuePairsOffset);
+            Expect.That(after == before, "core.cfg.dev.readable-before-features-ok",
+                $"max_virtqueue_pairs read {before} before FEATURES_OK but {after} after DRIVER_OK; the early read must give the real value");
+        });
+
+    public sealed record AcceptCase(int MaxPairs, int Pairs)
+    {
+        public override string ToString() => $"max_virtqueue_pairs={MaxPairs}, VQ_PAIRS_SET({Pairs})";
+    }
+
+    public static Property EveryPairCountInRangeIsAcceptedAndUsed(SuiteContext ctx)
+    {
+        var gen = from m in Generators.MaxPairs(ctx)
+                  from n in Gen.Frequency((2, Gen.Constant(1)), (2, Gen.Constant(m)), (6, Gen.Choose(1, m)))
+                  select new AcceptCase(m, n);
+        var arb = Arb.From(gen, c => Generators.ShrinkPairs(c.Pairs).Select(n => c with { Pairs = n })
+            .Concat(Generators.ShrinkPairs(c.MaxPairs, c.Pairs).Select(m => c with { MaxPairs = m })));
+        return Prop.ForAll(arb, c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            var features = NetDriverDefaults(d.Offered);
+            var n = Math.Min(c.Pairs, d.MaxPairs);
+            // The driver sets up every queue it is about to enable (§5.1.9.5.6.1).
+            Probes.Initialize(d, features, pairs: n);
+            var model = Probes.PairsSet(d, Model(d), n, "net.mq.def.vq-pairs-set");
+            d.Replenish(n);
+            Probes.Loopback(d, model, n, flow: n, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+        });
+    }
+
+    public sealed record RejectCase(int MaxPairs, int Before, int Bad)
+    {
+        public override string ToString() => $"max_virtqueue_pairs={MaxPairs}, VQ_PAIRS_SET({Before}) then VQ_PAIRS_SET({Bad})";
+    }
+
+    public static Property OutOfRangePairCountsAreRejected(SuiteContext ctx)
+    {
+        var gen = from m in Generators.MaxPairs(ctx)
+                  from before in Gen.Choose(1, Math.Min(m, Generators.TrafficPairs))
+                  from bad in m >= ushort.MaxValue ? Gen.Constant(0) : Gen.Frequency((3, Gen.Constant(0)), (3, Gen.Constant(m + 1)), (2, Gen.Choose(m + 1, ushort.MaxValue)))
+                  select new RejectCase(m, before, bad);
+        var arb = Arb.From(gen, c => Generators.ShrinkPairs(c.Before).Select(b => c with { Before = b })
+            .Concat(c.Bad > c.MaxPairs + 1 ? [c with { Bad = c.MaxPairs + 1 }] : []));
+        return Prop.ForAll(arb, c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            var pairs = Math.Min(d.MaxPairs, Generators.TrafficPairs);
+            Probes.Initialize(d, NetDriverDefaults(d.Offered), pairs);
+            var before = Math.Min(c.Before, pairs);
+            var bad = c.Bad == 0 ? 0 : Math.Max(c.Bad, d.MaxPairs + 1);
+            var model = Probes.PairsSet(d, Model(d), before, "net.mq.def.vq-pairs-set");
+            model = Probes.PairsSet(d, model, bad, "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected");
+            // Unchanged state: the pairs set before still carry traffic, and nothing lands above them.
+            for (var k = 1; k <= Math.Min(before + 1, pairs); k++)
+                Probes.Loopback(d, model, k, flow: k, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used");
+        });
+    }
+
+    /// <summary>The features the suite negotiates for multiqueue checks.</summary>
+    public static FeatureSet NetDriverDefaults(FeatureSet offered) => Generators.Close(Adapters.Driver.NetDriver.DefaultRequest.Intersect(offered));
+
+    /// <summary>The model of the device right after the driver's initialisation.</summary>
+    public static MqDeviceModel Model(Adapters.Driver.NetDriver d) =>
+        MqDeviceModel.Initial(d.Offered, d.MaxPairs).Negotiate(d.Negotiated).Next.DriverOk();
+
+    [Test, Requirement("net.cfg.dev.max-pairs-range", "core.cfg.dev.readable-before-features-ok", "core.feat.dev.no-unsatisfied-dependency")]
+    public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRangeAndDependencies(SuiteContext.Current));
+
+    [Test, Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
+    public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCountInRangeIsAcceptedAndUsed(SuiteContext.Current));
+
+    [Test, Category("Robustness"), Requirement("robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected")]
+    public void Zero_and_above_max_are_rejected_without_state_change() => Suite.Verify(OutOfRangePairCountsAreRejected(SuiteContext.Current));
+}

@@ -1,0 +1,79 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Reset and hibernation (§2.4, §2.2.2, §5.1.9.5.6.2). Linux freezes a device by resetting it and restores it
+/// by initialising it again with the same features, DRIVER_OK, receive buffers on every pair in use and only
+/// then VQ_PAIRS_SET(previous) — sending on the other transmit queues in between. The device must start over in
+/// single-queue mode and come back to the old pair count once asked.
+/// </summary>
+[TestFixture, Category("Reset and restore")]
+public sealed class ResetRestoreTests
+{
+    public sealed record Case(int MaxPairs, int Pairs)
+    {
+        public override string ToString() => $"max_virtqueue_pairs={MaxPairs}, VQ_PAIRS_SET({Pairs}) before the reset";
+    }
+
+    private static Arbitrary<Case> Cases(SuiteContext ctx)
+    {
+        var gen = from m in Generators.MaxPairs(ctx)
+                  from n in Gen.Choose(1, Math.Min(m, Generators.TrafficPairs))
+                  select new Case(m, n);
+        return Arb.From(gen, c => Generators.ShrinkPairs(c.Pairs).Select(n => c with { Pairs = n })
+            .Concat(Generators.ShrinkPairs(c.MaxPairs, c.Pairs).Select(m => c with { MaxPairs = m })));
+    }
+
+    /// <summary>Brings a device to <paramref name="pairs"/> active pairs with traffic on each, as before a freeze.</summary>
+    private static MqDeviceModel Warm(Adapters.Driver.NetDriver d, int configured, int pairs)
+    {
+        Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), configured);
+        var model = PairsRangeTests.Model(d);
+        if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+        for (var k = 1; k <= model.CurrentPairs; k++) d.SendAndLocate(k, flow: k, d.ResponseWait);
+        return model;
+    }
+
+    public static Property OnlyReceiveq1AfterReset(SuiteContext ctx) =>
+        Prop.ForAll(Cases(ctx), c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
+            var before = Warm(d, configured, Math.Min(c.Pairs, configured));
+            Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
+            var model = before.Reset().Negotiate(d.Negotiated).Next.DriverOk();
+            // Every transmitq the driver used before the reset, as Linux's restore window does.
+            for (var k = 1; k <= before.CurrentPairs; k++)
+                Probes.Loopback(d, model, k, flow: k, "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
+        });
+
+    public static Property FreezeRestoreKeepsPairs(SuiteContext ctx) =>
+        Prop.ForAll(Cases(ctx), c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
+            var frozen = Warm(d, configured, Math.Min(c.Pairs, configured));
+            // Freeze: reset, rings forgotten. Restore: same features, DRIVER_OK, then VQ_PAIRS_SET(previous).
+            Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
+            var model = frozen.Reset().Negotiate(d.Negotiated).Next.DriverOk();
+            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, "net.mq.def.vq-pairs-set");
+            Expect.That(model.CurrentPairs == frozen.CurrentPairs, "net.mq.def.vq-pairs-set", $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
+            for (var k = 1; k <= configured; k++)
+                Probes.Loopback(d, model, k, flow: 100 + k, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+        });
+
+    [Test, Requirement("net.mq.dev.rx-q1-after-reset", "core.reset.dev.status-zero", "core.feat.dev.renegotiate-after-reset")]
+    public void After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET() => Suite.Verify(OnlyReceiveq1AfterReset(SuiteContext.Current));
+
+    [Test, Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "core.feat.dev.renegotiate-after-reset")]
+    public void Freeze_and_restore_bring_back_the_previous_pairs() => Suite.Verify(FreezeRestoreKeepsPairs(SuiteContext.Current));
+}
