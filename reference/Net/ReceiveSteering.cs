@@ -16,12 +16,15 @@ public sealed class ReceiveSteering
         _lastTxPair[flow] = pair;
     }
 
-    /// <summary>The receive pair (1-based) for an incoming frame of <paramref name="flow"/> when <paramref name="pairs"/> are active.</summary>
-    public int Select(FlowKey flow, int pairs)
+    /// <summary>
+    /// The receive pair (1-based) for an incoming frame of <paramref name="flow"/>, chosen among the pairs
+    /// whose receiveq is enabled; null when none is.
+    /// </summary>
+    public int? Select(FlowKey flow, IReadOnlySet<int> enabledPairs)
     {
-        if (pairs <= 1) return 1;
-        if (_lastTxPair.TryGetValue(flow, out var p) && p <= pairs) return p;
-        return (int)((uint)flow.GetHashCode() % (uint)pairs) + 1;
+        if (enabledPairs.Count == 0) return null;
+        if (_lastTxPair.TryGetValue(flow, out var p) && enabledPairs.Contains(p)) return p;
+        return enabledPairs.ElementAt((int)((uint)flow.GetHashCode() % (uint)enabledPairs.Count));
     }
 
     public void Forget() => _lastTxPair.Clear();

@@ -64,6 +64,27 @@ public sealed partial class VirtioNetDevice
         if (_options.Has(DeviceFault.RestoreLosesPairs) && _starts > 1) return NetAck.Ok;
         // Applied before the buffer is used, so no frame lands above n once the driver sees the ack (§5.1.9.5.6.2).
         CurrentPairs = n;
+        ApplyPairs();
         return NetAck.Ok;
+    }
+
+    private DescriptorChain? TryPop(DeviceVirtqueue q)
+    {
+        while (true)
+        {
+            try
+            {
+                return q.Pop();
+            }
+            catch (ChainError e)
+            {
+                Note(e.Message);
+                if (q.Broken)
+                {
+                    Status |= DeviceStatus.DeviceNeedsReset;
+                    return null;
+                }
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@ namespace VirtioMq.Reference.Net;
 
 /// <summary>
 /// The reference multiqueue virtio-net device: status and feature negotiation, config space, virtqueue
-/// registers, the controlq and a loopback data path. Transports (in-process, vhost-user) drive it through
-/// these members; everything the driver shares with it is guest memory.
+/// registers and the controlq, with its receiveqs and transmitqs handed to a data plane: the loopback one
+/// in-process, a vhost-user back-end behind a front-end. Transports drive it through these members;
+/// everything the driver shares with it is guest memory.
 /// </summary>
 /// <remarks>Not thread-safe: a transport serialises calls, as a device model's single event loop would.</remarks>
 public sealed partial class VirtioNetDevice
@@ -18,12 +19,16 @@ public sealed partial class VirtioNetDevice
     private readonly ReferenceOptions _options;
     private readonly GuestMemory _memory;
     private readonly Dictionary<int, QueueRegisters> _registers = [];
-    private readonly Dictionary<int, DeviceVirtqueue> _queues = [];
-    private readonly ReceiveSteering _steering = new();
+    private readonly INetDataPlane _dataPlane;
+    private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
     private int _resets;
 
-    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory)
+    /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
+    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory) : this(options, memory, null) { }
+
+    /// <summary>A device model whose data queues live in <paramref name="dataPlane"/> (null: the loopback one).</summary>
+    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory, INetDataPlane? dataPlane, FeatureSet? extraFeatures = null)
     {
         if (options.MaxPairs is < 1 or > NetControl.VqPairsMax)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, "max_virtqueue_pairs must be 1..0x8000");
@@ -31,8 +36,20 @@ public sealed partial class VirtioNetDevice
         _memory = memory;
         DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
+        if (extraFeatures is { } extra) DeviceFeatures = DeviceFeatures.Union(extra);
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
+        if (dataPlane is null)
+        {
+            var loopback = new LoopbackDataPlane(memory, options, Note);
+            loopback.UsedBufferNotification += vq => UsedBufferNotification?.Invoke(vq);
+            Loopback = loopback;
+            dataPlane = loopback;
+        }
+        _dataPlane = dataPlane;
     }
+
+    /// <summary>The loopback data plane when the device runs its own (in-process), for its counters.</summary>
+    public LoopbackDataPlane? Loopback { get; }
 
     /// <summary>Called with a virtqueue index whenever the device sends a used buffer notification.</summary>
     public event Action<int>? UsedBufferNotification;
@@ -97,17 +114,18 @@ public sealed partial class VirtioNetDevice
         if (registers.Size > _options.QueueMaxSize)
             throw new ArgumentOutOfRangeException(nameof(registers), registers.Size, $"queue size is at most {_options.QueueMaxSize}");
         _registers[vq] = registers;
-        _queues.Remove(vq);
         if ((Status & DeviceStatus.DriverOk) != 0) Activate(vq);
     }
 
     /// <summary>The driver's available buffer notification (a kick) for one virtqueue.</summary>
     public void Notify(int vq)
     {
+        if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
         var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
         if (!live && !_options.Has(DeviceFault.ConsumeBeforeDriverOk)) return; // §2.1.2: nothing before DRIVER_OK
-        if (!live && !_queues.ContainsKey(vq) && _registers.ContainsKey(vq)) Activate(vq);
+        if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
         Process(vq);
+        if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
     }
 
     private void Reset()
@@ -116,11 +134,15 @@ public sealed partial class VirtioNetDevice
         Negotiated = FeatureSet.Empty;
         _driverFeatures = FeatureSet.Empty;
         _registers.Clear();
-        _queues.Clear();
+        _controlq = null;
         _resets++;
-        if (_options.Has(DeviceFault.ResetKeepsPairs)) return;
+        if (_options.Has(DeviceFault.ResetKeepsPairs) && _dataPlane is LoopbackDataPlane loopback)
+        {
+            loopback.ResetRingsOnly();
+            return;
+        }
+        _dataPlane.Reset();
         CurrentPairs = 1;
-        _steering.Forget();
     }
 
     private bool AcceptFeatures()
@@ -142,26 +164,73 @@ public sealed partial class VirtioNetDevice
     private void Start()
     {
         _starts++;
-        foreach (var vq in _registers.Keys.ToList()) Activate(vq);
+        ApplyPairs();
+        foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
         // The device may look at buffers as soon as avail idx exposes them (§2.7.13.3), so start with
         // whatever was queued before DRIVER_OK.
-        foreach (var vq in _queues.Keys.Order().ToList()) Process(vq);
+        foreach (var vq in _registers.Keys.Order().ToList()) Process(vq);
+    }
+
+    /// <summary>Enables the rings of pairs 1..CurrentPairs in the data plane and disables the others.</summary>
+    private void ApplyPairs()
+    {
+        for (var vq = 0; vq < 2 * _options.MaxPairs; vq++) _dataPlane.SetEnabled(vq, vq < 2 * CurrentPairs);
     }
 
     private void Activate(int vq)
     {
         var r = _registers[vq];
-        try
+        if (RoleOf(vq) == QueueRole.Control)
         {
-            var q = new DeviceVirtqueue(_memory, vq, r.Size, r.Desc, r.Avail, r.Used,
-                Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
-            q.SyncUsedIdxFromMemory();
-            q.LastAvailIdx = q.UsedIdx;
-            _queues[vq] = q;
+            try
+            {
+                _controlq = new DeviceVirtqueue(_memory, vq, r.Size, r.Desc, r.Avail, r.Used,
+                    Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                _controlq.SyncUsedIdxFromMemory();
+                _controlq.LastAvailIdx = _controlq.UsedIdx;
+            }
+            catch (ChainError e)
+            {
+                Note(e.Message);
+            }
         }
-        catch (ChainError e)
+        else if (vq < 2 * _options.MaxPairs)
         {
-            Note(e.Message);
+            _dataPlane.StartQueue(vq, r, Negotiated);
+        }
+    }
+
+    private bool IsActive(int vq) => RoleOf(vq) == QueueRole.Control ? _controlq is not null : _dataPlane.IsStarted(vq);
+
+    /// <summary>What the device takes virtqueue <paramref name="vq"/> to be; the cvq-at-2 bug moves the controlq.</summary>
+    private QueueRole RoleOf(int vq)
+    {
+        var layout = Layout;
+        if (_options.Has(DeviceFault.CvqAt2) && layout.ControlqIndex.HasValue && layout.DataPairs > 1)
+        {
+            if (vq == 2) return QueueRole.Control;
+            if (vq == layout.ControlqIndex) return QueueRole.None;
+        }
+        return layout.Identify(vq).Role;
+    }
+
+    private void Process(int vq)
+    {
+        switch (RoleOf(vq))
+        {
+            case QueueRole.Control:
+                if (_controlq is { } q)
+                {
+                    DrainControlq(q);
+                    if (q.TakeNotificationDue()) UsedBufferNotification?.Invoke(q.Index);
+                }
+                break;
+            case QueueRole.Receive or QueueRole.Transmit:
+                _dataPlane.Notify(vq);
+                break;
+            default:
+                Note($"kick on virtqueue {vq}, which the negotiated layout does not define");
+                break;
         }
     }
 
@@ -169,10 +238,5 @@ public sealed partial class VirtioNetDevice
     {
         if (_log.Count >= 1000) _log.RemoveAt(0);
         _log.Add(message);
-    }
-
-    private void RaiseIfDue(DeviceVirtqueue q)
-    {
-        if (q.TakeNotificationDue()) UsedBufferNotification?.Invoke(q.Index);
     }
 }

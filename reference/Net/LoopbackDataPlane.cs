@@ -1,0 +1,210 @@
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Virtqueues;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Reference.Net;
+
+/// <summary>
+/// The reference data path: a frame sent on transmitq k comes back on the receiveq automatic receive
+/// steering picks among the enabled ones (§5.1.9.5.6). The in-process device and the vhost-user back-end
+/// both run their rings through this class, so they behave the same.
+/// </summary>
+/// <remarks>Not thread-safe: its owner serialises calls, as a device's single event loop would.</remarks>
+public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions options, Action<string> note) : INetDataPlane
+{
+    /// <summary>Largest frame taken from a transmitq: a 64 KiB GSO frame plus the header.</summary>
+    private const int MaxTxBytes = 65550 + SplitRing.NetHeaderSize;
+
+    private readonly Dictionary<int, DeviceVirtqueue> _rings = [];
+    private readonly HashSet<int> _enabled = [];
+    private readonly SortedSet<int> _enabledReceivePairs = [];
+    private readonly ReceiveSteering _steering = new();
+    private readonly Dictionary<int, long> _framesPerRing = [];
+
+    /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
+    public event Action<int>? UsedBufferNotification;
+
+    public bool NeedsReset { get; private set; }
+    public long FramesDiscardedOnDisabledRings { get; private set; }
+    public long FramesDroppedNoReceiveBuffer { get; private set; }
+
+    /// <summary>Frames taken from each transmit ring and put on each receive ring, by ring index.</summary>
+    public IReadOnlyDictionary<int, long> FramesPerRing => _framesPerRing;
+
+    public bool IsStarted(int vq) => _rings.ContainsKey(vq);
+    public bool IsEnabled(int vq) => _enabled.Contains(vq);
+
+    public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated) => StartQueue(vq, registers, negotiated, null);
+
+    /// <summary>
+    /// Starts a ring. <paramref name="lastAvailIdx"/> is where to resume taking buffers (vhost-user's
+    /// SET_VRING_BASE); without it the ring resumes where its used idx in memory says.
+    /// </summary>
+    public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated, ushort? lastAvailIdx)
+    {
+        _rings.Remove(vq);
+        try
+        {
+            var q = new DeviceVirtqueue(memory, vq, registers.Size, registers.Desc, registers.Avail, registers.Used,
+                negotiated.Has(FeatureBit.EventIdx), negotiated.Has(FeatureBit.IndirectDesc));
+            q.SyncUsedIdxFromMemory();
+            q.LastAvailIdx = lastAvailIdx ?? q.UsedIdx;
+            _rings[vq] = q;
+        }
+        catch (Exception e) when (e is ChainError or GuestMemoryFault)
+        {
+            note(e.Message);
+        }
+    }
+
+    /// <summary>Stops a ring and returns the next available index it would have taken (GET_VRING_BASE).</summary>
+    public ushort? StopQueue(int vq)
+    {
+        if (!_rings.Remove(vq, out var q)) return null;
+        return q.LastAvailIdx;
+    }
+
+    public void SetEnabled(int vq, bool enabled)
+    {
+        if (enabled) _enabled.Add(vq);
+        else _enabled.Remove(vq);
+        if (!IsReceive(vq)) return;
+        if (enabled) _enabledReceivePairs.Add(PairOf(vq));
+        else _enabledReceivePairs.Remove(PairOf(vq));
+    }
+
+    /// <summary>Enables the rings of pairs 1..<paramref name="pairs"/> and disables the rest of the first <paramref name="maxPairs"/>.</summary>
+    public void SetActivePairs(int pairs, int maxPairs)
+    {
+        for (var vq = 0; vq < 2 * maxPairs; vq++) SetEnabled(vq, vq < 2 * pairs);
+    }
+
+    public void Reset()
+    {
+        _rings.Clear();
+        _enabled.Clear();
+        _enabledReceivePairs.Clear();
+        _steering.Forget();
+        NeedsReset = false;
+    }
+
+    /// <summary>Forgets the rings but keeps the enable state and flows: what a device with the reset-keeps-pairs bug does.</summary>
+    public void ResetRingsOnly()
+    {
+        _rings.Clear();
+        NeedsReset = false;
+    }
+
+    public void Notify(int vq)
+    {
+        if (!_rings.TryGetValue(vq, out var q)) return;
+        // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
+        if (!IsReceive(vq)) DrainTransmitq(q);
+        RaiseIfDue(q);
+    }
+
+    // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
+    private bool IsReceive(int vq) => vq % 2 == (options.Has(DeviceFault.SwapRxTx) ? 1 : 0);
+    private static int PairOf(int vq) => vq / 2 + 1;
+    private int ReceiveRing(int pair) => options.Has(DeviceFault.SwapRxTx) ? NetQueueLayout.Transmitq(pair) : NetQueueLayout.Receiveq(pair);
+
+    private void DrainTransmitq(DeviceVirtqueue q)
+    {
+        var pair = PairOf(q.Index);
+        while (TryPop(q) is { } chain)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = chain.ReadAll(memory, MaxTxBytes);
+            }
+            catch (GuestMemoryFault e)
+            {
+                note($"transmitq{pair}: {e.Message}");
+                q.PushUsed(chain.Head, 0);
+                continue;
+            }
+            // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
+            q.PushUsed(chain.Head, 0);
+            if (bytes.Length < SplitRing.NetHeaderSize)
+            {
+                note($"transmitq{pair}: {bytes.Length}-byte buffer is shorter than the virtio-net header");
+                continue;
+            }
+            Count(q.Index);
+            Transmitted(q.Index, bytes[SplitRing.NetHeaderSize..]);
+        }
+    }
+
+    private void Transmitted(int txRing, byte[] frame)
+    {
+        var pair = PairOf(txRing);
+        var buggy = options.Has(DeviceFault.RxOnDisabled);
+        if (!_enabled.Contains(txRing) && !buggy)
+        {
+            FramesDiscardedOnDisabledRings++;
+            return;
+        }
+        var flow = FlowKey.Of(frame);
+        _steering.Transmitted(flow, pair);
+        int? rxPair = options.Has(DeviceFault.SteerAllToQ1) ? 1
+            : buggy ? pair
+            : _steering.Select(flow, _enabledReceivePairs);
+        if (rxPair is { } p) Deliver(p, frame);
+        else FramesDroppedNoReceiveBuffer++;
+    }
+
+    private void Deliver(int pair, byte[] frame)
+    {
+        var ring = ReceiveRing(pair);
+        if (!_rings.TryGetValue(ring, out var q) || TryPop(q) is not { } chain)
+        {
+            FramesDroppedNoReceiveBuffer++;
+            return;
+        }
+        var packet = new byte[SplitRing.NetHeaderSize + frame.Length];
+        // flags 0, gso NONE, num_buffers 1: no offloads and no mergeable buffers are negotiated (§5.1.9.4.1).
+        packet[10] = 1;
+        frame.CopyTo(packet, SplitRing.NetHeaderSize);
+        if (chain.WritableLength < packet.Length)
+        {
+            note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");
+            q.PushUsed(chain.Head, 0);
+            FramesDroppedNoReceiveBuffer++;
+        }
+        else
+        {
+            var written = chain.Write(memory, packet);
+            q.PushUsed(chain.Head, (uint)written);
+            Count(ring);
+        }
+        RaiseIfDue(q);
+    }
+
+    private void Count(int ring) => _framesPerRing[ring] = _framesPerRing.GetValueOrDefault(ring) + 1;
+
+    private DescriptorChain? TryPop(DeviceVirtqueue q)
+    {
+        while (true)
+        {
+            try
+            {
+                return q.Pop();
+            }
+            catch (ChainError e)
+            {
+                note(e.Message);
+                if (q.Broken)
+                {
+                    NeedsReset = true;
+                    return null;
+                }
+            }
+        }
+    }
+
+    private void RaiseIfDue(DeviceVirtqueue q)
+    {
+        if (q.TakeNotificationDue()) UsedBufferNotification?.Invoke(q.Index);
+    }
+}
