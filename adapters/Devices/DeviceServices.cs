@@ -12,6 +12,7 @@ public static class DeviceServices
     public static IServiceCollection AddVirtioDevices(this IServiceCollection services)
     {
         services.AddDeviceAdapter("reference", uri => new InProcessReferenceDevice(uri));
+        services.AddDeviceAdapter("vhost-user", uri => new VhostUser.VhostUserDevice(uri));
         services.AddSingleton<DeviceResolver>();
         return services;
     }

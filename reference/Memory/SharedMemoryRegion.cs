@@ -22,6 +22,9 @@ public sealed unsafe class SharedMemoryRegion : IDisposable
     public int Fd { get; }
     public long Size { get; }
 
+    /// <summary>Where the mapping starts in this process: the "user address" a vhost-user front-end announces.</summary>
+    public nint Address => _base;
+
     public static SharedMemoryRegion CreateMemfd(string name, long size)
     {
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a memory region needs at least one byte");

@@ -27,8 +27,11 @@ public sealed partial class VirtioNetDevice
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
     public VirtioNetDevice(ReferenceOptions options, GuestMemory memory) : this(options, memory, null) { }
 
-    /// <summary>A device model whose data queues live in <paramref name="dataPlane"/> (null: the loopback one).</summary>
-    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory, INetDataPlane? dataPlane, FeatureSet? extraFeatures = null)
+    /// <summary>
+    /// A device model whose data queues live in <paramref name="dataPlane"/> (null: the loopback one);
+    /// <paramref name="withheld"/> are features the data plane cannot serve, so the device does not offer them.
+    /// </summary>
+    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory, INetDataPlane? dataPlane, FeatureSet? withheld = null)
     {
         if (options.MaxPairs is < 1 or > NetControl.VqPairsMax)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, "max_virtqueue_pairs must be 1..0x8000");
@@ -36,7 +39,7 @@ public sealed partial class VirtioNetDevice
         _memory = memory;
         DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
-        if (extraFeatures is { } extra) DeviceFeatures = DeviceFeatures.Union(extra);
+        if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
         if (dataPlane is null)
         {
@@ -164,8 +167,8 @@ public sealed partial class VirtioNetDevice
     private void Start()
     {
         _starts++;
-        ApplyPairs();
         foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
+        ApplyPairs();
         // The device may look at buffers as soon as avail idx exposes them (§2.7.13.3), so start with
         // whatever was queued before DRIVER_OK.
         foreach (var vq in _registers.Keys.Order().ToList()) Process(vq);

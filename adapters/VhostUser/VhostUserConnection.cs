@@ -1,0 +1,95 @@
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Reference.VhostUser;
+
+namespace VirtioMq.Adapters.VhostUser;
+
+/// <summary>
+/// The suite's end of a vhost-user socket: sends requests, waits for replies and acks with a timeout that
+/// names the request, and turns a back-end that hangs, hangs up or answers nonsense into a clear error.
+/// </summary>
+public sealed class VhostUserConnection(VhostUserChannel channel, string socketPath, TimeSpan timeout) : IDisposable
+{
+    public string SocketPath { get; } = socketPath;
+    public TimeSpan Timeout { get; } = timeout;
+
+    /// <summary>Protocol features both sides agreed on (0 until SET_PROTOCOL_FEATURES).</summary>
+    public ulong ProtocolFeatures { get; set; }
+
+    public bool Has(int protocolFeature) => (ProtocolFeatures & (1UL << protocolFeature)) != 0;
+
+    /// <summary>Every request sent, in order, for failure messages and for tests that check the sequence.</summary>
+    public IReadOnlyList<VhostUserRequest> Sent => _sent;
+    private readonly List<VhostUserRequest> _sent = [];
+
+    public static VhostUserConnection Open(string socketPath, TimeSpan connectTimeout, TimeSpan timeout)
+    {
+        try
+        {
+            return new VhostUserConnection(VhostUserChannel.Connect(socketPath, connectTimeout), socketPath, timeout);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            throw new DeviceProtocolException($"cannot reach the vhost-user back-end at {socketPath}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Sends a request that has no reply of its own; with REPLY_ACK it waits for the back-end's verdict.</summary>
+    public void Send(VhostUserRequest request, byte[]? payload = null, int[]? fds = null)
+    {
+        var ack = Has(VhostUserProtocolFeature.ReplyAck);
+        Transmit(VhostUserMessage.NewRequest(request, payload, fds, needReply: ack));
+        if (!ack) return;
+        var status = Payload.ReadU64(ReceiveReply(request));
+        if (status != 0)
+            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} refused {request.WireName()} (REPLY_ACK status {status})");
+    }
+
+    /// <summary>Sends a request whose reply carries data, and returns that reply.</summary>
+    public VhostUserMessage Call(VhostUserRequest request, byte[]? payload = null)
+    {
+        Transmit(VhostUserMessage.NewRequest(request, payload));
+        return ReceiveReply(request);
+    }
+
+    public ulong CallU64(VhostUserRequest request) => Payload.ReadU64(Call(request));
+
+    private void Transmit(VhostUserMessage m)
+    {
+        _sent.Add(m.Request);
+        try
+        {
+            channel.Send(m);
+        }
+        catch (Exception e) when (e is VhostUserDisconnectedException or IOException)
+        {
+            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} closed the connection; could not send {m.Request.WireName()}", e);
+        }
+    }
+
+    private VhostUserMessage ReceiveReply(VhostUserRequest request)
+    {
+        VhostUserMessage reply;
+        try
+        {
+            reply = channel.Receive(Timeout, $"the vhost-user back-end's reply to {request.WireName()}");
+        }
+        catch (TimeoutException e)
+        {
+            throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Timeout);
+        }
+        catch (VhostUserDisconnectedException e)
+        {
+            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} closed the connection instead of answering {request.WireName()}", e);
+        }
+        catch (VhostUserProtocolException e)
+        {
+            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} answered {request.WireName()} with garbage: {e.Message}", e);
+        }
+        reply.CloseFds();
+        if (!reply.IsReply || reply.Request != request)
+            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} answered {request.WireName()} with {reply} (expected a reply to {request.WireName()})");
+        return reply;
+    }
+
+    public void Dispose() => channel.Dispose();
+}

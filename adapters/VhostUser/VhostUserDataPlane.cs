@@ -1,0 +1,116 @@
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Adapters.VhostUser;
+
+/// <summary>
+/// The front-end's half of the data path: the device model's receiveqs and transmitqs handed to a vhost-user
+/// back-end. Ring setup becomes SET_VRING_*, a kick becomes a write to the ring's kick eventfd, and the pair
+/// count becomes SET_VRING_ENABLE per ring, as QEMU's vhost-net does.
+/// </summary>
+public sealed class VhostUserDataPlane(
+    VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : INetDataPlane, IDisposable
+{
+    private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _rings = [];
+    private readonly HashSet<int> _enabled = [];
+    private bool _started;
+
+    /// <summary>The features the device model negotiated with the driver, read when the back-end is started.</summary>
+    public Func<FeatureSet> Negotiated { get; set; } = () => FeatureSet.Empty;
+
+    /// <summary>The call eventfds of started rings: the back-end's used buffer notifications.</summary>
+    public IEnumerable<EventFd> CallFds => _rings.Values.Select(r => r.Call);
+
+    /// <summary>Rings the back-end was last told are enabled.</summary>
+    public IReadOnlySet<int> Enabled => _enabled;
+
+    public bool NeedsReset => false;
+
+    private bool CanToggle => backendFeatures.Has(FeatureBit.ProtocolFeatures);
+
+    public bool IsStarted(int vq) => _rings.ContainsKey(vq);
+
+    public void StartQueue(int vq, QueueRegisters r, FeatureSet negotiated)
+    {
+        EnsureStarted();
+        StopRing(vq);
+        connection.Send(VhostUserRequest.SetVringNum, new VringState((uint)vq, (uint)r.Size).Encode());
+        // The driver's ring may already hold used entries; the back-end resumes after them.
+        var usedIdx = memory.ReadU16(r.Used + 2);
+        connection.Send(VhostUserRequest.SetVringBase, new VringState((uint)vq, usedIdx).Encode());
+        connection.Send(VhostUserRequest.SetVringAddr,
+            new VringAddress((uint)vq, 0, memoryTable.ToUser(r.Desc), memoryTable.ToUser(r.Used), memoryTable.ToUser(r.Avail), 0).Encode());
+        var kick = EventFd.Create();
+        var call = EventFd.Create();
+        connection.Send(VhostUserRequest.SetVringKick, new VringFd((byte)vq, false).Encode(), [kick.Fd]);
+        connection.Send(VhostUserRequest.SetVringCall, new VringFd((byte)vq, false).Encode(), [call.Fd]);
+        _rings[vq] = (kick, call);
+    }
+
+    public void SetEnabled(int vq, bool enabled)
+    {
+        if (_enabled.Contains(vq) == enabled) return;
+        // Without VHOST_USER_F_PROTOCOL_FEATURES every ring is enabled and stays so; nothing to say.
+        if (CanToggle)
+        {
+            EnsureStarted();
+            connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, enabled ? 1u : 0u).Encode());
+        }
+        if (enabled) _enabled.Add(vq);
+        else _enabled.Remove(vq);
+    }
+
+    public void Notify(int vq)
+    {
+        if (_rings.TryGetValue(vq, out var r)) r.Kick.Signal();
+    }
+
+    /// <summary>Stops every ring with GET_VRING_BASE, then resets the back-end (RESET_DEVICE where offered).</summary>
+    public void Reset()
+    {
+        foreach (var vq in _rings.Keys.ToList()) StopRing(vq);
+        if (connection.Has(VhostUserProtocolFeature.ResetDevice))
+        {
+            connection.Send(VhostUserRequest.ResetDevice);
+        }
+        else
+        {
+            foreach (var vq in _enabled.ToList()) SetEnabled(vq, false);
+        }
+        _enabled.Clear();
+        _started = false;
+    }
+
+    /// <summary>Stops one ring and returns where the back-end would resume taking buffers.</summary>
+    public ushort? StopRing(int vq)
+    {
+        if (!_rings.Remove(vq, out var r)) return null;
+        var reply = connection.Call(VhostUserRequest.GetVringBase, new VringState((uint)vq, 0).Encode());
+        r.Kick.Dispose();
+        r.Call.Dispose();
+        return (ushort)Payload.ReadVringState(reply).Num;
+    }
+
+    /// <summary>What QEMU does at vhost start: the acked features, then the memory table.</summary>
+    private void EnsureStarted()
+    {
+        if (_started) return;
+        var features = Negotiated().Intersect(backendFeatures);
+        if (backendFeatures.Has(FeatureBit.ProtocolFeatures)) features = features.With(FeatureBit.ProtocolFeatures);
+        connection.Send(VhostUserRequest.SetFeatures, Payload.U64(features.Low64));
+        memoryTable.Send(connection);
+        _started = true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (kick, call) in _rings.Values)
+        {
+            kick.Dispose();
+            call.Dispose();
+        }
+        _rings.Clear();
+    }
+}

@@ -1,0 +1,145 @@
+using System.Globalization;
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Platform;
+using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Adapters.VhostUser;
+
+/// <summary>
+/// A device reached over a vhost-user socket (<c>vhost-user:///path.sock?pairs=N</c>). Like QEMU, the suite
+/// is the front-end: it owns the virtio-net device model (status, features, config space, the controlq) and
+/// hands the receiveqs and transmitqs to the back-end, which is the device under test for the data plane.
+/// </summary>
+public sealed class VhostUserDevice : IVirtioDevice
+{
+    public const ulong GuestBase = 0x1_0000_0000;
+
+    private readonly VhostUserConnection _connection;
+    private readonly SharedMemoryRegion _ram;
+    private readonly SharedMemoryRegion _modelView;
+    private readonly VhostUserDataPlane _plane;
+    private readonly VirtioNetDevice _model;
+    private readonly EventFd _modelNotify = EventFd.Create();
+
+    public VhostUserDevice(DeviceUri uri)
+    {
+        Uri = uri;
+        if (string.IsNullOrEmpty(uri.Path) || uri.Path == "/")
+            throw new FormatException($"device URI '{uri}' names no socket; expected vhost-user:///path/to.sock?pairs=N");
+        var timeout = TimeSpan.FromMilliseconds(uri.GetInt("timeout-ms", 5000));
+        _connection = VhostUserConnection.Open(uri.Path, TimeSpan.FromMilliseconds(uri.GetInt("connect-timeout", 5000)), timeout);
+        try
+        {
+            (BackendFeatures, ProtocolFeatures, QueueNum) = Handshake(_connection);
+            var requested = uri.Get("pairs") is null ? (int?)null : uri.GetInt("pairs", 1);
+            if (requested is { } r && QueueNum is { } q && (ulong)r > q)
+                throw new DeviceProtocolException($"asked for {r} queue pair(s) but the back-end at {uri.Path} serves {q} (GET_QUEUE_NUM)");
+            Pairs = requested ?? (int)Math.Clamp(QueueNum ?? 1, 1, 128);
+            if (Pairs is < 1 or > 128)
+                throw new FormatException($"device URI '{uri}': pairs={Pairs}; vhost-user addresses at most 128 queue pairs (8-bit vring index)");
+
+            var bytes = (long)uri.GetInt("memory-mib", 256) << 20;
+            _ram = SharedMemoryRegion.CreateMemfd("virtio-mq-vhost-user-ram", bytes);
+            _modelView = SharedMemoryRegion.MapFd(Libc.Check(Libc.Dup(_ram.Fd), "dup"), bytes);
+            Memory = new GuestMemory();
+            Memory.AddRegion(GuestBase, _ram);
+            var modelMemory = new GuestMemory();
+            modelMemory.AddRegion(GuestBase, _modelView);
+
+            _plane = new VhostUserDataPlane(_connection, modelMemory, new MemoryTableSource(_ram, GuestBase), BackendFeatures);
+            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), modelMemory, _plane, Withheld(BackendFeatures));
+            _plane.Negotiated = () => _model.Negotiated;
+            _model.UsedBufferNotification += _ => _modelNotify.Signal();
+            SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 100));
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
+        Identity = new Dictionary<string, string>
+        {
+            ["kind"] = "vhost-user back-end (suite is the front-end and the virtio-net device model)",
+            ["socket"] = uri.Path,
+            ["back-end features"] = $"0x{BackendFeatures.Low64:x} {BackendFeatures}",
+            ["protocol features"] = $"0x{ProtocolFeatures:x}",
+            ["GET_QUEUE_NUM"] = QueueNum?.ToString(CultureInfo.InvariantCulture) ?? "not offered (no VHOST_USER_PROTOCOL_F_MQ)",
+            ["max_virtqueue_pairs"] = Pairs.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    public DeviceUri Uri { get; }
+    public GuestMemory Memory { get; }
+    public ulong MemoryBase => GuestBase;
+    public ulong MemorySize => (ulong)_ram.Size;
+    public int NumQueues => _model.NumQueues;
+    public int QueueMaxSize => _model.QueueMaxSize;
+    public TimeSpan SettleTime { get; }
+    public IReadOnlyDictionary<string, string> Identity { get; }
+
+    public FeatureSet BackendFeatures { get; }
+    public ulong ProtocolFeatures { get; }
+
+    /// <summary>The back-end's GET_QUEUE_NUM answer, or null when it does not offer VHOST_USER_PROTOCOL_F_MQ.</summary>
+    public ulong? QueueNum { get; }
+
+    public int Pairs { get; }
+    public VhostUserConnection Connection => _connection;
+    public VhostUserDataPlane DataPlane => _plane;
+
+    /// <summary>The front-end device model's own log (controlq refusals and the like).</summary>
+    public IReadOnlyList<string> ModelLog => _model.Log;
+
+    public FeatureSet ReadDeviceFeatures() => _model.DeviceFeatures;
+    public void WriteDriverFeatures(FeatureSet features) => _model.WriteDriverFeatures(features);
+    public DeviceStatus ReadStatus() => _model.Status;
+    public void WriteStatus(DeviceStatus status) => _model.WriteStatus(status);
+    public void ReadConfig(int offset, Span<byte> destination) => _model.ReadConfig(offset, destination);
+    public void SetupQueue(int vq, QueueRegisters registers) => _model.ConfigureQueue(vq, registers);
+    public void Kick(int vq) => _model.Notify(vq);
+
+    public bool WaitForNotification(TimeSpan timeout)
+    {
+        var fds = _plane.CallFds.Append(_modelNotify).ToList();
+        var ready = PollSet.WaitReadable(fds.Select(f => f.Fd).ToList(), timeout);
+        foreach (var f in fds)
+            if (ready.Contains(f.Fd)) f.Drain();
+        return ready.Count > 0;
+    }
+
+    /// <summary>GET_FEATURES, protocol features (MQ, REPLY_ACK, RESET_DEVICE where offered), GET_QUEUE_NUM.</summary>
+    private static (FeatureSet, ulong, ulong?) Handshake(VhostUserConnection c)
+    {
+        c.Send(VhostUserRequest.SetOwner);
+        var features = FeatureSet.FromLow64(c.CallU64(VhostUserRequest.GetFeatures));
+        if (!features.Has(FeatureBit.ProtocolFeatures)) return (features, 0, null);
+        var offered = c.CallU64(VhostUserRequest.GetProtocolFeatures);
+        var wanted = offered & (1UL << VhostUserProtocolFeature.Mq | 1UL << VhostUserProtocolFeature.ReplyAck | 1UL << VhostUserProtocolFeature.ResetDevice);
+        c.Send(VhostUserRequest.SetProtocolFeatures, Payload.U64(wanted));
+        c.ProtocolFeatures = wanted;
+        ulong? queues = (wanted & (1UL << VhostUserProtocolFeature.Mq)) != 0 ? c.CallU64(VhostUserRequest.GetQueueNum) : null;
+        return (features, wanted, queues);
+    }
+
+    /// <summary>Ring features the back-end lacks cannot be offered to the driver: the back-end runs the rings.</summary>
+    private static FeatureSet Withheld(FeatureSet backend)
+    {
+        var withheld = FeatureSet.Empty;
+        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1 })
+            if (!backend.Has(f)) withheld = withheld.With(f);
+        return withheld;
+    }
+
+    public void Dispose()
+    {
+        _plane.Dispose();
+        _connection.Dispose();
+        _modelView.Dispose();
+        _ram.Dispose();
+        _modelNotify.Dispose();
+    }
+}

@@ -1,0 +1,193 @@
+using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Reference.VhostUser.Backend;
+
+/// <summary>What the back-end does with each front-end request.</summary>
+public sealed partial class BackendSession
+{
+    /// <summary>Handles one request; false means "failed" for REPLY_ACK. Throws on a malformed payload.</summary>
+    private bool Handle(VhostUserMessage m)
+    {
+        switch (m.Request)
+        {
+            case VhostUserRequest.SetOwner:
+                return true;
+            case VhostUserRequest.GetFeatures:
+                _channel.Send(m.ReplyWith(Payload.U64(OfferedFeatures.Low64)));
+                return true;
+            case VhostUserRequest.SetFeatures:
+                return SetFeatures(FeatureSet.FromLow64(Payload.ReadU64(m)));
+            case VhostUserRequest.GetProtocolFeatures:
+                _channel.Send(m.ReplyWith(Payload.U64(OfferedProtocolFeatures)));
+                return true;
+            case VhostUserRequest.SetProtocolFeatures:
+                return SetProtocolFeatures(Payload.ReadU64(m));
+            case VhostUserRequest.GetQueueNum:
+                // Answers in queue pairs, the unit QEMU's net front-end compares it with.
+                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL : (ulong)_options.MaxPairs)));
+                return true;
+            case VhostUserRequest.SetMemTable:
+                _memory.Replace(Payload.ReadMemoryTable(m), Adopt(m, m.Fds.Length));
+                // Started rings keep their guest-physical addresses; they now resolve through the new table.
+                RebuildPlaneKeepingState();
+                return true;
+            case VhostUserRequest.SetVringNum:
+                return SetVringNum(Payload.ReadVringState(m));
+            case VhostUserRequest.SetVringAddr:
+                return SetVringAddr(Payload.ReadVringAddress(m));
+            case VhostUserRequest.SetVringBase:
+            {
+                var s = Payload.ReadVringState(m);
+                Ring(s.Index).Base = s.Num <= ushort.MaxValue ? (ushort)s.Num
+                    : throw new VhostUserProtocolException($"SET_VRING_BASE {s.Num} does not fit a 16-bit split-ring index");
+                return true;
+            }
+            case VhostUserRequest.GetVringBase:
+                GetVringBase(m);
+                return true;
+            case VhostUserRequest.SetVringKick:
+                Ring(Payload.ReadVringFd(m).Index).SetKick(VringFd(m, "SET_VRING_KICK"));
+                return true;
+            case VhostUserRequest.SetVringCall:
+                Ring(Payload.ReadVringFd(m).Index).SetCall(VringFd(m, "SET_VRING_CALL"));
+                return true;
+            case VhostUserRequest.SetVringErr:
+                Ring(Payload.ReadVringFd(m).Index).SetErr(VringFd(m, "SET_VRING_ERR"));
+                return true;
+            case VhostUserRequest.SetVringEnable:
+            {
+                var s = Payload.ReadVringState(m);
+                Ring(s.Index);
+                if (s.Num > 1) throw new VhostUserProtocolException($"SET_VRING_ENABLE num {s.Num} is neither 0 nor 1");
+                _plane.SetEnabled((int)s.Index, s.Num == 1);
+                return true;
+            }
+            case VhostUserRequest.ResetOwner:
+                // Deprecated; the document advises treating it as "disable every ring", which is harmless.
+                StopAllRings();
+                for (var vq = 0; vq < _vrings.Length; vq++) _plane.SetEnabled(vq, false);
+                return true;
+            case VhostUserRequest.ResetDevice:
+                ResetDevice();
+                return true;
+            default:
+                _log($"{m.Request} ({(uint)m.Request}) is not supported by this back-end; ignored");
+                return false;
+        }
+    }
+
+    private bool SetFeatures(FeatureSet f)
+    {
+        if (!f.IsSubsetOf(OfferedFeatures))
+        {
+            _log($"SET_FEATURES {f} includes features never offered ({OfferedFeatures}); refused");
+            return false;
+        }
+        _features = f;
+        // Without the protocol-features bit there is no SET_VRING_ENABLE, so every ring is enabled now.
+        if (!f.Has(FeatureBit.ProtocolFeatures))
+            for (var vq = 0; vq < _vrings.Length; vq++) _plane.SetEnabled(vq, true);
+        return true;
+    }
+
+    private bool SetProtocolFeatures(ulong bits)
+    {
+        if ((bits & ~OfferedProtocolFeatures) != 0)
+        {
+            _log($"SET_PROTOCOL_FEATURES 0x{bits:x} includes bits never offered (0x{OfferedProtocolFeatures:x}); refused");
+            return false;
+        }
+        _protocolFeatures = bits;
+        return true;
+    }
+
+    private bool SetVringNum(VringState s)
+    {
+        var v = Ring(s.Index);
+        if (s.Num is 0 or > 32768 || (s.Num & (s.Num - 1)) != 0)
+            throw new VhostUserProtocolException($"vring {s.Index}: size {s.Num} is not a power of two from 1 to 32768");
+        if (s.Num > (uint)_options.QueueMaxSize)
+            throw new VhostUserProtocolException($"vring {s.Index}: size {s.Num} is above this back-end's maximum of {_options.QueueMaxSize}");
+        v.Num = (int)s.Num;
+        return true;
+    }
+
+    private bool SetVringAddr(VringAddress a)
+    {
+        var v = Ring(a.Index);
+        if (_memory.RegionCount == 0) throw new VhostUserProtocolException($"vring {a.Index}: SET_VRING_ADDR before SET_MEM_TABLE");
+        v.Desc = _memory.UserToGuest(a.Desc, "descriptor table");
+        v.Used = _memory.UserToGuest(a.Used, "used ring");
+        v.Avail = _memory.UserToGuest(a.Avail, "available ring");
+        return true;
+    }
+
+    private void GetVringBase(VhostUserMessage m)
+    {
+        var s = Payload.ReadVringState(m);
+        var v = Ring(s.Index);
+        var next = _plane.StopQueue(v.Index) ?? v.Base;
+        v.Base = next;
+        // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
+        // sends a new SET_VRING_KICK when it wants the ring back.
+        v.SetKick(null);
+        _channel.Send(m.ReplyWith(new VringState(s.Index, next).Encode()));
+    }
+
+    private void ResetDevice()
+    {
+        StopAllRings();
+        foreach (var v in _vrings)
+        {
+            v.Dispose();
+            v.Num = 0;
+            v.Desc = v.Avail = v.Used = null;
+            v.Base = 0;
+        }
+        _features = FeatureSet.Empty;
+        if (_options.Has(DeviceFault.ResetKeepsPairs)) _plane.ResetRingsOnly();
+        else _plane.Reset();
+    }
+
+    private void StopAllRings()
+    {
+        foreach (var v in _vrings)
+            if (_plane.StopQueue(v.Index) is { } next) v.Base = next;
+    }
+
+    /// <summary>A new memory table means a new guest view; rings restart on it where they were.</summary>
+    private void RebuildPlaneKeepingState()
+    {
+        var enabled = Enumerable.Range(0, _vrings.Length).Where(_plane.IsEnabled).ToList();
+        StopAllRings();
+        _plane = NewPlane();
+        foreach (var vq in enabled) _plane.SetEnabled(vq, true);
+    }
+
+    private Vring Ring(uint index) =>
+        index < _vrings.Length ? _vrings[index]
+            : throw new VhostUserProtocolException($"vring index {index} is out of range: this back-end serves {_vrings.Length / 2} queue pair(s), vrings 0..{_vrings.Length - 1}");
+
+    /// <summary>The eventfd a SET_VRING_KICK/CALL/ERR carries, or null when the payload says "no fd, poll".</summary>
+    private EventFd? VringFd(VhostUserMessage m, string what)
+    {
+        var p = Payload.ReadVringFd(m);
+        if (p.NoFd)
+        {
+            if (m.Fds.Length != 0) throw new VhostUserProtocolException($"{what} says it has no fd but carries {m.Fds.Length}");
+            if (what == "SET_VRING_KICK") _log($"vring {p.Index}: polling mode (no kick fd) is not supported; the ring will not start");
+            return null;
+        }
+        if (m.Fds.Length != 1) throw new VhostUserProtocolException($"{what} carries {m.Fds.Length} fds, expected 1");
+        return EventFd.Adopt(Adopt(m, 1)[0]);
+    }
+
+    /// <summary>Takes ownership of the message's first <paramref name="count"/> fds, so Dispatch won't close them.</summary>
+    private static int[] Adopt(VhostUserMessage m, int count)
+    {
+        var taken = m.Fds[..count];
+        for (var i = 0; i < count; i++) m.Fds[i] = -1;
+        return taken;
+    }
+}

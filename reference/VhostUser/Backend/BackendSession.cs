@@ -1,0 +1,133 @@
+using VirtioMq.Reference.Memory;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Platform;
+using VirtioMq.Reference.Virtqueues;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Reference.VhostUser.Backend;
+
+/// <summary>
+/// One front-end connection to the reference back-end: answers the vhost-user messages and runs the rings
+/// through the same loopback data plane as the in-process device. One thread polls the socket and every
+/// kick eventfd, so messages and ring processing never race.
+/// </summary>
+public sealed partial class BackendSession : IDisposable
+{
+    /// <summary>The longest the back-end waits for the rest of a message it has begun to read.</summary>
+    private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly VhostUserChannel _channel;
+    private readonly ReferenceOptions _options;
+    private readonly Action<string> _log;
+    private readonly BackendMemory _memory = new();
+    private readonly Vring[] _vrings;
+    private LoopbackDataPlane _plane;
+    private FeatureSet _features = FeatureSet.Empty;
+    private ulong _protocolFeatures;
+
+    public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log)
+    {
+        _channel = channel;
+        _options = options;
+        _log = log;
+        _vrings = Enumerable.Range(0, 2 * options.MaxPairs).Select(i => new Vring(i)).ToArray();
+        _plane = NewPlane();
+    }
+
+    /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
+    public static FeatureSet OfferedFeatures { get; } = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq,
+        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.ProtocolFeatures);
+
+    /// <summary>The protocol features it offers: queue count, acks, and a real device reset.</summary>
+    public static ulong OfferedProtocolFeatures { get; } =
+        1UL << VhostUserProtocolFeature.Mq | 1UL << VhostUserProtocolFeature.ReplyAck | 1UL << VhostUserProtocolFeature.ResetDevice;
+
+    /// <summary>Frames per ring so far, for a back-end-side view of which rings carried traffic.</summary>
+    public IReadOnlyDictionary<int, long> FramesPerRing => _plane.FramesPerRing;
+
+    /// <summary>Serves the connection until the front-end goes away, the stream breaks, or <paramref name="stop"/> fires.</summary>
+    public void Run(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
+            var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], TimeSpan.FromMilliseconds(200));
+            foreach (var fd in ready)
+                if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
+            if (!ready.Contains(_channel.Fd)) continue;
+            VhostUserMessage message;
+            try
+            {
+                message = _channel.Receive(MessageTimeout, "the front-end's next message");
+            }
+            catch (VhostUserDisconnectedException)
+            {
+                _log("front-end disconnected");
+                return;
+            }
+            catch (Exception e) when (e is VhostUserProtocolException or TimeoutException)
+            {
+                // A broken header leaves no way to find the next message: drop the connection, keep serving.
+                _log($"closing the connection: {e.Message}");
+                return;
+            }
+            Dispatch(message);
+        }
+    }
+
+    private void Dispatch(VhostUserMessage m)
+    {
+        var fds = m.Fds;
+        try
+        {
+            var ok = Handle(m);
+            if (m.NeedsReply && AckNegotiated && !m.Request.AlwaysGetsReply())
+                _channel.Send(m.ReplyWith(Payload.U64(ok ? 0UL : 1UL)));
+        }
+        catch (Exception e) when (e is VhostUserProtocolException or ArgumentException or GuestMemoryFault or ChainError or IOException)
+        {
+            _log($"{m.Request} refused: {e.Message}");
+            if (m.NeedsReply && AckNegotiated && !m.Request.AlwaysGetsReply())
+                _channel.Send(m.ReplyWith(Payload.U64(1)));
+            else if (m.Request.AlwaysGetsReply())
+                throw new VhostUserProtocolException($"cannot answer {m.Request}: {e.Message}");
+        }
+        finally
+        {
+            // Whatever a handler did not adopt is closed here, so no request can leak fds into the back-end.
+            foreach (var fd in fds) if (fd >= 0) Libc.Close(fd);
+        }
+    }
+
+    private bool AckNegotiated => (_protocolFeatures & (1UL << VhostUserProtocolFeature.ReplyAck)) != 0;
+
+    private LoopbackDataPlane NewPlane()
+    {
+        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log);
+        plane.UsedBufferNotification += vq => _vrings[vq].Call?.Signal();
+        return plane;
+    }
+
+    private void OnKick(Vring v)
+    {
+        v.Kick!.Drain();
+        if (!_plane.IsStarted(v.Index))
+        {
+            // A kick starts the ring (the "Ring states" rule), with the base the front-end last set.
+            if (!v.IsConfigured)
+            {
+                _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
+                return;
+            }
+            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
+        }
+        _plane.Notify(v.Index);
+    }
+
+    public void Dispose()
+    {
+        foreach (var v in _vrings) v.Dispose();
+        _memory.Dispose();
+        _channel.Dispose();
+    }
+}
