@@ -1,0 +1,184 @@
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.Spec;
+
+[TestFixture]
+public sealed class RequirementCatalogueTests
+{
+    private static RequirementCatalogue Catalogue => RequirementCatalogue.Default;
+
+    [Test]
+    public void The_embedded_catalogue_loads_with_the_whole_source_catalogue() =>
+        Assert.That(Catalogue.All, Has.Count.GreaterThanOrEqualTo(190));
+
+    [Test]
+    public void Ids_are_unique_and_lookups_agree_with_All() => Assert.Multiple(() =>
+    {
+        Assert.That(Catalogue.All.Select(r => r.Id), Is.Unique);
+        foreach (var r in Catalogue.All)
+        {
+            Assert.That(Catalogue.Contains(r.Id) && Catalogue.TryGet(r.Id, out var found) && ReferenceEquals(found, r), r.Id);
+            Assert.That(Catalogue.Get(r.Id), Is.SameAs(r));
+        }
+    });
+
+    [Test]
+    public void Every_requirement_still_exists_in_1_4()
+    {
+        // No rule the catalogue tracks was removed from the spec, so all of them carry a 1.4 section.
+        var missing = Catalogue.All.Where(r => !r.AppliesTo(SpecVersion.V1_4)).Select(r => r.Id).ToList();
+        Assert.That(missing, Is.Empty);
+        Assert.That(Catalogue.In(SpecVersion.V1_4).Count(), Is.EqualTo(Catalogue.All.Count));
+    }
+
+    [Test]
+    public void Every_rule_exists_from_its_first_version_on() => Assert.Multiple(() =>
+    {
+        // The spec only ever added these rules (sometimes renumbered), so a gap would be a data-entry slip.
+        var labels = Enum.GetValues<SpecVersion>().Select(v => v.Label()).ToList();
+        foreach (var r in Catalogue.All)
+        {
+            var first = labels.First(r.Sections.ContainsKey);
+            Assert.That(r.Sections.Keys, Is.EquivalentTo(labels.SkipWhile(l => l != first)), r.Id);
+        }
+        Assert.That(Catalogue.In(SpecVersion.V1_0).Select(r => r.Id), Does.Not.Contain("core.suspend.def").And.Not.Contain("net.rss.dev.queue-selection"));
+    });
+
+    [TestCase("net.mq.dev.rx-q1-after-reset", "1.4", "5.1.9.5.6.2")]
+    [TestCase("net.mq.dev.rx-q1-after-reset", "1.3", "5.1.6.5.6.2")]
+    [TestCase("net.mq.dev.rx-q1-after-reset", "1.2", "5.1.6.5.6.2")]
+    [TestCase("net.mq.dev.rx-q1-after-reset", "1.1", "5.1.6.5.5.2")]
+    [TestCase("net.mq.dev.rx-q1-after-reset", "1.0", "5.1.6.5.5.2")]
+    [TestCase("net.mq.dev.rx-limit-after-used", "1.0", "5.1.6.5.5.2")]
+    [TestCase("net.mq.drv.pairs-range", "1.4", "5.1.9.5.6.1")]
+    [TestCase("net.rss.dev.queue-selection", "1.2", "5.1.6.5.7.3")]
+    [TestCase("core.cfg.dev.readable-before-features-ok", "1.0", "2.3.2")]
+    [TestCase("core.cfg.dev.readable-before-features-ok", "1.1", "2.4.2")]
+    [TestCase("core.reset.dev.status-zero", "1.1", "2.1.2")]
+    [TestCase("core.reset.dev.status-zero", "1.2", "2.4.1")]
+    [TestCase("ring.used.dev.write-len-bytes", "1.0", "2.4.8.2")]
+    [TestCase("ring.used.dev.write-len-bytes", "1.1", "2.6.8.2")]
+    [TestCase("ring.used.dev.write-len-bytes", "1.4", "2.7.8.2")]
+    public void Sections_are_exact(string id, string version, string section) =>
+        Assert.That(Catalogue.Get(id).Sections[version], Is.EqualTo(section));
+
+    [Test]
+    public void The_queue_layout_exists_in_every_version() =>
+        Assert.That(Catalogue.Get("net.vq.def.layout").Sections, Is.EquivalentTo(new Dictionary<string, string>
+        {
+            ["1.0"] = "5.1.2", ["1.1"] = "5.1.2", ["1.2"] = "5.1.2", ["1.3"] = "5.1.2", ["1.4"] = "5.1.2",
+        }));
+
+    [Test]
+    public void Rules_added_later_are_absent_from_earlier_versions() => Assert.Multiple(() =>
+    {
+        var renegotiate = Catalogue.Get("core.feat.dev.renegotiate-after-reset");
+        Assert.That(renegotiate.Sections.Keys, Is.EquivalentTo(new[] { "1.1", "1.2", "1.3", "1.4" }));
+        Assert.That(renegotiate.AppliesTo(SpecVersion.V1_0), Is.False);
+        Assert.That(Catalogue.Get("net.mq.dev.reselect-on-vq-reset").Sections.Keys, Is.EquivalentTo(new[] { "1.3", "1.4" }));
+        Assert.That(Catalogue.Get("core.suspend.dev.quiesce").Sections.Keys, Is.EquivalentTo(new[] { "1.4" }));
+    });
+
+    [Test]
+    public void Levels_and_actors_are_as_in_the_spec() => Assert.Multiple(() =>
+    {
+        Assert.That(Catalogue.Get("net.mq.dev.follow-tx").Level, Is.EqualTo(Level.Should));
+        Assert.That(Catalogue.Get("net.mq.dev.rx-q1-after-reset").Level, Is.EqualTo(Level.Must));
+        Assert.That(Catalogue.Get("net.mq.dev.rx-limit-after-used").Level, Is.EqualTo(Level.MustNot));
+        Assert.That(Catalogue.Get("net.mq.dev.random-for-unknown").Level, Is.EqualTo(Level.May));
+        Assert.That(Catalogue.Get("core.feat.dev.renegotiate-after-reset").Level, Is.EqualTo(Level.ShouldNot));
+        Assert.That(Catalogue.Get("net.vq.def.layout").Level, Is.EqualTo(Level.Definition));
+        Assert.That(Catalogue.Get("net.mq.drv.pairs-range").Actor, Is.EqualTo(Actor.Driver));
+        Assert.That(Catalogue.Get("conf.net.device").Level, Is.EqualTo(Level.Definition));
+    });
+
+    [Test]
+    public void Robustness_entries_are_device_rules_that_never_deny_certification()
+    {
+        var robust = Catalogue.All.Where(r => r.Id.StartsWith("robust.", StringComparison.Ordinal)).ToList();
+        Assert.That(robust.Select(r => r.Id), Is.EquivalentTo(new[]
+        {
+            "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
+            "robust.ctrl.unknown-command-rejected", "robust.ctrl.malformed-survives", "robust.feat.invalid-subset-refused",
+        }));
+        Assert.Multiple(() =>
+        {
+            foreach (var r in robust)
+            {
+                Assert.That((r.Level, r.Actor, r.IsMandatory), Is.EqualTo((Level.Robustness, Actor.Device, false)), r.Id);
+                Assert.That(r.Note, Is.Not.Null.And.Not.Empty, r.Id);
+            }
+            Assert.That(Catalogue.Get("robust.mq.pairs-set-zero-rejected").Sections,
+                Is.EquivalentTo(Catalogue.Get("net.mq.drv.pairs-range").Sections));
+            Assert.That(Catalogue.All.Where(r => r.Level == Level.Robustness), Is.EquivalentTo(robust));
+        });
+    }
+
+    [Test]
+    public void Titles_are_short_and_summaries_are_single_sentences() => Assert.Multiple(() =>
+    {
+        foreach (var r in Catalogue.All)
+        {
+            Assert.That(r.Title, Has.Length.LessThanOrEqualTo(70), r.Id);
+            Assert.That(r.Summary, Does.EndWith("."), r.Id);
+        }
+    });
+
+    [Test]
+    public void Get_of_an_unknown_id_names_it() =>
+        Assert.That(() => Catalogue.Get("net.mq.dev.rx-q1-after-rest"),
+            Throws.TypeOf<KeyNotFoundException>().With.Message.Contains("net.mq.dev.rx-q1-after-rest")
+                .And.Message.Contains("net.mq.dev.rx-q1-after-reset"));
+
+    [Test]
+    public void TryGet_of_an_unknown_id_is_false() =>
+        Assert.That(Catalogue.TryGet("net.nothing.here", out _), Is.False);
+
+    // --- Parse: a minimal valid entry, then one mutation per validation rule.
+
+    private static string Entry(string id = "net.test.rule", string actor = "device", string level = "must",
+        string title = "A title", string summary = "A summary.", string sections = """{ "1.4": "5.1.9" }""") =>
+        $$"""{ "id": "{{id}}", "actor": "{{actor}}", "level": "{{level}}", "title": "{{title}}", "summary": "{{summary}}", "sections": {{sections}} }""";
+
+    [Test]
+    public void Parse_reads_a_valid_entry()
+    {
+        var c = RequirementCatalogue.Parse($$"""[ {{Entry()}}, {{Entry(id: "net.test.other", level: "should-not", actor: "both", sections: """{ "1.0": "5.1.6", "1.4": "5.1.9" }""")}} ]""");
+        Assert.That(c.All, Has.Count.EqualTo(2));
+        var r = c.Get("net.test.other");
+        Assert.That((r.Level, r.Actor, r.Note, r.SectionIn(SpecVersion.V1_0)), Is.EqualTo((Level.ShouldNot, Actor.Both, (string?)null, "5.1.6")));
+        Assert.That(c.In(SpecVersion.V1_0).Select(x => x.Id), Is.EqualTo(new[] { "net.test.other" }));
+    }
+
+    private static IEnumerable<TestCaseData> BadEntries()
+    {
+        yield return new TestCaseData($"[ {Entry()}, {Entry()} ]", "net.test.rule", "duplicate").SetName("Parse rejects a duplicate id");
+        yield return new TestCaseData($"[ {Entry(id: "Net.Test")} ]", "Net.Test", "id").SetName("Parse rejects an id with capitals");
+        yield return new TestCaseData($"[ {Entry(id: "nodots")} ]", "nodots", "id").SetName("Parse rejects an id without segments");
+        yield return new TestCaseData($"[ {Entry(id: "net..rule")} ]", "net..rule", "id").SetName("Parse rejects an id with an empty segment");
+        yield return new TestCaseData($"[ {Entry(actor: "host")} ]", "net.test.rule", "actor").SetName("Parse rejects an unknown actor");
+        yield return new TestCaseData($"[ {Entry(level: "MUST")} ]", "net.test.rule", "level").SetName("Parse rejects an unknown level");
+        yield return new TestCaseData($"[ {Entry(title: " ")} ]", "net.test.rule", "title").SetName("Parse rejects an empty title");
+        yield return new TestCaseData($"[ {Entry(summary: "")} ]", "net.test.rule", "summary").SetName("Parse rejects an empty summary");
+        yield return new TestCaseData($"[ {Entry(sections: "{}")} ]", "net.test.rule", "sections").SetName("Parse rejects an entry without sections");
+        yield return new TestCaseData($"[ {Entry(sections: "null")} ]", "net.test.rule", "sections").SetName("Parse rejects null sections");
+        yield return new TestCaseData($$"""[ {{Entry(sections: """{ "1.5": "5.1.9" }""")}} ]""", "net.test.rule", "1.5").SetName("Parse rejects an unknown version");
+        yield return new TestCaseData($$"""[ {{Entry(sections: """{ "v1.4": "5.1.9" }""")}} ]""", "net.test.rule", "v1.4").SetName("Parse rejects a misspelt version");
+        yield return new TestCaseData($$"""[ {{Entry(sections: """{ "1.4": "§5.1.9" }""")}} ]""", "net.test.rule", "§5.1.9").SetName("Parse rejects a section with a sign");
+        yield return new TestCaseData($$"""[ {{Entry(sections: """{ "1.4": "5.1." }""")}} ]""", "net.test.rule", "5.1.").SetName("Parse rejects a section with a trailing dot");
+        yield return new TestCaseData($$"""[ {{Entry(sections: """{ "1.4": null }""")}} ]""", "net.test.rule", "section").SetName("Parse rejects a null section");
+    }
+
+    [TestCaseSource(nameof(BadEntries))]
+    public void Parse_rejects_bad_entries_naming_them(string json, string id, string problem) =>
+        Assert.That(() => RequirementCatalogue.Parse(json),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains($"'{id}'").And.Message.Contains(problem));
+
+    [TestCase("""[ { "actor": "device" } ]""", "entry #0")]
+    [TestCase("""[ null ]""", "entry #0")]
+    [TestCase("""{ "id": "net.test.rule" }""", "not a valid catalogue")]
+    [TestCase("""[ { "id": "net.test.rule", "secions": {} } ]""", "not a valid catalogue")]
+    [TestCase("""null""", "array")]
+    public void Parse_rejects_malformed_files(string json, string problem) =>
+        Assert.That(() => RequirementCatalogue.Parse(json), Throws.TypeOf<InvalidDataException>().With.Message.Contains(problem));
+}
