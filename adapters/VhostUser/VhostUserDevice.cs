@@ -54,7 +54,7 @@ public sealed class VhostUserDevice : IVirtioDevice
             _model = new VirtioNetDevice(new ReferenceOptions(Pairs), modelMemory, _plane, Withheld(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
             _model.UsedBufferNotification += _ => _modelNotify.Signal();
-            SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 100));
+            SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
         }
         catch
         {

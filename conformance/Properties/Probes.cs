@@ -19,6 +19,32 @@ public static class Probes
         return at;
     }
 
+    /// <summary>
+    /// Sends a series of tagged frames with the device state fixed, judging each like <see cref="Loopback"/>.
+    /// Frames the device owes an answer for are sent and awaited one by one; frames it may drop (sent on a
+    /// transmitq above the pairs) are sent back to back and share a single settle wait, which is what keeps
+    /// a run over a socket fast. Judged in the order sent, so the first violation reported is the first made.
+    /// </summary>
+    public static void LoopbackAll(NetDriver driver, MqDeviceModel model, IEnumerable<(int TxPair, int Flow)> sends, params string[] checkedIds)
+    {
+        var optional = new List<(int TxPair, ulong Tag)>();
+        foreach (var (txPair, flow) in sends)
+        {
+            if (model.Live && txPair <= model.CurrentPairs) Loopback(driver, model, txPair, flow, checkedIds);
+            else optional.Add((txPair, driver.TransmitTagged(txPair, flow)));
+        }
+        if (optional.Count == 0) return;
+        var found = new Dictionary<ulong, int>();
+        driver.TryWaitUntil(() =>
+        {
+            foreach (var (_, tag) in optional)
+                if (!found.ContainsKey(tag) && driver.Claim(tag) is { } hit) found[tag] = hit.Pair;
+            return found.Count == optional.Count;
+        }, driver.Device.SettleTime);
+        foreach (var (txPair, tag) in optional)
+            Expect.None(model.JudgeLoopback(txPair, found.TryGetValue(tag, out var p) ? p : null), checkedIds);
+    }
+
     /// <summary>VQ_PAIRS_SET(n) judged against the model; returns the model after it.</summary>
     public static MqDeviceModel PairsSet(NetDriver driver, MqDeviceModel model, int n, params string[] checkedIds)
     {

@@ -85,8 +85,8 @@ public sealed class PairsRangeTests
             var model = Probes.PairsSet(d, Model(d), before, "net.mq.def.vq-pairs-set");
             model = Probes.PairsSet(d, model, bad, "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected");
             // Unchanged state: the pairs set before still carry traffic, and nothing lands above them.
-            for (var k = 1; k <= Math.Min(before + 1, pairs); k++)
-                Probes.Loopback(d, model, k, flow: k, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used");
+            Probes.LoopbackAll(d, model, Enumerable.Range(1, Math.Min(before + 1, pairs)).Select(k => (k, k)),
+                "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used");
         });
     }
 

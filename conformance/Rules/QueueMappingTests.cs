@@ -50,8 +50,7 @@ public sealed class QueueMappingTests
             // Pair 1 alone first: the one frame that needs no multiqueue rule at all.
             Probes.Loopback(d, model, 1, flow: 0, checkedIds);
             if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, Math.Min(c.Pairs, pairs), "net.mq.def.vq-pairs-set");
-            foreach (var send in c.Sends.Where(x => x.TxPair <= pairs))
-                Probes.Loopback(d, model, send.TxPair, send.Flow, checkedIds);
+            Probes.LoopbackAll(d, model, c.Sends.Where(x => x.TxPair <= pairs).Select(x => (x.TxPair, x.Flow)), checkedIds);
         });
 
     [Test, Requirement("net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]

@@ -50,8 +50,7 @@ public sealed class ResetRestoreTests
             Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
             var model = before.Reset().Negotiate(d.Negotiated).Next.DriverOk();
             // Every transmitq the driver used before the reset, as Linux's restore window does.
-            for (var k = 1; k <= before.CurrentPairs; k++)
-                Probes.Loopback(d, model, k, flow: k, "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
+            Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
         });
 
     public static Property FreezeRestoreKeepsPairs(SuiteContext ctx) =>
@@ -67,8 +66,8 @@ public sealed class ResetRestoreTests
             var model = frozen.Reset().Negotiate(d.Negotiated).Next.DriverOk();
             if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, "net.mq.def.vq-pairs-set");
             Expect.That(model.CurrentPairs == frozen.CurrentPairs, "net.mq.def.vq-pairs-set", $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
-            for (var k = 1; k <= configured; k++)
-                Probes.Loopback(d, model, k, flow: 100 + k, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+            Probes.LoopbackAll(d, model, Enumerable.Range(1, configured).Select(k => (k, 100 + k)),
+                "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
         });
 
     [Test, Requirement("net.mq.dev.rx-q1-after-reset", "core.reset.dev.status-zero", "core.feat.dev.renegotiate-after-reset")]
