@@ -13,7 +13,7 @@ public static class FailureReport
         {
             var r = RequirementCatalogue.Default.Contains(v.RequirementId) ? RequirementCatalogue.Default.Get(v.RequirementId) : null;
             var level = r is null ? "?" : r.Level == Level.Robustness ? "ROBUSTNESS expectation, not a spec MUST" : LevelText(r.Level);
-            text.AppendLine($"[{v.RequirementId}] {level} ({r?.Actor.ToString().ToLowerInvariant() ?? "?"}) — §{r?.SectionIn(settings.Version) ?? "?"} of virtio {settings.Version.Label()}: {r?.Title ?? "(not in the catalogue)"}");
+            text.AppendLine($"[{v.RequirementId}] {level} ({r?.Actor.ToString().ToLowerInvariant() ?? "?"}) — {r?.Cite(settings.Version) ?? "?"}: {r?.Title ?? "(not in the catalogue)"}");
             text.AppendLine($"  {v.Message}");
         }
         else

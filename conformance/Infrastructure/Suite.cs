@@ -18,10 +18,20 @@ public static class Suite
             if (outcome.Violation is { } v && RequirementCatalogue.Default.Contains(v.RequirementId)
                 && !RequirementCatalogue.Default.Get(v.RequirementId).AppliesTo(settings.Version))
                 Assert.Inconclusive($"not applicable: {v.RequirementId} is not in virtio {settings.Version.Label()}; the device did this: {v.Message}");
-            Assert.Fail(FailureReport.Format(outcome, settings, test.FullName));
+            Assert.Fail(FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {CheckedPlanes(test, settings)}");
         }
-        TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device}, seed {outcome.SeedText}");
+        TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device} (checked: {CheckedPlanes(test, settings)}), seed {outcome.SeedText}");
         return outcome;
+    }
+
+    /// <summary>Which program a verdict is about: over vhost-user, control-plane rules judge the suite's own front-end.</summary>
+    public static string CheckedPlanes(TestContext.TestAdapter test, SuiteSettings settings)
+    {
+        var type = test.ClassName is { } c ? typeof(Suite).Assembly.GetType(c) : null;
+        var method = test.MethodName is { } m ? type?.GetMethod(m) : null;
+        var attribute = method?.GetCustomAttributes(typeof(PlaneAttribute), false).OfType<PlaneAttribute>().FirstOrDefault()
+            ?? type?.GetCustomAttributes(typeof(PlaneAttribute), false).OfType<PlaneAttribute>().FirstOrDefault();
+        return attribute is null ? "unstated" : string.Join(" and ", attribute.Planes.Select(p => PlaneAttribute.Describe(p, settings.Device.Scheme)));
     }
 
     /// <summary>Skips a test when none of the requirements it names exists in the spec version being certified.</summary>

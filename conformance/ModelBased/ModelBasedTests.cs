@@ -4,7 +4,7 @@ using VirtioMq.Conformance.Infrastructure;
 
 namespace VirtioMq.Conformance.ModelBased;
 
-[TestFixture, Category("Model-based")]
+[TestFixture, Category("Model-based"), Plane(Plane.Control, Plane.Data)]
 public sealed class ModelBasedTests
 {
     public static FsCheck.Property DeviceFollowsTheModel(SuiteContext ctx) => new MqMachine(ctx).ToProperty();

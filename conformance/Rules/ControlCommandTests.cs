@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// The controlq as a channel (§5.1.9.5, §2.7.4): any descriptor layout of a command works, and a device keeps
 /// its head when a command is unknown or malformed (robustness: the spec leaves the answer open).
 /// </summary>
-[TestFixture, Category("Control commands")]
+[TestFixture, Category("Control commands"), Plane(Plane.Control)]
 public sealed class ControlCommandTests
 {
     public sealed record FramingCase(int MaxPairs, int Pairs, CommandFraming Framing)

@@ -7,7 +7,7 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Rules;
 
 /// <summary>Where the controlq is (§5.1.2): at 2N for N = max_virtqueue_pairs with MQ (or RSS), at 2 without.</summary>
-[TestFixture, Category("Controlq placement")]
+[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
 public sealed class ControlqPlacementTests
 {
     public sealed record Case(int MaxPairs, FeatureSet Wish)

@@ -12,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// Device operation on every queue pair: nothing is consumed before DRIVER_OK (§2.1.2) and each received
 /// packet is one buffer with num_buffers 1 and a used length that covers what was written (§5.1.9.4.1, §2.7.8.2).
 /// </summary>
-[TestFixture, Category("Device operation")]
+[TestFixture, Category("Device operation"), Plane(Plane.Data)]
 public sealed class DeviceOperationTests
 {
     public static Property NothingIsConsumedBeforeDriverOk(SuiteContext ctx) =>

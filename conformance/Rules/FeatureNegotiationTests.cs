@@ -7,7 +7,7 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Rules;
 
 /// <summary>Feature negotiation around MQ (§2.2.2, §5.1.3.1): valid subsets stick, MQ without CTRL_VQ does not.</summary>
-[TestFixture, Category("Feature negotiation")]
+[TestFixture, Category("Feature negotiation"), Plane(Plane.Control)]
 public sealed class FeatureNegotiationTests
 {
     public static Property ValidSubsetsAreAccepted(SuiteContext ctx)

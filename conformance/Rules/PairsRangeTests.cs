@@ -97,12 +97,12 @@ public sealed class PairsRangeTests
     public static MqDeviceModel Model(Adapters.Driver.NetDriver d) =>
         MqDeviceModel.Initial(d.Offered, d.MaxPairs).Negotiate(d.Negotiated).Next.DriverOk();
 
-    [Test, Requirement("net.cfg.dev.max-pairs-range", "core.cfg.dev.readable-before-features-ok", "core.feat.dev.no-unsatisfied-dependency")]
+    [Test, Plane(Plane.Control), Requirement("net.cfg.dev.max-pairs-range", "core.cfg.dev.readable-before-features-ok", "core.feat.dev.no-unsatisfied-dependency")]
     public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRangeAndDependencies(SuiteContext.Current));
 
-    [Test, Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
+    [Test, Plane(Plane.Control, Plane.Data), Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
     public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCountInRangeIsAcceptedAndUsed(SuiteContext.Current));
 
-    [Test, Category("Robustness"), Requirement("robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected")]
+    [Test, Plane(Plane.Control, Plane.Data), Category("Robustness"), Requirement("robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected")]
     public void Zero_and_above_max_are_rejected_without_state_change() => Suite.Verify(OutOfRangePairCountsAreRejected(SuiteContext.Current));
 }

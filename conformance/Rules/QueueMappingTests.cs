@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// comes back only on receiveq1..virtqueue_pairs, and (SHOULD) on receiveq k. Frames on transmitq k above the
 /// current pairs probe what the device does with a driver that overruns, as Linux does briefly on restore.
 /// </summary>
-[TestFixture, Category("Queue index mapping")]
+[TestFixture, Category("Queue index mapping"), Plane(Plane.Data)]
 public sealed class QueueMappingTests
 {
     public sealed record Send(int TxPair, int Flow)

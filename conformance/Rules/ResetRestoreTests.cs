@@ -12,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// then VQ_PAIRS_SET(previous) — sending on the other transmit queues in between. The device must start over in
 /// single-queue mode and come back to the old pair count once asked.
 /// </summary>
-[TestFixture, Category("Reset and restore")]
+[TestFixture, Category("Reset and restore"), Plane(Plane.Control, Plane.Data)]
 public sealed class ResetRestoreTests
 {
     public sealed record Case(int MaxPairs, int Pairs)

@@ -8,6 +8,15 @@ public enum Actor
     Both,
 }
 
+/// <summary>Which document a rule comes from.</summary>
+public enum RequirementSource
+{
+    /// <summary>The OASIS virtio specification; sections are numbered per spec version.</summary>
+    Virtio,
+    /// <summary>QEMU's vhost-user protocol document; it has no versions, sections are titles.</summary>
+    VhostUser,
+}
+
 /// <summary>The RFC 2119 keyword of a rule, or what else it is.</summary>
 public enum Level
 {
@@ -35,14 +44,25 @@ public sealed record Requirement(
     IReadOnlyDictionary<string, string> Sections,
     string? Note = null)
 {
-    public bool AppliesTo(SpecVersion version) => Sections.ContainsKey(version.Label());
+    /// <summary>The key of a vhost-user rule's one section in <see cref="Sections"/>.</summary>
+    public const string VhostUserSectionKey = "vhost-user";
+
+    public RequirementSource Source { get; init; } = RequirementSource.Virtio;
+
+    /// <summary>Whether the rule exists in a virtio version; vhost-user rules bind whatever virtio version is certified.</summary>
+    public bool AppliesTo(SpecVersion version) => Source == RequirementSource.VhostUser || Sections.ContainsKey(version.Label());
 
     /// <summary>The section number in the given version, or in the primary version if the rule is absent there.</summary>
     public string SectionIn(SpecVersion version) =>
         Sections.TryGetValue(version.Label(), out var s) ? s : Sections.TryGetValue(SpecVersions.Primary.Label(), out var p) ? p : Sections.Values.First();
 
+    /// <summary>Where a reader finds the rule: "§5.1.9.5.6.2 of virtio 1.4" or the vhost-user section title.</summary>
+    public string Cite(SpecVersion version) => Source == RequirementSource.VhostUser
+        ? $"vhost-user protocol, section \"{Sections[VhostUserSectionKey]}\""
+        : $"§{SectionIn(version)} of virtio {version.Label()}";
+
     /// <summary>True for the levels whose failure denies certification.</summary>
     public bool IsMandatory => Level is Level.Must or Level.MustNot;
 
-    public override string ToString() => $"{Id} ({Level}, {Actor}, §{SectionIn(SpecVersions.Primary)})";
+    public override string ToString() => $"{Id} ({Level}, {Actor}, {Cite(SpecVersions.Primary)})";
 }

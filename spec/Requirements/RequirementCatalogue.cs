@@ -13,6 +13,7 @@ namespace VirtioMq.Spec;
 public sealed partial class RequirementCatalogue
 {
     private const string ResourceName = "VirtioMq.Spec.requirements.json";
+    private const string VhostUserResourceName = "VirtioMq.Spec.vhost-user-requirements.json";
 
     // Lazy rather than a static initializer: a broken catalogue then throws its own InvalidDataException at
     // first use instead of a TypeInitializationException that hides the message.
@@ -54,7 +55,17 @@ public sealed partial class RequirementCatalogue
     public IEnumerable<Requirement> In(SpecVersion version) => All.Where(r => r.AppliesTo(version));
 
     /// <summary>Parses and validates a catalogue; throws <see cref="InvalidDataException"/> naming the bad entry.</summary>
-    public static RequirementCatalogue Parse(string json)
+    public static RequirementCatalogue Parse(string json, string? vhostUserJson = null)
+    {
+        var all = ParseEntries(json, RequirementSource.Virtio);
+        if (vhostUserJson is not null) all.AddRange(ParseEntries(vhostUserJson, RequirementSource.VhostUser));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in all)
+            if (!seen.Add(r.Id)) throw Bad(r.Id, "duplicate id");
+        return new RequirementCatalogue(all.AsReadOnly());
+    }
+
+    private static List<Requirement> ParseEntries(string json, RequirementSource source)
     {
         ArgumentNullException.ThrowIfNull(json);
         Entry?[]? entries;
@@ -69,17 +80,12 @@ public sealed partial class RequirementCatalogue
         if (entries is null) throw new InvalidDataException("requirements.json must be a JSON array of requirements, not null");
 
         var all = new List<Requirement>(entries.Length);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < entries.Length; i++)
-        {
-            var r = ToRequirement(entries[i] ?? throw new InvalidDataException($"entry #{i} is null"), i);
-            if (!seen.Add(r.Id)) throw Bad(r.Id, "duplicate id");
-            all.Add(r);
-        }
-        return new RequirementCatalogue(all.AsReadOnly());
+            all.Add(ToRequirement(entries[i] ?? throw new InvalidDataException($"entry #{i} is null"), i, source));
+        return all;
     }
 
-    private static Requirement ToRequirement(Entry e, int index)
+    private static Requirement ToRequirement(Entry e, int index, RequirementSource source)
     {
         if (string.IsNullOrWhiteSpace(e.Id)) throw new InvalidDataException($"entry #{index} has no id");
         var id = e.Id;
@@ -110,12 +116,20 @@ public sealed partial class RequirementCatalogue
         var sections = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (version, section) in e.Sections.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
+            if (source == RequirementSource.VhostUser)
+            {
+                // The vhost-user document is unversioned: one section, named by its title.
+                if (version != Requirement.VhostUserSectionKey || string.IsNullOrWhiteSpace(section) || e.Sections.Count != 1)
+                    throw Bad(id, $"a vhost-user rule has exactly one section, keyed \"{Requirement.VhostUserSectionKey}\", holding the section title");
+                sections.Add(version, section);
+                continue;
+            }
             if (!VersionLabels.Contains(version)) throw Bad(id, $"unknown spec version '{version}' (expected one of {string.Join(", ", VersionLabels)})");
             if (section is null || !SectionPattern().IsMatch(section)) throw Bad(id, $"section '{section}' for {version} is not a section number like 5.1.9.5.6.2");
             sections.Add(version, section);
         }
         return new Requirement(id, actor, level, e.Title, e.Summary, new ReadOnlyDictionary<string, string>(sections),
-            string.IsNullOrWhiteSpace(e.Note) ? null : e.Note);
+            string.IsNullOrWhiteSpace(e.Note) ? null : e.Note) { Source = source };
     }
 
     private static InvalidDataException Bad(string id, string problem) => new($"requirement '{id}': {problem}");
@@ -131,10 +145,15 @@ public sealed partial class RequirementCatalogue
 
     private static RequirementCatalogue LoadEmbedded()
     {
-        using var stream = typeof(RequirementCatalogue).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidDataException($"embedded resource {ResourceName} is missing: spec/Requirements/requirements.json was absent at build time");
+        return Parse(ReadResource(ResourceName), ReadResource(VhostUserResourceName));
+    }
+
+    private static string ReadResource(string name)
+    {
+        using var stream = typeof(RequirementCatalogue).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidDataException($"embedded resource {name} is missing: its file under spec/Requirements was absent at build time");
         using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd());
+        return reader.ReadToEnd();
     }
 
     [GeneratedRegex(@"^[a-z]+(\.[a-z0-9-]+)+$")]

@@ -36,7 +36,7 @@ public sealed class RequirementCatalogueTests
     {
         // The spec only ever added these rules (sometimes renumbered), so a gap would be a data-entry slip.
         var labels = Enum.GetValues<SpecVersion>().Select(v => v.Label()).ToList();
-        foreach (var r in Catalogue.All)
+        foreach (var r in Catalogue.All.Where(r => r.Source == RequirementSource.Virtio))
         {
             var first = labels.First(r.Sections.ContainsKey);
             Assert.That(r.Sections.Keys, Is.EquivalentTo(labels.SkipWhile(l => l != first)), r.Id);

@@ -41,6 +41,18 @@ public sealed class RequirementReferencesTests
     }
 
     [Test]
+    public void Every_conformance_test_states_the_plane_it_checks()
+    {
+        var unstated = typeof(RequirementAttribute).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Where(m => m.GetCustomAttribute<TestAttribute>() is not null
+                && m.GetCustomAttribute<PlaneAttribute>() is null && m.DeclaringType!.GetCustomAttribute<PlaneAttribute>() is null)
+            .Select(m => $"{m.DeclaringType!.Name}.{m.Name}")
+            .ToList();
+        Assert.That(unstated, Is.Empty);
+    }
+
+    [Test]
     public void Robustness_tests_check_only_robustness_requirements()
     {
         var wrong = typeof(RequirementAttribute).Assembly.GetTypes()
