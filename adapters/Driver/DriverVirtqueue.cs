@@ -126,6 +126,9 @@ public sealed class DriverVirtqueue
         return (_mem.ReadU16(Registers.Used) & SplitRing.UsedFNoNotify) == 0;
     }
 
+    /// <summary>The avail idx this driver last exposed to the device.</summary>
+    public ushort PublishedIdx => _mem.ReadU16(Registers.Avail + 2);
+
     /// <summary>The used idx the device has published.</summary>
     public ushort DeviceUsedIdx => _mem.ReadU16Acquire(Registers.Used + 2);
 

@@ -26,6 +26,8 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
         Uri = uri;
         var pairs = uri.GetInt("pairs", 8);
         var faults = uri.GetAll("fault").Select(DeviceFaults.Parse).ToHashSet();
+        if (faults.FirstOrDefault(DeviceFaults.BackendOnly.Contains) is var f && DeviceFaults.BackendOnly.Contains(f))
+            throw new FormatException($"device URI '{uri}': fault {f.Name()} exists only in the vhost-user back-end (serve --fault {f.Name()})");
         var memoryBytes = (long)uri.GetInt("memory-mib", (int)(DefaultMemoryBytes >> 20)) << 20;
         Options = new ReferenceOptions(pairs, faults);
         _driverView = SharedMemoryRegion.CreateMemfd("virtio-mq-guest-ram", memoryBytes);

@@ -14,6 +14,10 @@ public sealed class VhostUserDataPlane(
     VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : INetDataPlane, IDisposable
 {
     private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _rings = [];
+    private readonly Dictionary<int, QueueRegisters> _registers = [];
+    // Rings stopped by StopRing keep their eventfds, so a driver kick still reaches the back-end's old kick fd:
+    // a stopped ring must ignore it (vu.ring.stop-on-get-base), and the call fd is still watched.
+    private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _stopped = [];
     private readonly HashSet<int> _enabled = [];
     private bool _started;
 
@@ -21,7 +25,7 @@ public sealed class VhostUserDataPlane(
     public Func<FeatureSet> Negotiated { get; set; } = () => FeatureSet.Empty;
 
     /// <summary>The call eventfds of started rings: the back-end's used buffer notifications.</summary>
-    public IEnumerable<EventFd> CallFds => _rings.Values.Select(r => r.Call);
+    public IEnumerable<EventFd> CallFds => _rings.Values.Concat(_stopped.Values).Select(r => r.Call);
 
     /// <summary>Rings the back-end was last told are enabled.</summary>
     public IReadOnlySet<int> Enabled => _enabled;
@@ -36,17 +40,33 @@ public sealed class VhostUserDataPlane(
     {
         EnsureStarted();
         StopRing(vq);
-        connection.Send(VhostUserRequest.SetVringNum, new VringState((uint)vq, (uint)r.Size).Encode());
+        Forget(vq);
         // The driver's ring may already hold used entries; the back-end resumes after them.
-        var usedIdx = memory.ReadU16(r.Used + 2);
-        connection.Send(VhostUserRequest.SetVringBase, new VringState((uint)vq, usedIdx).Encode());
+        Configure(vq, r, memory.ReadU16(r.Used + 2), (EventFd.Create(), EventFd.Create()));
+    }
+
+    /// <summary>
+    /// Starts a ring that <see cref="StopRing"/> stopped, from <paramref name="nextAvail"/> (what GET_VRING_BASE
+    /// returned), and kicks it: the vhost-user form of resuming a suspended ring.
+    /// </summary>
+    public void ResumeRing(int vq, ushort nextAvail)
+    {
+        if (!_stopped.Remove(vq, out var fds) || !_registers.TryGetValue(vq, out var r))
+            throw new InvalidOperationException($"vring {vq} was not stopped by StopRing");
+        Configure(vq, r, nextAvail, fds);
+        fds.Kick.Signal();
+    }
+
+    private void Configure(int vq, QueueRegisters r, ushort nextAvail, (EventFd Kick, EventFd Call) fds)
+    {
+        connection.Send(VhostUserRequest.SetVringNum, new VringState((uint)vq, (uint)r.Size).Encode());
+        connection.Send(VhostUserRequest.SetVringBase, new VringState((uint)vq, nextAvail).Encode());
         connection.Send(VhostUserRequest.SetVringAddr,
             new VringAddress((uint)vq, 0, memoryTable.ToUser(r.Desc), memoryTable.ToUser(r.Used), memoryTable.ToUser(r.Avail), 0).Encode());
-        var kick = EventFd.Create();
-        var call = EventFd.Create();
-        connection.Send(VhostUserRequest.SetVringKick, new VringFd((byte)vq, false).Encode(), [kick.Fd]);
-        connection.Send(VhostUserRequest.SetVringCall, new VringFd((byte)vq, false).Encode(), [call.Fd]);
-        _rings[vq] = (kick, call);
+        connection.Send(VhostUserRequest.SetVringKick, new VringFd((byte)vq, false).Encode(), [fds.Kick.Fd]);
+        connection.Send(VhostUserRequest.SetVringCall, new VringFd((byte)vq, false).Encode(), [fds.Call.Fd]);
+        _rings[vq] = fds;
+        _registers[vq] = r;
     }
 
     public void SetEnabled(int vq, bool enabled)
@@ -64,13 +84,14 @@ public sealed class VhostUserDataPlane(
 
     public void Notify(int vq)
     {
-        if (_rings.TryGetValue(vq, out var r)) r.Kick.Signal();
+        if (_rings.TryGetValue(vq, out var r) || _stopped.TryGetValue(vq, out r)) r.Kick.Signal();
     }
 
     /// <summary>Stops every ring with GET_VRING_BASE, then resets the back-end (RESET_DEVICE where offered).</summary>
     public void Reset()
     {
         foreach (var vq in _rings.Keys.ToList()) StopRing(vq);
+        foreach (var vq in _stopped.Keys.ToList()) Forget(vq);
         if (connection.Has(VhostUserProtocolFeature.ResetDevice))
         {
             connection.Send(VhostUserRequest.ResetDevice);
@@ -83,14 +104,22 @@ public sealed class VhostUserDataPlane(
         _started = false;
     }
 
-    /// <summary>Stops one ring and returns where the back-end would resume taking buffers.</summary>
+    /// <summary>Stops one ring (GET_VRING_BASE) and returns where the back-end says it would resume.</summary>
     public ushort? StopRing(int vq)
     {
         if (!_rings.Remove(vq, out var r)) return null;
-        var reply = connection.Call(VhostUserRequest.GetVringBase, new VringState((uint)vq, 0).Encode());
+        _stopped[vq] = r;
+        var reply = Payload.ReadVringState(connection.Call(VhostUserRequest.GetVringBase, new VringState((uint)vq, 0).Encode()));
+        if (reply.Index != (uint)vq)
+            throw new Driver.DeviceProtocolException($"GET_VRING_BASE for vring {vq} was answered for vring {reply.Index}");
+        return (ushort)reply.Num;
+    }
+
+    private void Forget(int vq)
+    {
+        if (!_stopped.Remove(vq, out var r)) return;
         r.Kick.Dispose();
         r.Call.Dispose();
-        return (ushort)Payload.ReadVringState(reply).Num;
     }
 
     /// <summary>What QEMU does at vhost start: the acked features, then the memory table.</summary>
@@ -106,11 +135,12 @@ public sealed class VhostUserDataPlane(
 
     public void Dispose()
     {
-        foreach (var (kick, call) in _rings.Values)
+        foreach (var (kick, call) in _rings.Values.Concat(_stopped.Values))
         {
             kick.Dispose();
             call.Dispose();
         }
         _rings.Clear();
+        _stopped.Clear();
     }
 }

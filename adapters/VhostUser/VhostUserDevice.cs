@@ -36,8 +36,7 @@ public sealed class VhostUserDevice : IVirtioDevice
         {
             (BackendFeatures, ProtocolFeatures, QueueNum) = Handshake(_connection);
             var requested = uri.Get("pairs") is null ? (int?)null : uri.GetInt("pairs", 1);
-            if (requested is { } r && QueueNum is { } q && (ulong)r > q)
-                throw new DeviceProtocolException($"asked for {r} queue pair(s) but the back-end at {uri.Path} serves {q} (GET_QUEUE_NUM)");
+            // QEMU would refuse to start here; the suite goes on so that vu.mq.get-queue-num-reply can report it.
             Pairs = requested ?? (int)Math.Clamp(QueueNum ?? 1, 1, 128);
             if (Pairs is < 1 or > 128)
                 throw new FormatException($"device URI '{uri}': pairs={Pairs}; vhost-user addresses at most 128 queue pairs (8-bit vring index)");

@@ -30,6 +30,17 @@ public enum DeviceFault
     MaxPairsZero,
     /// <summary>Every frame lands on receiveq1 whatever transmitq it came from (breaks only a SHOULD).</summary>
     SteerAllToQ1,
+
+    // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
+
+    /// <summary>GET_QUEUE_NUM answers 128 and rings above the served pairs are accepted but never processed (DPDK 22.11).</summary>
+    QueueNumLies,
+    /// <summary>A disabled transmit ring is left unprocessed instead of being drained and discarded.</summary>
+    DisabledTxStalls,
+    /// <summary>GET_VRING_BASE answers but the ring keeps running on later kicks.</summary>
+    GetBaseKeepsRunning,
+    /// <summary>GET_VRING_BASE answers one less than the next available index, so a resume repeats a buffer.</summary>
+    GetBaseOffByOne,
 }
 
 public static class DeviceFaults
@@ -49,10 +60,20 @@ public static class DeviceFaults
         DeviceFault.MqWithoutCtrlVq => "mq-without-ctrl-vq",
         DeviceFault.MaxPairsZero => "max-pairs-0",
         DeviceFault.SteerAllToQ1 => "steer-all-to-q1",
+        DeviceFault.QueueNumLies => "queue-num-lies",
+        DeviceFault.DisabledTxStalls => "disabled-tx-stalls",
+        DeviceFault.GetBaseKeepsRunning => "get-base-keeps-running",
+        DeviceFault.GetBaseOffByOne => "get-base-off-by-one",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 
     public static IReadOnlyList<DeviceFault> All { get; } = Enum.GetValues<DeviceFault>();
+
+    /// <summary>Faults that only a vhost-user back-end can have; the in-process device ignores them.</summary>
+    public static IReadOnlySet<DeviceFault> BackendOnly { get; } = new HashSet<DeviceFault>
+    {
+        DeviceFault.QueueNumLies, DeviceFault.DisabledTxStalls, DeviceFault.GetBaseKeepsRunning, DeviceFault.GetBaseOffByOne,
+    };
 
     public static DeviceFault Parse(string name) =>
         All.FirstOrDefault(f => f.Name() == name.Trim(), (DeviceFault)(-1)) is var f && f >= 0

@@ -64,6 +64,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         return q.LastAvailIdx;
     }
 
+    /// <summary>The next available index a started ring will take, without stopping it.</summary>
+    public ushort? LastAvailIdx(int vq) => _rings.TryGetValue(vq, out var q) ? q.LastAvailIdx : null;
+
     public void SetEnabled(int vq, bool enabled)
     {
         if (enabled) _enabled.Add(vq);
@@ -99,7 +102,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     {
         if (!_rings.TryGetValue(vq, out var q)) return;
         // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
-        if (!IsReceive(vq)) DrainTransmitq(q);
+        var stalled = options.Has(DeviceFault.DisabledTxStalls) && !_enabled.Contains(vq);
+        if (!IsReceive(vq) && !stalled) DrainTransmitq(q);
         RaiseIfDue(q);
     }
 

@@ -25,7 +25,7 @@ public sealed partial class BackendSession
                 return SetProtocolFeatures(Payload.ReadU64(m));
             case VhostUserRequest.GetQueueNum:
                 // Answers in queue pairs, the unit QEMU's net front-end compares it with.
-                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL : (ulong)_options.MaxPairs)));
+                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL : (ulong)_vrings.Length / 2)));
                 return true;
             case VhostUserRequest.SetMemTable:
                 _memory.Replace(Payload.ReadMemoryTable(m), Adopt(m, m.Fds.Length));
@@ -127,7 +127,13 @@ public sealed partial class BackendSession
     {
         var s = Payload.ReadVringState(m);
         var v = Ring(s.Index);
+        if (_options.Has(DeviceFault.GetBaseKeepsRunning))
+        {
+            _channel.Send(m.ReplyWith(new VringState(s.Index, _plane.LastAvailIdx(v.Index) ?? v.Base).Encode()));
+            return;
+        }
         var next = _plane.StopQueue(v.Index) ?? v.Base;
+        if (_options.Has(DeviceFault.GetBaseOffByOne)) next--;
         v.Base = next;
         // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
         // sends a new SET_VRING_KICK when it wants the ring back.

@@ -30,7 +30,9 @@ public sealed partial class BackendSession : IDisposable
         _channel = channel;
         _options = options;
         _log = log;
-        _vrings = Enumerable.Range(0, 2 * options.MaxPairs).Select(i => new Vring(i)).ToArray();
+        // The queue-num-lies bug accepts rings for every pair it claims, but serves only its real ones.
+        var claimed = options.Has(DeviceFault.QueueNumLies) ? VhostUserBackend.MaxQueuePairs : options.MaxPairs;
+        _vrings = Enumerable.Range(0, 2 * claimed).Select(i => new Vring(i)).ToArray();
         _plane = NewPlane();
     }
 
@@ -111,6 +113,7 @@ public sealed partial class BackendSession : IDisposable
     private void OnKick(Vring v)
     {
         v.Kick!.Drain();
+        if (v.Index >= 2 * _options.MaxPairs) return; // only with queue-num-lies: a ring it claimed but does not serve
         if (!_plane.IsStarted(v.Index))
         {
             // A kick starts the ring (the "Ring states" rule), with the base the front-end last set.

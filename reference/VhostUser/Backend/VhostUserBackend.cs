@@ -10,7 +10,8 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
 {
     /// <summary>Faults that live in a back-end; the others belong to the device model, which QEMU keeps in the front-end.</summary>
     public static IReadOnlyList<DeviceFault> BackendFaults { get; } =
-        [DeviceFault.RxOnDisabled, DeviceFault.SwapRxTx, DeviceFault.SteerAllToQ1, DeviceFault.ResetKeepsPairs, DeviceFault.MaxPairsZero];
+        [DeviceFault.RxOnDisabled, DeviceFault.SwapRxTx, DeviceFault.SteerAllToQ1, DeviceFault.ResetKeepsPairs, DeviceFault.MaxPairsZero,
+         .. DeviceFaults.BackendOnly];
 
     /// <summary>The most queue pairs vhost-user can address: KICK/CALL/ERR payloads carry an 8-bit vring index.</summary>
     public const int MaxQueuePairs = 128;

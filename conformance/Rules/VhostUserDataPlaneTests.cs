@@ -1,0 +1,160 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Rules of the vhost-user protocol that only a back-end can break: the queue count it reports, the
+/// started/enabled ring states, and stopping and resuming a ring with GET/SET_VRING_BASE. Not applicable to
+/// a device reached any other way.
+/// </summary>
+[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+public sealed class VhostUserDataPlaneTests
+{
+    /// <summary>A frame is "gone" once the device has had this long to bring it back and has not.</summary>
+    private static TimeSpan Settle(NetDriver d) => d.Device.SettleTime;
+
+    private static VhostUserDevice Backend(DriverSession s) =>
+        s.Device as VhostUserDevice ?? throw new InvalidOperationException("not a vhost-user device");
+
+    private static void RequireVhostUser(SuiteContext ctx)
+    {
+        if (ctx.Device.Scheme != "vhost-user")
+            Assert.Ignore($"not applicable: {ctx.Device} is not reached over vhost-user");
+    }
+
+    /// <summary>
+    /// GET_QUEUE_NUM must cover the pairs the back-end really serves: open it with as many pairs as it claims
+    /// (vhost-user can address 128) and check a frame on a random pair among them comes back.
+    /// </summary>
+    public static Property QueueNumIsTruthful(SuiteContext ctx)
+    {
+        int claimed;
+        using (var probe = ctx.Open()) claimed = (int)Math.Min(Backend(probe).QueueNum ?? 1, 128);
+        if (claimed < 1)
+            return Prop.ForAll(Gen.Constant(claimed).ToArbitrary(), n =>
+                Expect.That(false, "vu.mq.get-queue-num-reply", $"GET_QUEUE_NUM answered {n}: a back-end serves at least one queue pair"));
+        var claimedCtx = ctx.With(ctx.Device.With("pairs", claimed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return Prop.ForAll(Gen.Choose(1, claimed).ToArbitrary(), k =>
+        {
+            using var s = claimedCtx.Open();
+            var d = s.Driver;
+            d.Initialize(pairs: k);
+            if (k > 1) Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.mq.get-queue-num-reply", $"VQ_PAIRS_SET({k}) refused by the front-end model");
+            var at = d.SendAndLocate(k, flow: k, d.Options.Timeout);
+            Expect.That(at is not null, "vu.mq.get-queue-num-reply",
+                $"GET_QUEUE_NUM claims {claimed} queue pair(s), but a frame sent on transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) with {k} pairs enabled never came back: the back-end does not serve pair {k}");
+        });
+    }
+
+    /// <summary>
+    /// A started but disabled transmit ring is drained (its buffers come back used) and its frames go nowhere;
+    /// a disabled receive ring gets nothing.
+    /// </summary>
+    public static Property DisabledRingsAreDrainedAndSilent(SuiteContext ctx) =>
+        Prop.ForAll(Gen.Choose(1, 7).SelectMany(n => Gen.Choose(n + 1, 8).Select(k => (n, k))).ToArbitrary(), c =>
+        {
+            var (n, k) = c;
+            using var s = ctx.Open(8);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            if (d.MaxPairs <= n) return;
+            k = Math.Min(k, d.MaxPairs);
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), Math.Min(d.MaxPairs, Generators.TrafficPairs));
+            // Start every ring with traffic first, so the disabled ones are started, not merely idle.
+            Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({k}) refused");
+            Expect.That(d.SendAndLocate(k, flow: 1, d.Options.Timeout) is not null, "vu.ring.enabled-processing",
+                $"with {k} pairs enabled, a frame on transmitq{k} never came back");
+            Expect.That(d.VqPairsSet(n) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({n}) refused");
+            d.ClearReceived();
+            var tx = d.Queue(NetQueueLayout.Transmitq(k));
+            var tag = d.TransmitTagged(k, flow: 2);
+            var drained = d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
+            Expect.That(drained, "vu.ring.disabled-tx-discard",
+                $"transmitq{k} (vring {tx.Index}) was disabled by VQ_PAIRS_SET({n}); its buffer was never returned used (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}): a disabled ring must still be processed");
+            ReceivedFrame? hit = null;
+            d.TryWaitUntil(() => (hit = d.Claim(tag)) is not null, Settle(d));
+            if (hit is { } h)
+                throw h.Pair > n
+                    ? Expect.Violated("vu.ring.disabled-rx-no-packets", $"a frame arrived on receiveq{h.Pair} (vring {NetQueueLayout.Receiveq(h.Pair)}), which VQ_PAIRS_SET({n}) disabled")
+                    : Expect.Violated("vu.ring.disabled-tx-discard", $"a frame sent on disabled transmitq{k} (vring {tx.Index}) was forwarded to receiveq{h.Pair}; a disabled ring's packets must be discarded");
+        });
+
+    /// <summary>
+    /// GET_VRING_BASE stops a transmit ring and names the next buffer to process; buffers posted and kicked
+    /// while stopped stay untouched; SET_VRING_BASE with that value resumes with each of them exactly once.
+    /// </summary>
+    public static Property StopAndResumeLosesNothing(SuiteContext ctx) =>
+        Prop.ForAll(Gen.Choose(0, 6).SelectMany(before => Gen.Choose(1, 6).Select(during => (before, during))).ToArbitrary(), c =>
+        {
+            var (before, during) = c;
+            using var s = ctx.Open(2);
+            var d = s.Driver;
+            d.Initialize(pairs: 1);
+            var tx = d.Queue(NetQueueLayout.Transmitq(1));
+            for (var i = 0; i < before; i++)
+                Expect.That(d.SendAndLocate(1, flow: i, d.Options.Timeout) is not null, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+            d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
+            var plane = Backend(s).DataPlane;
+            var baseIdx = plane.StopRing(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+            Expect.That(baseIdx == tx.PublishedIdx, "vu.get-base.reply-last-avail",
+                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index}, GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
+            var usedAtStop = tx.DeviceUsedIdx;
+            var tags = Enumerable.Range(0, during).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
+            d.TryWaitUntil(() => tx.DeviceUsedIdx != usedAtStop, Settle(d));
+            Expect.That(tx.DeviceUsedIdx == usedAtStop, "vu.ring.stop-on-get-base",
+                $"vring {tx.Index} was stopped by GET_VRING_BASE, yet after {during} more kick(s) its used idx moved from {usedAtStop} to {tx.DeviceUsedIdx}");
+            plane.ResumeRing(tx.Index, baseIdx);
+            var back = new List<ulong>();
+            d.TryWaitUntil(() =>
+            {
+                foreach (var t in tags.Except(back)) if (d.Claim(t) is not null) back.Add(t);
+                return back.Count == tags.Count;
+            }, d.Options.Timeout);
+            Expect.That(back.Count == tags.Count, "vu.set-base.resume",
+                $"resumed vring {tx.Index} at {baseIdx}: {tags.Count - back.Count} of the {during} frame(s) queued while it was stopped never came back");
+            d.TryWaitUntil(() => false, Settle(d));
+            d.CollectReceived();
+            var twice = d.Received.Select(r => TestFrames.TagOf(r.Frame)).FirstOrDefault(t => t is { } x && tags.Contains(x));
+            Expect.That(twice is null, "vu.set-base.resume", $"resumed vring {tx.Index} at {baseIdx}: frame {twice} came back twice");
+        });
+
+    [Test, Requirement("vu.mq.protocol-feature-advertised"), Category("Should")]
+    public void The_back_end_offers_the_MQ_protocol_feature()
+    {
+        var ctx = SuiteContext.Current;
+        RequireVhostUser(ctx);
+        Suite.Verify(Prop.ForAll(Gen.Constant(0).ToArbitrary(), _ =>
+        {
+            using var s = ctx.Open();
+            Expect.That(Backend(s).QueueNum is not null, "vu.mq.protocol-feature-advertised",
+                $"GET_PROTOCOL_FEATURES 0x{Backend(s).ProtocolFeatures:x} lacks VHOST_USER_PROTOCOL_F_MQ (bit 0)");
+        }), cases: 1);
+    }
+
+    [Test, Requirement("vu.mq.get-queue-num-reply")]
+    public void GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves()
+    {
+        RequireVhostUser(SuiteContext.Current);
+        Suite.Verify(QueueNumIsTruthful(SuiteContext.Current), cases: 10);
+    }
+
+    [Test, Requirement("vu.ring.disabled-tx-discard", "vu.ring.disabled-rx-no-packets", "vu.ring.enabled-processing")]
+    public void Disabled_rings_are_drained_and_receive_nothing()
+    {
+        RequireVhostUser(SuiteContext.Current);
+        Suite.Verify(DisabledRingsAreDrainedAndSilent(SuiteContext.Current), cases: 20);
+    }
+
+    [Test, Requirement("vu.get-base.reply-last-avail", "vu.ring.stop-on-get-base", "vu.set-base.resume")]
+    public void GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates()
+    {
+        RequireVhostUser(SuiteContext.Current);
+        Suite.Verify(StopAndResumeLosesNothing(SuiteContext.Current), cases: 20);
+    }
+}
