@@ -30,7 +30,12 @@ public sealed class VhostUserDataPlane(
     /// <summary>Rings the back-end was last told are enabled.</summary>
     public IReadOnlySet<int> Enabled => _enabled;
 
-    public bool NeedsReset => false;
+    // One error eventfd for every ring (SET_VRING_ERR): the back-end signals it when a ring is unusable.
+    private readonly EventFd _err = EventFd.Create();
+    private bool _errSeen;
+
+    /// <summary>True once the back-end signalled a ring error; the device model then sets DEVICE_NEEDS_RESET.</summary>
+    public bool NeedsReset => _errSeen |= _err.Drain() != 0;
 
     private bool CanToggle => backendFeatures.Has(FeatureBit.ProtocolFeatures);
 
@@ -65,6 +70,7 @@ public sealed class VhostUserDataPlane(
             new VringAddress((uint)vq, 0, memoryTable.ToUser(r.Desc), memoryTable.ToUser(r.Used), memoryTable.ToUser(r.Avail), 0).Encode());
         connection.Send(VhostUserRequest.SetVringKick, new VringFd((byte)vq, false).Encode(), [fds.Kick.Fd]);
         connection.Send(VhostUserRequest.SetVringCall, new VringFd((byte)vq, false).Encode(), [fds.Call.Fd]);
+        connection.Send(VhostUserRequest.SetVringErr, new VringFd((byte)vq, false).Encode(), [_err.Fd]);
         _rings[vq] = fds;
         _registers[vq] = r;
     }
@@ -102,6 +108,8 @@ public sealed class VhostUserDataPlane(
         }
         _enabled.Clear();
         _started = false;
+        _errSeen = false;
+        _err.Drain();
     }
 
     /// <summary>Stops one ring (GET_VRING_BASE) and returns where the back-end says it would resume.</summary>
@@ -142,5 +150,6 @@ public sealed class VhostUserDataPlane(
         }
         _rings.Clear();
         _stopped.Clear();
+        _err.Dispose();
     }
 }

@@ -152,6 +152,7 @@ public sealed partial class BackendSession
             v.Base = 0;
         }
         _features = FeatureSet.Empty;
+        _errorSignalled = false;
         if (_options.Has(DeviceFault.ResetKeepsPairs)) _plane.ResetRingsOnly();
         else _plane.Reset();
     }

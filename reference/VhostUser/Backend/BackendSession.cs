@@ -125,7 +125,15 @@ public sealed partial class BackendSession : IDisposable
             _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
         }
         _plane.Notify(v.Index);
+        // A ring the driver overran is unusable until reset: say so on its error eventfd (SET_VRING_ERR).
+        if (_plane.NeedsReset && !_errorSignalled)
+        {
+            _errorSignalled = true;
+            v.Err?.Signal();
+        }
     }
+
+    private bool _errorSignalled;
 
     public void Dispose()
     {
