@@ -27,6 +27,16 @@ public sealed unsafe class EventFd : IDisposable
         return new EventFd(fd);
     }
 
+    /// <summary>
+    /// Whether <paramref name="fd"/> is an eventfd, going by the name Linux gives its inode in /proc/self/fd;
+    /// <paramref name="kind"/> is that name (or "unknown"), for error messages.
+    /// </summary>
+    public static bool IsEventFd(int fd, out string kind)
+    {
+        kind = new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "unknown";
+        return kind == "anon_inode:[eventfd]";
+    }
+
     /// <summary>The fd number, e.g. to send it over a channel (the kernel copies it; this object keeps its own).</summary>
     public int Fd
     {

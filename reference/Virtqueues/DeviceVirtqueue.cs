@@ -10,6 +10,9 @@ namespace VirtioMq.Reference.Virtqueues;
 /// </summary>
 public sealed class DeviceVirtqueue
 {
+    /// <summary>How many entries of one descriptor table a chain can visit without a loop: next is a u16.</summary>
+    private const int MaxReachableEntries = 1 << 16;
+
     private readonly GuestMemory _mem;
     private readonly bool _eventIdx;
     private readonly bool _indirect;
@@ -117,7 +120,13 @@ public sealed class DeviceVirtqueue
         var seenWritable = false;
         for (var steps = 0; ; steps++)
         {
-            if (steps >= tableSize) throw new ChainError($"chain is longer than its {tableSize}-entry table (a loop?)");
+            // next is 16 bits wide, so a chain that takes more steps than min(entries, 65536) has visited an entry
+            // twice. Bounding by the entry count alone let a loop in a huge indirect table (its length is up to the
+            // guest's size) cost millions of steps and a segment list of hundreds of MB for one chain.
+            if (steps >= Math.Min(tableSize, MaxReachableEntries))
+                throw new ChainError(tableSize <= MaxReachableEntries
+                    ? $"chain is longer than its {tableSize}-entry table (a loop?)"
+                    : $"chain is longer than the {MaxReachableEntries} entries a 16-bit next can reach in its {tableSize}-entry table (a loop?)");
             var d = table + (ulong)SplitRing.DescriptorSize * index;
             var addr = _mem.ReadU64(d);
             var len = _mem.ReadU32(d + 8);
@@ -128,7 +137,8 @@ public sealed class DeviceVirtqueue
                 if (!_indirect) throw new ChainError("INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC");
                 if (inIndirect) throw new ChainError("INDIRECT descriptor inside an indirect table");
                 if ((flags & SplitRing.DescFNext) != 0) throw new ChainError("descriptor has both INDIRECT and NEXT");
-                if (len == 0 || len % SplitRing.DescriptorSize != 0) throw new ChainError($"indirect table length {len} is not a multiple of 16");
+                if (len == 0 || len % SplitRing.DescriptorSize != 0)
+                    throw new ChainError(len == 0 ? "indirect table is empty (length 0)" : $"indirect table length {len} is not a multiple of 16");
                 if (!_mem.Contains(addr, (int)Math.Min(len, int.MaxValue))) throw new ChainError($"indirect table 0x{addr:x}+{len} is outside guest memory");
                 // The write flag of the descriptor that points at a table carries no meaning (§2.7.5.3.2).
                 inIndirect = true;

@@ -34,7 +34,15 @@ public sealed class BackendMemory : IDisposable
             {
                 var r = table[i];
                 Validate(r, i, table);
-                var fileSize = Libc.FileSize(owned[i]);
+                long fileSize;
+                try
+                {
+                    fileSize = Libc.FileSize(owned[i]);
+                }
+                catch (IOException e)
+                {
+                    throw new VhostUserProtocolException($"region {i}: its fd cannot be mapped ({e.Message})");
+                }
                 // Mapping past the end of the file would turn a later access into SIGBUS, so refuse it here.
                 if (r.MmapOffset > (ulong)fileSize || r.Size > (ulong)fileSize - r.MmapOffset)
                     throw new VhostUserProtocolException($"region {i}: offset 0x{r.MmapOffset:x} + size 0x{r.Size:x} reaches past the end of its {fileSize}-byte file");
@@ -76,6 +84,9 @@ public sealed class BackendMemory : IDisposable
     private static void Validate(MemoryRegion r, int i, IReadOnlyList<MemoryRegion> table)
     {
         if (r.Size == 0) throw new VhostUserProtocolException($"region {i} has size 0");
+        // mmap would refuse it with a bare EINVAL; saying so here names the actual problem.
+        if (r.MmapOffset % (ulong)Environment.SystemPageSize != 0)
+            throw new VhostUserProtocolException($"region {i}: mmap offset 0x{r.MmapOffset:x} is not a multiple of the {Environment.SystemPageSize}-byte page size");
         if (r.Size > long.MaxValue || r.GuestAddress + r.Size < r.GuestAddress || r.UserAddress + r.Size < r.UserAddress)
             throw new VhostUserProtocolException($"region {i} (size 0x{r.Size:x}) wraps the address space");
         for (var j = 0; j < i; j++)

@@ -72,7 +72,12 @@ public sealed partial class BackendSession
                 ResetDevice();
                 return true;
             default:
-                _log($"{m.Request} ({(uint)m.Request}) is not supported by this back-end; ignored");
+                // A request that expects a reply must not be left waiting for one that never comes: refusing it
+                // this way makes Dispatch close the connection, which the front-end sees at once.
+                var what = Enum.IsDefined(m.Request) ? $"{m.Request.WireName()} ({(uint)m.Request})" : m.Request.WireName();
+                if (m.Request.AlwaysGetsReply())
+                    throw new VhostUserProtocolException($"{what} is not supported by this back-end, which has no reply to give");
+                _log($"{what} is not supported by this back-end; refused");
                 return false;
         }
     }
@@ -187,6 +192,10 @@ public sealed partial class BackendSession
             return null;
         }
         if (m.Fds.Length != 1) throw new VhostUserProtocolException($"{what} carries {m.Fds.Length} fds, expected 1");
+        // Any other kind of fd breaks the session loop: a regular file or a hung-up socket polls readable forever
+        // and its read does not return the 8-byte counter, which ended the session with an unexpected error.
+        if (!EventFd.IsEventFd(m.Fds[0], out var kind))
+            throw new VhostUserProtocolException($"{what} for vring {p.Index}: its fd is {kind}, not an eventfd");
         return EventFd.Adopt(Adopt(m, 1)[0]);
     }
 

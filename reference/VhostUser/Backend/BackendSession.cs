@@ -62,9 +62,9 @@ public sealed partial class BackendSession : IDisposable
             {
                 message = _channel.Receive(MessageTimeout, "the front-end's next message");
             }
-            catch (VhostUserDisconnectedException)
+            catch (VhostUserDisconnectedException e)
             {
-                _log("front-end disconnected");
+                _log($"front-end disconnected: {e.Message}");
                 return;
             }
             catch (Exception e) when (e is VhostUserProtocolException or TimeoutException)
@@ -73,7 +73,22 @@ public sealed partial class BackendSession : IDisposable
                 _log($"closing the connection: {e.Message}");
                 return;
             }
-            Dispatch(message);
+            // A request that cannot be answered, or a front-end that hangs up before reading its reply, ends this
+            // connection here with a reason in the log; letting it escape would log it as an unexpected error.
+            try
+            {
+                Dispatch(message);
+            }
+            catch (VhostUserDisconnectedException e)
+            {
+                _log($"front-end disconnected before its reply was sent: {e.Message}");
+                return;
+            }
+            catch (VhostUserProtocolException e)
+            {
+                _log($"closing the connection: {e.Message}");
+                return;
+            }
         }
     }
 
@@ -86,13 +101,15 @@ public sealed partial class BackendSession : IDisposable
             if (m.NeedsReply && AckNegotiated && !m.Request.AlwaysGetsReply())
                 _channel.Send(m.ReplyWith(Payload.U64(ok ? 0UL : 1UL)));
         }
-        catch (Exception e) when (e is VhostUserProtocolException or ArgumentException or GuestMemoryFault or ChainError or IOException)
+        // A disconnect is not a refusal: it goes to Run, which ends the session.
+        catch (Exception e) when (e is VhostUserProtocolException or ArgumentException or GuestMemoryFault or ChainError
+                                      or (IOException and not VhostUserDisconnectedException))
         {
-            _log($"{m.Request} refused: {e.Message}");
+            _log($"{m.Request.WireName()} refused: {e.Message}");
             if (m.NeedsReply && AckNegotiated && !m.Request.AlwaysGetsReply())
                 _channel.Send(m.ReplyWith(Payload.U64(1)));
             else if (m.Request.AlwaysGetsReply())
-                throw new VhostUserProtocolException($"cannot answer {m.Request}: {e.Message}");
+                throw new VhostUserProtocolException($"cannot answer {m.Request.WireName()}: {e.Message}");
         }
         finally
         {
