@@ -54,11 +54,17 @@ public sealed class VhostUserDataPlane(
     /// Starts a ring that <see cref="StopRing"/> stopped, from <paramref name="nextAvail"/> (what GET_VRING_BASE
     /// returned), and kicks it: the vhost-user form of resuming a suspended ring.
     /// </summary>
-    public void ResumeRing(int vq, ushort nextAvail)
+    /// <remarks>
+    /// With <paramref name="restateEnable"/> the ring's enable state is sent again before the kick, as QEMU does
+    /// when it restarts vhost; without it the back-end must have kept the state across the stop (a SHOULD).
+    /// </remarks>
+    public void ResumeRing(int vq, ushort nextAvail, bool restateEnable = true)
     {
         if (!_stopped.Remove(vq, out var fds) || !_registers.TryGetValue(vq, out var r))
             throw new InvalidOperationException($"vring {vq} was not stopped by StopRing");
         Configure(vq, r, nextAvail, fds);
+        if (restateEnable && CanToggle && _enabled.Contains(vq))
+            connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, 1).Encode());
         fds.Kick.Signal();
     }
 

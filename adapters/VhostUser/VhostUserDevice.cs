@@ -41,7 +41,8 @@ public sealed class VhostUserDevice : IVirtioDevice
             if (Pairs is < 1 or > 128)
                 throw new FormatException($"device URI '{uri}': pairs={Pairs}; vhost-user addresses at most 128 queue pairs (8-bit vring index)");
 
-            var bytes = (long)uri.GetInt("memory-mib", 256) << 20;
+            // Small by default: some back-ends (DPDK) touch every page of the table they map, on every connection.
+            var bytes = (long)uri.GetInt("memory-mib", 32) << 20;
             _ram = SharedMemoryRegion.CreateMemfd("virtio-mq-vhost-user-ram", bytes);
             _modelView = SharedMemoryRegion.MapFd(Libc.Check(Libc.Dup(_ram.Fd), "dup"), bytes);
             Memory = new GuestMemory();
