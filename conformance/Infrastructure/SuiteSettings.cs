@@ -7,13 +7,15 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// What a run is pointed at and how hard it tries. Each setting comes from an environment variable or, in
 /// its place, a .runsettings TestRunParameter; the environment wins so CI can override a settings file.
 /// </summary>
-public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout)
+public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout,
+    KnownFindings? Expected = null)
 {
     public const string DeviceVariable = "VIRTIO_DEVICE";
     public const string SpecVariable = "VIRTIO_SPEC";
     public const string CasesVariable = "VIRTIO_CASES";
     public const string SeedVariable = "VIRTIO_SEED";
     public const string TimeoutVariable = "VIRTIO_TIMEOUT_MS";
+    public const string ExpectedVariable = "VIRTIO_EXPECTED";
 
     public static SuiteSettings Current => _current ??= FromEnvironment();
     private static SuiteSettings? _current;
@@ -27,7 +29,8 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
             Get(SpecVariable, "spec") is { } s ? SpecVersions.Parse(s) : SpecVersions.Primary,
             Get(CasesVariable, "cases") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 100,
             Get(SeedVariable, "seed") is { } seed ? ParseSeed(seed) : null,
-            TimeSpan.FromMilliseconds(Get(TimeoutVariable, "timeout-ms") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 5000));
+            TimeSpan.FromMilliseconds(Get(TimeoutVariable, "timeout-ms") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 5000),
+            KnownFindings.Load(Get(ExpectedVariable, "expected")));
     }
 
     /// <summary>Parses FsCheck's "(seed,gamma)" form, which is what failure messages print.</summary>

@@ -1,0 +1,55 @@
+using VirtioMq.Conformance.Infrastructure;
+
+namespace VirtioMq.Tests.Conformance;
+
+/// <summary>The expected-results files: what they accept, and that a slip in one is an error, not silence.</summary>
+[TestFixture]
+public sealed class KnownFindingsTests
+{
+    [Test]
+    public void Entries_comments_and_blank_lines()
+    {
+        var k = new KnownFindings("x.txt", ["# header", "", "Some_test net.vq.def.layout   # why", "Some_test vu.set-base.resume"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(k.Lists("Some_test"), Is.True);
+            Assert.That(k.Lists("Some_test", "net.vq.def.layout"), Is.True);
+            Assert.That(k.Lists("Some_test", "vu.set-base.resume"), Is.True);
+            Assert.That(k.Lists("Some_test", "net.mq.dev.follow-tx"), Is.False);
+            Assert.That(k.Lists("Other_test"), Is.False);
+        });
+    }
+
+    [TestCase("Only_a_test_name")]
+    [TestCase("Test net.vq.def.layout extra")]
+    public void A_malformed_line_is_refused_with_its_place(string line)
+    {
+        var e = Assert.Throws<FormatException>(() => new KnownFindings("dev.txt", ["# ok", line]))!;
+        Assert.That(e.Message, Does.StartWith("dev.txt:2:"));
+    }
+
+    [Test]
+    public void An_unknown_requirement_is_refused() =>
+        Assert.That(() => new KnownFindings("dev.txt", ["Test no.such.rule"]), Throws.TypeOf<FormatException>().With.Message.Contains("no.such.rule"));
+
+    [Test]
+    public void The_shipped_files_parse_and_name_real_tests()
+    {
+        var tests = typeof(RequirementAttribute).Assembly.GetTypes().SelectMany(t => t.GetMethods())
+            .Where(m => m.GetCustomAttributes(typeof(TestAttribute), false).Length > 0).Select(m => m.Name).ToHashSet();
+        var folder = Path.Combine(TestContext.CurrentContext.TestDirectory, "..", "..", "..", "..", "conformance", "Expected");
+        var files = Directory.GetFiles(folder, "*.txt");
+        Assert.That(files, Is.Not.Empty);
+        foreach (var file in files)
+        {
+            var k = KnownFindings.Load(file)!;
+            foreach (var line in File.ReadAllLines(file).Select(l => l.Split('#')[0].Trim()).Where(l => l.Length > 0))
+                Assert.That(tests, Does.Contain(line.Split(' ')[0]), $"{Path.GetFileName(file)} names a test that does not exist");
+            Assert.That(k.Path, Does.EndWith(Path.GetFileName(file)));
+        }
+    }
+
+    [Test]
+    public void A_missing_file_is_an_error() =>
+        Assert.That(() => KnownFindings.Load("conformance/Expected/no-such-device.txt"), Throws.TypeOf<FileNotFoundException>());
+}
