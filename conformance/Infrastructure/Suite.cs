@@ -1,4 +1,5 @@
 using FsCheck;
+using VirtioMq.Conformance.Reporting;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Infrastructure;
@@ -12,23 +13,59 @@ public static class Suite
         var settings = SuiteContext.Current.Settings;
         SkipUnlessApplicable(test, settings.Version);
         var outcome = PropertyRunner.Run(test.Name, property, settings, cases);
+        var record = new CheckRecord(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), CheckOutcome.Passed,
+            outcome.Cases, outcome.SeedText);
         if (!outcome.Passed)
         {
+            var catalogue = RequirementCatalogue.Default;
+            var violated = outcome.Violation is { } v && catalogue.TryGet(v.RequirementId, out var r) ? r : null;
             // A rule the chosen spec version does not have cannot fail certification against that version.
-            if (outcome.Violation is { } v && RequirementCatalogue.Default.Contains(v.RequirementId)
-                && !RequirementCatalogue.Default.Get(v.RequirementId).AppliesTo(settings.Version))
-                Assert.Inconclusive($"not applicable: {v.RequirementId} is not in virtio {settings.Version.Label()}; the device did this: {v.Message}");
-            var report = FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {CheckedPlanes(test, settings)}";
+            if (violated is not null && !violated.AppliesTo(settings.Version))
+                NotApplicable($"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation!.Message}");
+            var report = FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
+            var failed = record with
+            {
+                Outcome = CheckOutcome.Failed, ViolatedRequirement = outcome.Violation?.RequirementId, Message = outcome.Violation?.Message ?? outcome.Error,
+                ShrunkCase = outcome.ShrunkCase, Replay = FailureReport.ReplayCommand(outcome, settings, test.FullName),
+            };
             if (settings.Expected is { } known && outcome.Violation is { } found && known.Lists(test.Name, found.RequirementId))
+            {
+                RunRecorder.Add(failed with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
                 Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
+            }
+            // The verdict rule (README): only a MUST-level rule denies certification and fails the run.
+            if (violated is not null && !violated.IsMandatory && violated.Level != Level.Definition)
+            {
+                RunRecorder.Add(failed with { Outcome = CheckOutcome.Warning });
+                Assert.Warn($"{FailureReport.LevelText(violated.Level)} not met (does not deny certification): {report}");
+                return outcome;
+            }
+            RunRecorder.Add(failed);
             Assert.Fail(report);
         }
         if (settings.Expected is { } expected && expected.Lists(test.Name))
+        {
+            RunRecorder.Add(record with { Outcome = CheckOutcome.Failed, Message = "listed as a known finding but passed" });
             Assert.Fail($"{test.Name} is listed in {expected.Path} as a known finding ({string.Join(", ", expected.For(test.Name))}) but passed " +
                 $"{outcome.Cases} case(s) against {settings.Device}: the device was fixed, or the finding was luck; remove the line.");
-        TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device} (checked: {CheckedPlanes(test, settings)}), seed {outcome.SeedText}");
+        }
+        RunRecorder.Add(record);
+        TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}");
         return outcome;
     }
+
+    /// <summary>Ends the current test as not applicable to this device or version, and says so in the report.</summary>
+    public static void NotApplicable(string reason)
+    {
+        var test = TestContext.CurrentContext.Test;
+        var settings = SuiteContext.Current.Settings;
+        RunRecorder.Add(new CheckRecord(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings),
+            CheckOutcome.NotApplicable, 0, null, Reason: reason));
+        Assert.Ignore($"not applicable: {reason}");
+    }
+
+    private static List<string> RequirementIds(TestContext.TestAdapter test) =>
+        test.Properties[RequirementAttribute.PropertyName].OfType<string>().ToList();
 
     /// <summary>Which program a verdict is about: over vhost-user, control-plane rules judge the suite's own front-end.</summary>
     public static string CheckedPlanes(TestContext.TestAdapter test, SuiteSettings settings)
@@ -47,6 +84,6 @@ public static class Suite
         if (ids.Count == 0) return;
         var catalogue = RequirementCatalogue.Default;
         if (ids.All(id => catalogue.Contains(id) && !catalogue.Get(id).AppliesTo(version)))
-            Assert.Ignore($"not applicable to virtio {version.Label()}: {string.Join(", ", ids)} came later");
+            NotApplicable($"not in virtio {version.Label()}: {string.Join(", ", ids)} came later");
     }
 }

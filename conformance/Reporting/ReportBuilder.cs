@@ -1,0 +1,91 @@
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Reporting;
+
+/// <summary>
+/// Turns the checks of a run into a verdict per requirement and one for the device. The rule, as README
+/// states it: certified only when no applicable device MUST (or MUST NOT) failed, known findings included;
+/// SHOULD failures and robustness findings are listed but do not deny certification.
+/// </summary>
+public static class ReportBuilder
+{
+    public const string SchemaId = "https://virtio-mq-conformance/report.schema.json#v1";
+
+    public const string VerdictRule =
+        "Certified only when every applicable device MUST / MUST NOT rule and binding definition that was checked passed (a known finding is a failure). " +
+        "SHOULD failures and robustness findings are listed but do not deny certification. Driver rules are not judged by a device run.";
+
+    public static CertificationReport Build(IReadOnlyList<CheckRecord> checks, RequirementCatalogue catalogue, SpecVersion version,
+        string device, IReadOnlyDictionary<string, string> identity, DateTimeOffset runDate, string suiteVersion, string commit)
+    {
+        var results = catalogue.All.Select(r => Judge(r, checks, version)).ToList();
+        var mandatoryFailed = results.Where(r => r.Verdict is Verdict.Fail or Verdict.KnownFinding && IsDeviceMust(catalogue.Get(r.Id))).ToList();
+        var warnings = checks.Where(c => c.Outcome == CheckOutcome.Warning && c.ViolatedRequirement is { } id && catalogue.TryGet(id, out _)).ToList();
+        return new CertificationReport(
+            SchemaId, suiteVersion, commit, version.Label(), device, identity, runDate,
+            Certified: mandatoryFailed.Count == 0,
+            VerdictRule,
+            MustFailures: [.. results.Where(r => r.Verdict == Verdict.Fail && IsDeviceMust(catalogue.Get(r.Id))).Select(r => r.Id)],
+            KnownFindings: [.. results.Where(r => r.Verdict == Verdict.KnownFinding).Select(r => r.Id)],
+            ShouldWarnings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level != Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
+            RobustnessFindings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level == Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
+            Coverage: CoverageOf(catalogue, version, checks),
+            Checks: [.. checks.OrderBy(c => c.Fixture, StringComparer.Ordinal).ThenBy(c => c.Test, StringComparer.Ordinal).Select(c => new CheckSummary(
+                c.Test, Kebab(c.Outcome.ToString()), c.Cases, c.Seed, c.Checked, c.Requirements, c.ViolatedRequirement, c.Replay))],
+            Requirements: results);
+    }
+
+    /// <summary>The normative statements (not definitions) that at least one test names, by level and actor.</summary>
+    public static IReadOnlyList<Coverage> CoverageOf(RequirementCatalogue catalogue, SpecVersion version, IReadOnlyList<CheckRecord>? checks = null)
+    {
+        var named = checks is null ? NamedByTests() : checks.SelectMany(c => c.Requirements).ToHashSet();
+        var normative = catalogue.In(version).Where(r => r.Level is not Level.Definition and not Level.Robustness).ToList();
+        Coverage Of(string group, IEnumerable<Requirement> rs)
+        {
+            var list = rs.ToList();
+            return new Coverage(group, list.Count, list.Count(r => named.Contains(r.Id)));
+        }
+        return
+        [
+            Of("all normative statements", normative),
+            .. normative.GroupBy(r => LevelText(r.Level)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Of($"level {g.Key}", g)),
+            .. normative.GroupBy(r => r.Actor.ToString().ToLowerInvariant()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Of($"actor {g.Key}", g)),
+            Of("device MUST / MUST NOT", normative.Where(r => r.IsMandatory && r.Actor is Actor.Device or Actor.Both)),
+        ];
+    }
+
+    /// <summary>Every requirement ID some conformance test names, whether or not it ran in this run.</summary>
+    public static HashSet<string> NamedByTests() =>
+        typeof(ReportBuilder).Assembly.GetTypes().SelectMany(t => t.GetMethods())
+            .SelectMany(m => m.GetCustomAttributes(typeof(Infrastructure.RequirementAttribute), false).OfType<Infrastructure.RequirementAttribute>())
+            .SelectMany(a => a.Ids).ToHashSet();
+
+    private static RequirementResult Judge(Requirement r, IReadOnlyList<CheckRecord> checks, SpecVersion version)
+    {
+        var mine = checks.Where(c => c.Requirements.Contains(r.Id)).ToList();
+        var tests = mine.Select(c => c.Test).Distinct().ToList();
+        var section = r.Source == RequirementSource.VhostUser ? r.Sections[Requirement.VhostUserSectionKey] : r.AppliesTo(version) ? r.SectionIn(version) : "";
+        RequirementResult Result(Verdict v, string? why = null, CheckRecord? evidence = null) => new(
+            r.Id, LevelText(r.Level), r.Actor.ToString().ToLowerInvariant(), r.Source == RequirementSource.VhostUser ? "vhost-user" : "virtio",
+            section, r.Title, v, tests, mine.FirstOrDefault()?.Checked, why, evidence?.ShrunkCase, evidence?.Replay);
+
+        if (!r.AppliesTo(version)) return Result(Verdict.NotApplicable, $"not in virtio {version.Label()}");
+        if (r.Actor == Actor.Driver) return Result(Verdict.NotApplicable, "a driver rule: a device run does not judge drivers");
+        if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome is CheckOutcome.Failed or CheckOutcome.Warning) is { } fail)
+            return Result(Verdict.Fail, $"{fail.Test}: {fail.Message}", fail);
+        if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome == CheckOutcome.KnownFinding) is { } known)
+            return Result(Verdict.KnownFinding, $"{known.Test}: {known.Message} ({known.Reason})", known);
+        if (mine.Any(c => c.Outcome == CheckOutcome.Passed)) return Result(Verdict.Pass);
+        if (mine.Count > 0 && mine.All(c => c.Outcome == CheckOutcome.NotApplicable)) return Result(Verdict.NotApplicable, mine[0].Reason);
+        if (mine.Count > 0) return Result(Verdict.NotCovered, "its tests stopped at another rule's failure before showing this one holds");
+        return Result(Verdict.NotCovered, NamedByTests().Contains(r.Id) ? "its tests did not run (filtered out)" : "no test yet");
+    }
+
+    /// <summary>A rule whose failure denies certification: a device MUST / MUST NOT, or a binding definition (the queue layout, what VQ_PAIRS_SET means).</summary>
+    private static bool IsDeviceMust(Requirement r) => (r.IsMandatory || r.Level == Level.Definition) && r.Actor is Actor.Device or Actor.Both;
+
+    public static string LevelText(Level level) => Infrastructure.FailureReport.LevelText(level);
+
+    public static string Kebab(string pascal) =>
+        string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) && i > 0 ? "-" + char.ToLowerInvariant(ch) : char.ToLowerInvariant(ch).ToString()));
+}
