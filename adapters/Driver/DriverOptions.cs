@@ -7,7 +7,7 @@ public sealed record DriverOptions
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Receive buffers kept posted on each receiveq in use.</summary>
-    public int ReceiveBuffersPerQueue { get; init; } = 8;
+    public int ReceiveBuffersPerQueue { get; init; } = 32;
 
     /// <summary>Queue size for the first pairs and the controlq, and for pairs beyond <see cref="RoomyPairs"/>.</summary>
     public int QueueSize { get; init; } = 64;

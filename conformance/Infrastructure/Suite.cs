@@ -13,34 +13,25 @@ public static class Suite
         var settings = SuiteContext.Current.Settings;
         SkipUnlessApplicable(test, settings.Version);
         var outcome = PropertyRunner.Run(test.Name, property, settings, cases);
-        var record = new CheckRecord(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), CheckOutcome.Passed,
-            outcome.Cases, outcome.SeedText);
+        var record = Record(outcome, test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), settings, test.FullName);
         if (!outcome.Passed)
         {
-            var catalogue = RequirementCatalogue.Default;
-            var violated = outcome.Violation is { } v && catalogue.TryGet(v.RequirementId, out var r) ? r : null;
+            var violated = outcome.Violation is { } v && RequirementCatalogue.Default.TryGet(v.RequirementId, out var r) ? r : null;
             // A rule the chosen spec version does not have cannot fail certification against that version.
             if (violated is not null && !violated.AppliesTo(settings.Version))
                 NotApplicable($"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation!.Message}");
             var report = FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
-            var failed = record with
-            {
-                Outcome = CheckOutcome.Failed, ViolatedRequirement = outcome.Violation?.RequirementId, Message = outcome.Violation?.Message ?? outcome.Error,
-                ShrunkCase = outcome.ShrunkCase, Replay = FailureReport.ReplayCommand(outcome, settings, test.FullName),
-            };
             if (settings.Expected is { } known && outcome.Violation is { } found && known.Lists(test.Name, found.RequirementId))
             {
-                RunRecorder.Add(failed with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
+                RunRecorder.Add(record with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
                 Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
             }
-            // The verdict rule (README): only a MUST-level rule denies certification and fails the run.
-            if (violated is not null && !violated.IsMandatory && violated.Level != Level.Definition)
+            RunRecorder.Add(record);
+            if (record.Outcome == CheckOutcome.Warning)
             {
-                RunRecorder.Add(failed with { Outcome = CheckOutcome.Warning });
-                Assert.Warn($"{FailureReport.LevelText(violated.Level)} not met (does not deny certification): {report}");
+                Assert.Warn($"{FailureReport.LevelText(violated!.Level)} not met (does not deny certification): {report}");
                 return outcome;
             }
-            RunRecorder.Add(failed);
             Assert.Fail(report);
         }
         if (settings.Expected is { } expected && expected.Lists(test.Name))
@@ -52,6 +43,27 @@ public static class Suite
         RunRecorder.Add(record);
         TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}");
         return outcome;
+    }
+
+    /// <summary>
+    /// What the report keeps of a property's outcome. The verdict rule (README) lives here: only a MUST-level
+    /// rule or a binding definition makes a failure; a SHOULD or robustness expectation makes a warning.
+    /// </summary>
+    public static CheckRecord Record(PropertyOutcome outcome, string test, string fixture, IReadOnlyList<string> ids, string checkedPlanes,
+        SuiteSettings settings, string replayFilter)
+    {
+        var record = new CheckRecord(test, fixture, ids, checkedPlanes, CheckOutcome.Passed, outcome.Cases, outcome.SeedText);
+        if (outcome.Passed) return record;
+        var violated = outcome.Violation is { } v && RequirementCatalogue.Default.TryGet(v.RequirementId, out var r) ? r : null;
+        var warning = violated is not null && !violated.IsMandatory && violated.Level != Level.Definition;
+        return record with
+        {
+            Outcome = warning ? CheckOutcome.Warning : CheckOutcome.Failed,
+            ViolatedRequirement = outcome.Violation?.RequirementId,
+            Message = outcome.Violation?.Message ?? outcome.Error,
+            ShrunkCase = outcome.ShrunkCase,
+            Replay = FailureReport.ReplayCommand(outcome, settings, replayFilter),
+        };
     }
 
     /// <summary>Ends the current test as not applicable to this device or version, and says so in the report.</summary>

@@ -32,6 +32,9 @@ public static class Probes
         {
             if (model.Live && txPair <= model.CurrentPairs) Loopback(driver, model, txPair, flow, checkedIds);
             else optional.Add((txPair, driver.TransmitTagged(txPair, flow)));
+            // A faulty device may deliver what it should drop; take it off the rings at once so its buffers
+            // are replaced and a frame the device owes an answer for is never lost for want of one.
+            driver.CollectReceived();
         }
         if (optional.Count == 0) return;
         var found = new Dictionary<ulong, int>();
