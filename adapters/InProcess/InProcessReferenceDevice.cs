@@ -12,11 +12,10 @@ namespace VirtioMq.Adapters.InProcess;
 /// </summary>
 public sealed class InProcessReferenceDevice : IVirtioDevice
 {
-    public const ulong GuestBase = 0x1_0000_0000;
+    public const ulong GuestBase = GuestRam.Base;
     public const long DefaultMemoryBytes = 256L << 20;
 
-    private readonly SharedMemoryRegion _driverView;
-    private readonly SharedMemoryRegion _deviceView;
+    private readonly GuestRam _ram;
     private readonly VirtioNetDevice _device;
     private readonly SemaphoreSlim _notified = new(0);
     private readonly Lock _gate = new();
@@ -30,13 +29,8 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
             throw new FormatException($"device URI '{uri}': fault {f.Name()} exists only in the vhost-user back-end (serve --fault {f.Name()})");
         var memoryBytes = (long)uri.GetInt("memory-mib", (int)(DefaultMemoryBytes >> 20)) << 20;
         Options = new ReferenceOptions(pairs, faults);
-        _driverView = SharedMemoryRegion.CreateMemfd("virtio-mq-guest-ram", memoryBytes);
-        _deviceView = SharedMemoryRegion.MapFd(Libc.Check(Libc.Dup(_driverView.Fd), "dup"), memoryBytes);
-        Memory = new GuestMemory();
-        Memory.AddRegion(GuestBase, _driverView);
-        var deviceMemory = new GuestMemory();
-        deviceMemory.AddRegion(GuestBase, _deviceView);
-        _device = new VirtioNetDevice(Options, deviceMemory);
+        _ram = new GuestRam("virtio-mq-guest-ram", memoryBytes);
+        _device = new VirtioNetDevice(Options, _ram.Device);
         _device.UsedBufferNotification += _ => _notified.Release();
         Identity = new Dictionary<string, string>
         {
@@ -48,9 +42,9 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
 
     public ReferenceOptions Options { get; }
     public DeviceUri Uri { get; }
-    public GuestMemory Memory { get; }
+    public GuestMemory Memory => _ram.Driver;
     public ulong MemoryBase => GuestBase;
-    public ulong MemorySize => (ulong)_driverView.Size;
+    public ulong MemorySize => _ram.Size;
     public int NumQueues => _device.NumQueues;
     public int QueueMaxSize => _device.QueueMaxSize;
     public TimeSpan SettleTime => TimeSpan.Zero;
@@ -70,8 +64,7 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
 
     public void Dispose()
     {
-        _deviceView.Dispose();
-        _driverView.Dispose();
+        _ram.Dispose();
         _notified.Dispose();
     }
 }

@@ -16,11 +16,10 @@ namespace VirtioMq.Adapters.VhostUser;
 /// </summary>
 public sealed class VhostUserDevice : IVirtioDevice
 {
-    public const ulong GuestBase = 0x1_0000_0000;
+    public const ulong GuestBase = GuestRam.Base;
 
     private readonly VhostUserConnection _connection;
-    private readonly SharedMemoryRegion _ram;
-    private readonly SharedMemoryRegion _modelView;
+    private readonly GuestRam _ram;
     private readonly VhostUserDataPlane _plane;
     private readonly VirtioNetDevice _model;
     private readonly EventFd _modelNotify = EventFd.Create();
@@ -43,15 +42,9 @@ public sealed class VhostUserDevice : IVirtioDevice
 
             // Small by default: some back-ends (DPDK) touch every page of the table they map, on every connection.
             var bytes = (long)uri.GetInt("memory-mib", 32) << 20;
-            _ram = SharedMemoryRegion.CreateMemfd("virtio-mq-vhost-user-ram", bytes);
-            _modelView = SharedMemoryRegion.MapFd(Libc.Check(Libc.Dup(_ram.Fd), "dup"), bytes);
-            Memory = new GuestMemory();
-            Memory.AddRegion(GuestBase, _ram);
-            var modelMemory = new GuestMemory();
-            modelMemory.AddRegion(GuestBase, _modelView);
-
-            _plane = new VhostUserDataPlane(_connection, modelMemory, new MemoryTableSource(_ram, GuestBase), BackendFeatures);
-            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), modelMemory, _plane, Withheld(BackendFeatures));
+            _ram = new GuestRam("virtio-mq-vhost-user-ram", bytes);
+            _plane = new VhostUserDataPlane(_connection, _ram.Device, new MemoryTableSource(_ram.DriverMapping, GuestBase), BackendFeatures);
+            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), _ram.Device, _plane, Withheld(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
             _model.UsedBufferNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
@@ -73,9 +66,9 @@ public sealed class VhostUserDevice : IVirtioDevice
     }
 
     public DeviceUri Uri { get; }
-    public GuestMemory Memory { get; }
+    public GuestMemory Memory => _ram.Driver;
     public ulong MemoryBase => GuestBase;
-    public ulong MemorySize => (ulong)_ram.Size;
+    public ulong MemorySize => _ram.Size;
     public int NumQueues => _model.NumQueues;
     public int QueueMaxSize => _model.QueueMaxSize;
     public TimeSpan SettleTime { get; }
@@ -138,7 +131,6 @@ public sealed class VhostUserDevice : IVirtioDevice
     {
         _plane.Dispose();
         _connection.Dispose();
-        _modelView.Dispose();
         _ram.Dispose();
         _modelNotify.Dispose();
     }
