@@ -181,4 +181,23 @@ public sealed class RequirementCatalogueTests
     [TestCase("""null""", "array")]
     public void Parse_rejects_malformed_files(string json, string problem) =>
         Assert.That(() => RequirementCatalogue.Parse(json), Throws.TypeOf<InvalidDataException>().With.Message.Contains(problem));
+
+    [Test]
+    public void Vhost_user_rules_are_unversioned_and_cite_their_section() => Assert.Multiple(() =>
+    {
+        var vu = Catalogue.All.Where(r => r.Source == RequirementSource.VhostUser).ToList();
+        Assert.That(vu, Has.Count.GreaterThanOrEqualTo(15));
+        Assert.That(vu.Select(r => r.Id), Is.All.StartsWith("vu."));
+        Assert.That(vu.All(r => Enum.GetValues<SpecVersion>().All(r.AppliesTo)), "a vhost-user rule binds whatever virtio version is certified");
+        var r = Catalogue.Get("vu.ring.disabled-tx-discard");
+        Assert.That(r.Cite(SpecVersion.V1_4), Is.EqualTo("vhost-user protocol, section \"Ring states\""));
+        Assert.That(Catalogue.Get("net.mq.dev.rx-q1-after-reset").Cite(SpecVersion.V1_0), Is.EqualTo("§5.1.6.5.5.2 of virtio 1.0"));
+    });
+
+    [Test]
+    public void A_vhost_user_rule_needs_exactly_one_titled_section()
+    {
+        const string Bad = """[{"id":"vu.x.y","actor":"device","level":"must","title":"t","summary":"s","sections":{"1.4":"2.1"}}]""";
+        Assert.That(() => RequirementCatalogue.Parse("[]", Bad), Throws.TypeOf<InvalidDataException>().With.Message.Contains("vu.x.y"));
+    }
 }
