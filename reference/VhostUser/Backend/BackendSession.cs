@@ -24,6 +24,7 @@ public sealed partial class BackendSession : IDisposable
     private LoopbackDataPlane _plane;
     private FeatureSet _features = FeatureSet.Empty;
     private ulong _protocolFeatures;
+    private bool _errorSignalled;
 
     public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log)
     {
@@ -149,8 +150,6 @@ public sealed partial class BackendSession : IDisposable
             v.Err?.Signal();
         }
     }
-
-    private bool _errorSignalled;
 
     public void Dispose()
     {
