@@ -63,6 +63,15 @@ public sealed class DeviceVirtqueue
     {
         if (Broken) return null;
         var availIdx = _mem.ReadU16Acquire(Avail + 2);
+        if (availIdx == LastAvailIdx && _eventIdx)
+        {
+            // Before concluding "empty": publish where we are, then look again. Without the full barrier the
+            // re-read could pass the avail_event store, and a driver that just added a buffer could read the old
+            // avail_event, skip its kick, and leave the buffer unseen (§2.7.10).
+            _mem.WriteU16(Used + (ulong)SplitRing.AvailEventOffset(Size), LastAvailIdx);
+            Interlocked.MemoryBarrier();
+            availIdx = _mem.ReadU16Acquire(Avail + 2);
+        }
         if (availIdx == LastAvailIdx) return null;
         if ((ushort)(availIdx - LastAvailIdx) > Size)
         {
