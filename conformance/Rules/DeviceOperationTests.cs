@@ -57,6 +57,40 @@ public sealed class DeviceOperationTests
                 "ring.used.dev.write-len-bytes", $"receiveq{got.Pair}: used len {got.UsedLength} for a {SplitRing.NetHeaderSize}+{sent.Length}-byte packet, or the bytes differ from the frame sent");
         });
 
+    /// <summary>
+    /// Once status reads 0 after a reset, the device leaves the old rings alone until it is initialised
+    /// again (§2.4.1), even when the driver, wrongly, exposes buffers on them and kicks.
+    /// </summary>
+    public static Property ResetQuiesces(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Choose(1, 4), k => Generators.ShrinkPairs(k)), k =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var pairs = Math.Min(d.MaxPairs, k);
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), pairs);
+            if (d.Negotiated.Has(FeatureBit.NetMq) && pairs > 1) d.VqPairsSet(pairs);
+            for (var p = 1; p <= pairs; p++) d.SendAndLocate(p, flow: p, d.ResponseWait);
+            var old = Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue).Select(d.Queue).ToList();
+            d.Device.WriteStatus(DeviceStatus.None);
+            Expect.That(d.TryWaitUntil(() => d.Device.ReadStatus() == DeviceStatus.None, d.Options.Timeout), "core.reset.dev.status-zero",
+                $"status reads {d.Device.ReadStatus()} after reset, not 0");
+            var usedBefore = old.ToDictionary(q => q.Index, q => q.DeviceUsedIdx);
+            foreach (var q in old.Where(q => d.Layout.Identify(q.Index).Role == QueueRole.Transmit))
+            {
+                q.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(9, 0xDEAD)]], [], tag: "tx");
+                q.Publish();
+                d.Device.Kick(q.Index);
+            }
+            d.TryWaitUntil(() => old.Any(q => q.DeviceUsedIdx != usedBefore[q.Index]), d.Device.SettleTime);
+            foreach (var q in old)
+                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], "core.reset.dev.quiesce",
+                    $"after the reset completed, vq {q.Index} ({d.Layout.Identify(q.Index)}) had its used idx moved from {usedBefore[q.Index]} to {q.DeviceUsedIdx}");
+        });
+
+    [Test, Requirement("core.reset.dev.quiesce", "core.reset.dev.status-zero")]
+    public void After_reset_the_device_leaves_the_old_rings_alone() => Suite.Verify(ResetQuiesces(SuiteContext.Current), cases: 20);
+
     [Test, Requirement("core.status.dev.no-use-before-driver-ok")]
     public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingIsConsumedBeforeDriverOk(SuiteContext.Current), cases: 20);
 

@@ -30,6 +30,8 @@ public enum DeviceFault
     MaxPairsZero,
     /// <summary>Every frame lands on receiveq1 whatever transmitq it came from (breaks only a SHOULD).</summary>
     SteerAllToQ1,
+    /// <summary>Reset reads back 0 but the device goes on using the rings it had, on later kicks.</summary>
+    ResetKeepsRings,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -60,6 +62,7 @@ public static class DeviceFaults
         DeviceFault.MqWithoutCtrlVq => "mq-without-ctrl-vq",
         DeviceFault.MaxPairsZero => "max-pairs-0",
         DeviceFault.SteerAllToQ1 => "steer-all-to-q1",
+        DeviceFault.ResetKeepsRings => "reset-keeps-rings",
         DeviceFault.QueueNumLies => "queue-num-lies",
         DeviceFault.DisabledTxStalls => "disabled-tx-stalls",
         DeviceFault.GetBaseKeepsRunning => "get-base-keeps-running",

@@ -125,7 +125,8 @@ public sealed partial class VirtioNetDevice
     {
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
         var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
-        if (!live && !_options.Has(DeviceFault.ConsumeBeforeDriverOk)) return; // §2.1.2: nothing before DRIVER_OK
+        var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
+        if (!live && !buggy) return; // §2.1.2: nothing before DRIVER_OK; §2.4.1: nothing after reset
         if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
         Process(vq);
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
@@ -136,6 +137,7 @@ public sealed partial class VirtioNetDevice
         Status = DeviceStatus.None;
         Negotiated = FeatureSet.Empty;
         _driverFeatures = FeatureSet.Empty;
+        if (_options.Has(DeviceFault.ResetKeepsRings)) return;
         _registers.Clear();
         _controlq = null;
         _resets++;

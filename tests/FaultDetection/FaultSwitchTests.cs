@@ -34,6 +34,7 @@ public sealed class FaultSwitchTests
         new(DeviceFault.MqWithoutCtrlVq, "config and dependencies", PairsRangeTests.ConfigRangeAndDependencies, "core.feat.dev.no-unsatisfied-dependency"),
         new(DeviceFault.MaxPairsZero, "config and dependencies", PairsRangeTests.ConfigRangeAndDependencies, "net.cfg.dev.max-pairs-range"),
         new(DeviceFault.SteerAllToQ1, "follow-tx steering", c => QueueMappingTests.Mapping(c, "net.mq.dev.follow-tx"), "net.mq.dev.follow-tx"),
+        new(DeviceFault.ResetKeepsRings, "reset quiesces", DeviceOperationTests.ResetQuiesces, "core.reset.dev.quiesce"),
     ];
 
     private static readonly string[] MandatoryMapping = ["net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used"];
