@@ -94,3 +94,20 @@ public sealed class FaultSwitchTests
         new(new SuiteSettings(DeviceUri.Parse(fault is { } f ? $"reference://?pairs=8&fault={f.Name()}" : "reference://?pairs=8"),
             SpecVersions.Primary, Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)), DeviceServices.DefaultResolver());
 }
+
+/// <summary>A fault switch is worth what its source is: each one names the real bug it reproduces, or says it is synthetic.</summary>
+[TestFixture]
+public sealed class FaultSourceTests
+{
+    [Test]
+    public void Every_fault_switch_names_its_source()
+    {
+        foreach (var f in DeviceFaults.All)
+        {
+            var s = FaultSources.Of(f);
+            Assert.That(s.Project, Is.Not.Empty, f.Name());
+            Assert.That(s.What, Is.Not.Empty, f.Name());
+        }
+        Assert.That(DeviceFaults.All.Count(f => FaultSources.Of(f).Project != "synthetic"), Is.GreaterThanOrEqualTo(15));
+    }
+}
