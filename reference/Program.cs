@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 
-// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME]`: the reference
-// device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
+// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--stats FILE]`: the
+// reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
 
 var socket = new Option<string>("--socket")
 {
@@ -23,20 +23,32 @@ var faults = new Option<string[]>("--fault")
     AllowMultipleArgumentsPerToken = false,
 };
 var quiet = new Option<bool>("--quiet") { Description = "Log only errors and refused input, not every connection." };
+var stats = new Option<string?>("--stats")
+{
+    Description = "Write per-ring frame counts and each ring's enable/disable history as JSON to this file, " +
+        "when a front-end's session ends and on exit.",
+};
+var statsPeriod = new Option<double>("--stats-period")
+{
+    Description = "Also rewrite the --stats file every this many seconds while a front-end is connected (0: never).",
+    DefaultValueFactory = _ => 0,
+};
 
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, quiet,
+    socket, pairs, faults, quiet, stats, statsPeriod,
 };
 serve.SetAction(result =>
 {
     ReferenceOptions options;
+    StatsFile? statsFile;
     try
     {
         var set = (result.GetValue(faults) ?? []).Select(DeviceFaults.Parse).ToHashSet();
         options = new ReferenceOptions(result.GetValue(pairs), set);
+        statsFile = result.GetValue(stats) is { } path ? new StatsFile(path, TimeSpan.FromSeconds(result.GetValue(statsPeriod))) : null;
     }
-    catch (FormatException e)
+    catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return 2;
@@ -46,7 +58,10 @@ serve.SetAction(result =>
     using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
     var verbose = !result.GetValue(quiet);
     using var backend = new VhostUserBackend(result.GetValue(socket)!, options,
-        line => { if (verbose || line.Contains("refused") || line.Contains("error")) Console.Out.WriteLine(line); });
+        line => { if (verbose || line.Contains("refused") || line.Contains("error")) Console.Out.WriteLine(line); })
+    {
+        Stats = statsFile,
+    };
     try
     {
         backend.Listen();
@@ -58,6 +73,8 @@ serve.SetAction(result =>
     }
     Console.Out.WriteLine($"ready: {backend.SocketPath}");
     backend.Serve(stop.Token);
+    // The last session already wrote the file when it ended; this also covers a back-end that served nobody.
+    backend.WriteStats("exit");
     Console.Out.WriteLine("stopped");
     return 0;
 });

@@ -9,8 +9,12 @@ namespace VirtioMq.Reference.Net;
 /// steering picks among the enabled ones (§5.1.9.5.6). The in-process device and the vhost-user back-end
 /// both run their rings through this class, so they behave the same.
 /// </summary>
-/// <remarks>Not thread-safe: its owner serialises calls, as a device's single event loop would.</remarks>
-public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions options, Action<string> note) : INetDataPlane
+/// <remarks>
+/// Not thread-safe: its owner serialises calls, as a device's single event loop would. <paramref name="counters"/>
+/// may outlive the plane: a vhost-user session rebuilds its plane on a new memory table and keeps counting.
+/// </remarks>
+public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions options, Action<string> note, RingCounters? counters = null)
+    : INetDataPlane
 {
     /// <summary>Largest frame taken from a transmitq: a 64 KiB GSO frame plus the header.</summary>
     private const int MaxTxBytes = 65550 + SplitRing.NetHeaderSize;
@@ -19,17 +23,15 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly HashSet<int> _enabled = [];
     private readonly SortedSet<int> _enabledReceivePairs = [];
     private readonly ReceiveSteering _steering = new();
-    private readonly Dictionary<int, long> _framesPerRing = [];
+    private readonly RingCounters _counters = counters ?? RingCounters.WithoutHistory();
 
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
 
     public bool NeedsReset { get; private set; }
-    public long FramesDiscardedOnDisabledRings { get; private set; }
-    public long FramesDroppedNoReceiveBuffer { get; private set; }
 
-    /// <summary>Frames taken from each transmit ring and put on each receive ring, by ring index.</summary>
-    public IReadOnlyDictionary<int, long> FramesPerRing => _framesPerRing;
+    /// <summary>Frames taken from each transmit ring and put on each receive ring, and each ring's enable history.</summary>
+    public RingCounters Counters => _counters;
 
     public bool IsStarted(int vq) => _rings.ContainsKey(vq);
     public bool IsEnabled(int vq) => _enabled.Contains(vq);
@@ -71,6 +73,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     {
         if (enabled) _enabled.Add(vq);
         else _enabled.Remove(vq);
+        _counters.SetEnabled(vq, enabled);
         if (!IsReceive(vq)) return;
         if (enabled) _enabledReceivePairs.Add(PairOf(vq));
         else _enabledReceivePairs.Remove(PairOf(vq));
@@ -85,6 +88,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public void Reset()
     {
         _rings.Clear();
+        foreach (var vq in _enabled) _counters.SetEnabled(vq, false);
         _enabled.Clear();
         _enabledReceivePairs.Clear();
         _steering.Forget();
@@ -135,7 +139,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
                 note($"transmitq{pair}: {bytes.Length}-byte buffer is shorter than the virtio-net header");
                 continue;
             }
-            Count(q.Index);
+            _counters.CountFrame(q.Index, _enabled.Contains(q.Index));
             Transmitted(q.Index, bytes[SplitRing.NetHeaderSize..]);
         }
     }
@@ -144,18 +148,15 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     {
         var pair = PairOf(txRing);
         var buggy = options.Has(DeviceFault.RxOnDisabled);
-        if (!_enabled.Contains(txRing) && !buggy)
-        {
-            FramesDiscardedOnDisabledRings++;
-            return;
-        }
+        // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
+        if (!_enabled.Contains(txRing) && !buggy) return;
         var flow = FlowKey.Of(frame);
         _steering.Transmitted(flow, pair);
         int? rxPair = options.Has(DeviceFault.SteerAllToQ1) ? 1
             : buggy ? pair
             : _steering.Select(flow, _enabledReceivePairs);
         if (rxPair is { } p) Deliver(p, frame);
-        else FramesDroppedNoReceiveBuffer++;
+        else _counters.CountDropped();
     }
 
     private void Deliver(int pair, byte[] frame)
@@ -163,7 +164,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         var ring = ReceiveRing(pair);
         if (!_rings.TryGetValue(ring, out var q) || TryPop(q) is not { } chain)
         {
-            FramesDroppedNoReceiveBuffer++;
+            _counters.CountDropped();
             return;
         }
         var packet = new byte[SplitRing.NetHeaderSize + frame.Length];
@@ -174,18 +175,17 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");
             q.PushUsed(chain.Head, 0);
-            FramesDroppedNoReceiveBuffer++;
+            _counters.CountDropped();
         }
         else
         {
             var written = chain.Write(memory, packet);
             q.PushUsed(chain.Head, (uint)written);
-            Count(ring);
+            // Counted whether or not the ring is enabled: only a buggy device delivers to a disabled one.
+            _counters.CountFrame(ring, _enabled.Contains(ring));
         }
         RaiseIfDue(q);
     }
-
-    private void Count(int ring) => _framesPerRing[ring] = _framesPerRing.GetValueOrDefault(ring) + 1;
 
     private DescriptorChain? TryPop(DeviceVirtqueue q)
     {

@@ -2,11 +2,12 @@
 # Starts or stops the reference device as a vhost-user back-end in its own process, for runs of the
 # conformance suite over a real socket (CI, or a person trying the vhost-user adapter).
 #
-#   tests/peers/reference-backend.sh start SOCKET [QUEUE_PAIRS] [--fault NAME ...]   prints the pid
+#   tests/peers/reference-backend.sh start SOCKET [QUEUE_PAIRS] [serve option ...]   prints the pid
 #   tests/peers/reference-backend.sh stop SOCKET
 #
-# The log goes to SOCKET.log and the pid to SOCKET.pid. `start` returns once the socket accepts
-# connections, or fails with the log's tail after 60 s. Expects the solution to be built.
+# Serve options pass through, e.g. --fault NAME or --stats FILE. The log goes to SOCKET.log and the pid to
+# SOCKET.pid. `start` returns once the socket accepts connections, or fails with the log's tail after 60 s.
+# Expects the solution to be built; REFERENCE_DLL names another build of VirtioMq.Reference.dll to run.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 cmd="${1:-}"; sock="${2:-}"
@@ -17,7 +18,7 @@ start)
   pairs="${3:-8}"; shift $(( $# >= 3 ? 3 : 2 ))
   rm -f "$sock.log"
   # setsid: the back-end gets its own session, so a CI runner's terminal signals do not reach it.
-  setsid dotnet "$here/reference/bin/Debug/net10.0/VirtioMq.Reference.dll" serve --socket "$sock" --queue-pairs "$pairs" "$@" \
+  setsid dotnet "${REFERENCE_DLL:-$here/reference/bin/Debug/net10.0/VirtioMq.Reference.dll}" serve --socket "$sock" --queue-pairs "$pairs" "$@" \
     </dev/null >"$sock.log" 2>&1 &
   echo $! >"$sock.pid"
   for _ in $(seq 600); do

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using VirtioMq.Reference.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Platform;
@@ -16,18 +17,24 @@ public sealed partial class BackendSession : IDisposable
     /// <summary>The longest the back-end waits for the rest of a message it has begun to read.</summary>
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Enable/disable events kept per session: plenty for any real front-end, bounded for a hostile one.</summary>
+    private const int HistoryLimit = 10_000;
+
     private readonly VhostUserChannel _channel;
     private readonly ReferenceOptions _options;
     private readonly Action<string> _log;
     private readonly BackendMemory _memory = new();
     private readonly Vring[] _vrings;
+    // Outlives _plane, which is rebuilt on every new memory table, so the counts cover the whole connection.
+    private readonly RingCounters _counters = new(HistoryLimit);
     private LoopbackDataPlane _plane;
     private FeatureSet _features = FeatureSet.Empty;
     private ulong _protocolFeatures;
     private bool _errorSignalled;
 
-    public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log)
+    public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log, int number = 1)
     {
+        Number = number;
         _channel = channel;
         _options = options;
         _log = log;
@@ -45,51 +52,82 @@ public sealed partial class BackendSession : IDisposable
     public static ulong OfferedProtocolFeatures { get; } =
         1UL << VhostUserProtocolFeature.Mq | 1UL << VhostUserProtocolFeature.ReplyAck | 1UL << VhostUserProtocolFeature.ResetDevice;
 
-    /// <summary>Frames per ring so far, for a back-end-side view of which rings carried traffic.</summary>
-    public IReadOnlyDictionary<int, long> FramesPerRing => _plane.FramesPerRing;
+    /// <summary>Which connection of the back-end this is, counting from 1.</summary>
+    public int Number { get; }
 
-    /// <summary>Serves the connection until the front-end goes away, the stream breaks, or <paramref name="stop"/> fires.</summary>
-    public void Run(CancellationToken stop)
+    public DateTimeOffset ConnectedAt { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Frames per ring so far and each ring's enable history: the back-end's view of which rings carried traffic.</summary>
+    public RingCounters Counters => _counters;
+
+    /// <summary>A snapshot of the counters of every ring this session serves.</summary>
+    public SessionReport Report(DateTimeOffset? endedAt = null) => SessionReport.Of(Number, ConnectedAt, endedAt, _counters, _vrings.Length);
+
+    /// <summary>
+    /// Serves the connection until the front-end goes away, the stream breaks, or <paramref name="stop"/> fires;
+    /// calls <paramref name="periodic"/> (if any) every <paramref name="period"/> on the way, from this thread.
+    /// </summary>
+    public void Run(CancellationToken stop, Action? periodic = null, TimeSpan period = default)
     {
+        var lastPeriodic = Stopwatch.GetTimestamp();
         while (!stop.IsCancellationRequested)
         {
+            if (periodic is not null && Stopwatch.GetElapsedTime(lastPeriodic) >= period)
+            {
+                lastPeriodic = Stopwatch.GetTimestamp();
+                periodic();
+            }
             var kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
             var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], TimeSpan.FromMilliseconds(200));
+            // Messages go before kicks. A front-end may send SET_VRING_ENABLE without asking for a reply and fill
+            // and kick the ring straight after (DPDK virtio-user does, then "start tx_first"): the message and
+            // the kick are then pending together, and taking the kick first would drain the ring as still
+            // disabled and discard its frames. A kick eventfd stays readable until drained, so it waits a turn.
+            if (ready.Contains(_channel.Fd))
+            {
+                if (!ServeOneMessage()) return;
+                continue;
+            }
             foreach (var fd in ready)
                 if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
-            if (!ready.Contains(_channel.Fd)) continue;
-            VhostUserMessage message;
-            try
-            {
-                message = _channel.Receive(MessageTimeout, "the front-end's next message");
-            }
-            catch (VhostUserDisconnectedException e)
-            {
-                _log($"front-end disconnected: {e.Message}");
-                return;
-            }
-            catch (Exception e) when (e is VhostUserProtocolException or TimeoutException)
-            {
-                // A broken header leaves no way to find the next message: drop the connection, keep serving.
-                _log($"closing the connection: {e.Message}");
-                return;
-            }
-            // A request that cannot be answered, or a front-end that hangs up before reading its reply, ends this
-            // connection here with a reason in the log; letting it escape would log it as an unexpected error.
-            try
-            {
-                Dispatch(message);
-            }
-            catch (VhostUserDisconnectedException e)
-            {
-                _log($"front-end disconnected before its reply was sent: {e.Message}");
-                return;
-            }
-            catch (VhostUserProtocolException e)
-            {
-                _log($"closing the connection: {e.Message}");
-                return;
-            }
+        }
+    }
+
+    /// <summary>Reads and handles one message; false when the connection is over (the reason is logged).</summary>
+    private bool ServeOneMessage()
+    {
+        VhostUserMessage message;
+        try
+        {
+            message = _channel.Receive(MessageTimeout, "the front-end's next message");
+        }
+        catch (VhostUserDisconnectedException e)
+        {
+            _log($"front-end disconnected: {e.Message}");
+            return false;
+        }
+        catch (Exception e) when (e is VhostUserProtocolException or TimeoutException)
+        {
+            // A broken header leaves no way to find the next message: drop the connection, keep serving.
+            _log($"closing the connection: {e.Message}");
+            return false;
+        }
+        // A request that cannot be answered, or a front-end that hangs up before reading its reply, ends this
+        // connection here with a reason in the log; letting it escape would log it as an unexpected error.
+        try
+        {
+            Dispatch(message);
+            return true;
+        }
+        catch (VhostUserDisconnectedException e)
+        {
+            _log($"front-end disconnected before its reply was sent: {e.Message}");
+            return false;
+        }
+        catch (VhostUserProtocolException e)
+        {
+            _log($"closing the connection: {e.Message}");
+            return false;
         }
     }
 
@@ -123,7 +161,7 @@ public sealed partial class BackendSession : IDisposable
 
     private LoopbackDataPlane NewPlane()
     {
-        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log);
+        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log, _counters);
         plane.UsedBufferNotification += vq => _vrings[vq].Call?.Signal();
         return plane;
     }

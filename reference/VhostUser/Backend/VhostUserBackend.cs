@@ -16,6 +16,12 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     /// <summary>The most queue pairs vhost-user can address: KICK/CALL/ERR payloads carry an 8-bit vring index.</summary>
     public const int MaxQueuePairs = 128;
 
+    /// <summary>Reports of ended sessions kept for the stats file; the oldest go first past this many.</summary>
+    private const int KeptReports = 1000;
+
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly Queue<SessionReport> _ended = new();
+    private long _reportsDropped;
     private VhostUserListener? _listener;
 
     public string SocketPath { get; } = socketPath;
@@ -25,6 +31,24 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
 
     /// <summary>The session in progress, if any (for tests that look at the back-end's side).</summary>
     public BackendSession? Current { get; private set; }
+
+    /// <summary>Where to write per-ring statistics (`serve --stats`); null for nowhere. Set it before <see cref="Serve"/>.</summary>
+    public StatsFile? Stats { get; init; }
+
+    /// <summary>
+    /// Every session so far, the running one last with no end time. Call it from the serving thread or after
+    /// <see cref="Serve"/> returned: the counters it reads belong to that thread.
+    /// </summary>
+    public StatsReport Snapshot(string reason) =>
+        new(SocketPath, options.MaxPairs, reason, DateTimeOffset.UtcNow,
+            Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalSeconds, 6), _reportsDropped,
+            [.. _ended, .. Current is { } s ? [s.Report()] : Array.Empty<SessionReport>()]);
+
+    /// <summary>Writes the stats file, if there is one; a failure is logged, never thrown.</summary>
+    public void WriteStats(string reason)
+    {
+        if (Stats?.TryWrite(Snapshot(reason)) is { } problem) log(problem);
+    }
 
     /// <summary>Binds the socket now, so a caller can start front-ends as soon as this returns.</summary>
     public void Listen()
@@ -50,11 +74,11 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
             if (channel is null) continue;
             Sessions++;
             log($"front-end {Sessions} connected");
-            using var session = new BackendSession(channel, options, log);
+            using var session = new BackendSession(channel, options, log, Sessions);
             Current = session;
             try
             {
-                session.Run(stop);
+                session.Run(stop, Stats is { Period.Ticks: > 0 } ? () => WriteStats("periodic") : null, Stats?.Period ?? default);
             }
             catch (Exception e)
             {
@@ -64,6 +88,13 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
             finally
             {
                 Current = null;
+                _ended.Enqueue(session.Report(DateTimeOffset.UtcNow));
+                if (_ended.Count > KeptReports)
+                {
+                    _ended.Dequeue();
+                    _reportsDropped++;
+                }
+                WriteStats("session end");
             }
         }
     }
