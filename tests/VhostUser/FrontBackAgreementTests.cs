@@ -397,11 +397,15 @@ public sealed class FrontBackAgreementTests
 
         /// <summary>
         /// Returns once the device has handled every kick sent so far. In-process that is already true: the device
-        /// works inside Kick. The back-end serves kick eventfds ahead of the socket in each poll round, and a kick
-        /// written before a request is readable by the time the request is, so one request-reply round trip
-        /// (GET_FEATURES, which changes nothing) means every frame kicked before it has been looped back.
+        /// works inside Kick. The back-end serves a pending message first and then the kicks found with it, and a
+        /// kick written before a request is readable by the time the request is; so after two request-reply round
+        /// trips (GET_FEATURES, which changes nothing) every frame kicked before the first has been looped back.
         /// </summary>
-        private void Sync() => _vhost?.Connection.CallU64(VhostUserRequest.GetFeatures);
+        private void Sync()
+        {
+            _vhost?.Connection.CallU64(VhostUserRequest.GetFeatures);
+            _vhost?.Connection.CallU64(VhostUserRequest.GetFeatures);
+        }
 
         /// <summary>The extra wait for anything that was not there after <see cref="Sync"/>: none in-process.</summary>
         private TimeSpan Settle => _vhost is null ? TimeSpan.Zero : TimeSpan.FromMilliseconds(SettleMs);

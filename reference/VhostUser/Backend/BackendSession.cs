@@ -80,13 +80,21 @@ public sealed partial class BackendSession : IDisposable
             var kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
             var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], TimeSpan.FromMilliseconds(200));
             // Messages go before kicks. A front-end may send SET_VRING_ENABLE without asking for a reply and fill
-            // and kick the ring straight after (DPDK virtio-user does, then "start tx_first"): the message and
+            // and kick the ring straight after (DPDK virtio-user does, then "start tx_first"): the messages and
             // the kick are then pending together, and taking the kick first would drain the ring as still
-            // disabled and discard its frames. A kick eventfd stays readable until drained, so it waits a turn.
+            // disabled and discard its frames. So the messages already waiting are served first, then the kicks
+            // pending at that point. A message that was answered ends the burst: the front-end waited for that
+            // answer, so what it sends next came after the kicks, and must not overtake them.
             if (ready.Contains(_channel.Fd))
             {
-                if (!ServeOneMessage()) return;
-                continue;
+                for (var served = 0; served < 64; served++)
+                {
+                    if (!ServeOneMessage(out var answered)) return;
+                    if (answered || PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count == 0) break;
+                }
+                // Messages may have replaced or dropped kick fds: look at the current ones.
+                kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
+                ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
             }
             foreach (var fd in ready)
                 if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
@@ -94,8 +102,9 @@ public sealed partial class BackendSession : IDisposable
     }
 
     /// <summary>Reads and handles one message; false when the connection is over (the reason is logged).</summary>
-    private bool ServeOneMessage()
+    private bool ServeOneMessage(out bool answered)
     {
+        answered = false;
         VhostUserMessage message;
         try
         {
@@ -117,6 +126,7 @@ public sealed partial class BackendSession : IDisposable
         try
         {
             Dispatch(message);
+            answered = message.Request.AlwaysGetsReply() || (message.NeedsReply && AckNegotiated);
             return true;
         }
         catch (VhostUserDisconnectedException e)
