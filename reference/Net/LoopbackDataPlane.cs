@@ -19,16 +19,40 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// <summary>Largest frame taken from a transmitq: a 64 KiB GSO frame plus the header.</summary>
     private const int MaxTxBytes = 65550 + SplitRing.NetHeaderSize;
 
+    /// <summary>Transmit buffers returned per publication of used idx: a burst, as DPDK's own vhost does.</summary>
+    private const int Burst = 32;
+
     private readonly Dictionary<int, DeviceVirtqueue> _rings = [];
     private readonly HashSet<int> _enabled = [];
     private readonly SortedSet<int> _enabledReceivePairs = [];
     private readonly ReceiveSteering _steering = new();
     private readonly RingCounters _counters = counters ?? RingCounters.WithoutHistory();
+    private readonly HashSet<int> _backlog = [];
+
+    // The data path takes every frame into this one buffer and delivers it from there, instead of allocating
+    // two arrays per frame.
+    private readonly byte[] _frame = new byte[MaxTxBytes];
+
+    // Fault switches are asked about on every frame; a set lookup each time is measurable, a field is not.
+    private readonly bool _swapRxTx = options.Has(DeviceFault.SwapRxTx);
+    private readonly bool _rxOnDisabled = options.Has(DeviceFault.RxOnDisabled);
+    private readonly bool _steerAllToQ1 = options.Has(DeviceFault.SteerAllToQ1);
+    private readonly bool _disabledTxStalls = options.Has(DeviceFault.DisabledTxStalls);
 
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
 
     public bool NeedsReset { get; private set; }
+
+    /// <summary>
+    /// With a value, a transmitq gives up its turn after that many buffers and the rest waits for
+    /// <see cref="ServeBacklog"/>: a front-end that keeps one ring full cannot hold the thread, so messages and
+    /// the other rings get their turn. The vhost-user back-end sets it; in-process (null) a kick drains the ring.
+    /// </summary>
+    public int? TurnBudget { get; init; }
+
+    /// <summary>Whether a ring was left with buffers at the end of its turn (only with a <see cref="TurnBudget"/>).</summary>
+    public bool HasBacklog => _backlog.Count > 0;
 
     /// <summary>Frames taken from each transmit ring and put on each receive ring, and each ring's enable history.</summary>
     public RingCounters Counters => _counters;
@@ -62,6 +86,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// <summary>Stops a ring and returns the next available index it would have taken (GET_VRING_BASE).</summary>
     public ushort? StopQueue(int vq)
     {
+        _backlog.Remove(vq);
         if (!_rings.Remove(vq, out var q)) return null;
         return q.LastAvailIdx;
     }
@@ -88,6 +113,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public void Reset()
     {
         _rings.Clear();
+        _backlog.Clear();
         foreach (var vq in _enabled) _counters.SetEnabled(vq, false);
         _enabled.Clear();
         _enabledReceivePairs.Clear();
@@ -99,67 +125,95 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public void ResetRingsOnly()
     {
         _rings.Clear();
+        _backlog.Clear();
         NeedsReset = false;
     }
 
     public void Notify(int vq)
     {
-        if (!_rings.TryGetValue(vq, out var q)) return;
+        if (_rings.TryGetValue(vq, out var q)) Serve(q);
+    }
+
+    /// <summary>Gives every ring left with buffers at the end of its last turn another turn.</summary>
+    public void ServeBacklog()
+    {
+        foreach (var vq in _backlog.ToArray())
+        {
+            if (_rings.TryGetValue(vq, out var q)) Serve(q);
+            else _backlog.Remove(vq);
+        }
+    }
+
+    /// <summary>Whether ring <paramref name="vq"/> is started and was found overrun (see <see cref="NeedsReset"/>).</summary>
+    public bool IsBroken(int vq) => _rings.TryGetValue(vq, out var q) && q.Broken;
+
+    private void Serve(DeviceVirtqueue q)
+    {
         // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
-        var stalled = options.Has(DeviceFault.DisabledTxStalls) && !_enabled.Contains(vq);
-        if (!IsReceive(vq) && !stalled) DrainTransmitq(q);
+        var stalled = _disabledTxStalls && !_enabled.Contains(q.Index);
+        var unfinished = !IsReceive(q.Index) && !stalled && DrainTransmitq(q, TurnBudget ?? int.MaxValue);
+        if (unfinished) _backlog.Add(q.Index);
+        else _backlog.Remove(q.Index);
         RaiseIfDue(q);
     }
 
     // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
-    private bool IsReceive(int vq) => vq % 2 == (options.Has(DeviceFault.SwapRxTx) ? 1 : 0);
+    private bool IsReceive(int vq) => vq % 2 == (_swapRxTx ? 1 : 0);
     private static int PairOf(int vq) => vq / 2 + 1;
-    private int ReceiveRing(int pair) => options.Has(DeviceFault.SwapRxTx) ? NetQueueLayout.Transmitq(pair) : NetQueueLayout.Receiveq(pair);
+    private int ReceiveRing(int pair) => _swapRxTx ? NetQueueLayout.Transmitq(pair) : NetQueueLayout.Receiveq(pair);
 
-    private void DrainTransmitq(DeviceVirtqueue q)
+    /// <summary>Takes up to <paramref name="budget"/> buffers; true when it stopped with buffers still waiting.</summary>
+    private bool DrainTransmitq(DeviceVirtqueue q, int budget)
     {
         var pair = PairOf(q.Index);
-        while (TryPop(q) is { } chain)
+        var taken = 0;
+        while (taken < budget && TryPop(q) is { } chain)
         {
-            byte[] bytes;
+            // Buffers go back in bursts: what was taken so far becomes visible every Burst buffers.
+            if (++taken % Burst == 0) q.PublishUsed();
+            int length;
             try
             {
-                bytes = chain.ReadAll(memory, MaxTxBytes);
+                length = chain.CopyReadable(memory, _frame);
             }
             catch (GuestMemoryFault e)
             {
                 note($"transmitq{pair}: {e.Message}");
-                q.PushUsed(chain.Head, 0);
+                q.AddUsed(chain.Head, 0);
                 continue;
             }
             // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
-            q.PushUsed(chain.Head, 0);
-            if (bytes.Length < SplitRing.NetHeaderSize)
+            q.AddUsed(chain.Head, 0);
+            if (length < SplitRing.NetHeaderSize)
             {
-                note($"transmitq{pair}: {bytes.Length}-byte buffer is shorter than the virtio-net header");
+                note($"transmitq{pair}: {length}-byte buffer is shorter than the virtio-net header");
                 continue;
             }
             _counters.CountFrame(q.Index, _enabled.Contains(q.Index));
-            Transmitted(q.Index, bytes[SplitRing.NetHeaderSize..]);
+            Transmitted(q.Index, length);
         }
+        q.PublishUsed();
+        return taken == budget && q.HasAvailable;
     }
 
-    private void Transmitted(int txRing, byte[] frame)
+    /// <summary>Steers the frame in _frame[0..length) (virtio-net header first) to a receive ring.</summary>
+    private void Transmitted(int txRing, int length)
     {
         var pair = PairOf(txRing);
-        var buggy = options.Has(DeviceFault.RxOnDisabled);
+        var buggy = _rxOnDisabled;
         // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
         if (!_enabled.Contains(txRing) && !buggy) return;
-        var flow = FlowKey.Of(frame);
+        var flow = FlowKey.Of(_frame.AsSpan(SplitRing.NetHeaderSize, length - SplitRing.NetHeaderSize));
         _steering.Transmitted(flow, pair);
-        int? rxPair = options.Has(DeviceFault.SteerAllToQ1) ? 1
+        int? rxPair = _steerAllToQ1 ? 1
             : buggy ? pair
             : _steering.Select(flow, _enabledReceivePairs);
-        if (rxPair is { } p) Deliver(p, frame);
+        if (rxPair is { } p) Deliver(p, length);
         else _counters.CountDropped();
     }
 
-    private void Deliver(int pair, byte[] frame)
+    /// <summary>Puts the frame in _frame[0..length) on the receive ring of <paramref name="pair"/>.</summary>
+    private void Deliver(int pair, int length)
     {
         var ring = ReceiveRing(pair);
         if (!_rings.TryGetValue(ring, out var q) || TryPop(q) is not { } chain)
@@ -167,10 +221,11 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             _counters.CountDropped();
             return;
         }
-        var packet = new byte[SplitRing.NetHeaderSize + frame.Length];
-        // flags 0, gso NONE, num_buffers 1: no offloads and no mergeable buffers are negotiated (§5.1.9.4.1).
+        // The packet is the frame behind a fresh header, written over the transmit header in place: flags 0,
+        // gso NONE, num_buffers 1, since no offloads and no mergeable buffers are negotiated (§5.1.9.4.1).
+        var packet = _frame.AsSpan(0, length);
+        packet[..SplitRing.NetHeaderSize].Clear();
         packet[10] = 1;
-        frame.CopyTo(packet, SplitRing.NetHeaderSize);
         if (chain.WritableLength < packet.Length)
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");

@@ -9,35 +9,56 @@ public readonly record struct Segment(ulong Address, uint Length, bool DeviceWri
 /// A validated descriptor chain: every segment lies inside guest memory and device-readable segments come
 /// first (§2.7.4.2), so the code that consumes it cannot be led outside memory.
 /// </summary>
-public sealed class DescriptorChain(ushort head, IReadOnlyList<Segment> segments)
+public sealed class DescriptorChain
 {
-    public ushort Head { get; } = head;
-    public IReadOnlyList<Segment> Segments { get; } = segments;
+    // An array, so the loops below run without an enumerator object per frame.
+    private readonly Segment[] _segments;
 
-    public long ReadableLength => Segments.Where(s => !s.DeviceWritable).Sum(s => (long)s.Length);
-    public long WritableLength => Segments.Where(s => s.DeviceWritable).Sum(s => (long)s.Length);
+    public DescriptorChain(ushort head, IReadOnlyList<Segment> segments)
+    {
+        Head = head;
+        _segments = segments as Segment[] ?? [.. segments];
+        // Summed once here: the data path asks for them on every frame.
+        foreach (var s in _segments)
+        {
+            if (s.DeviceWritable) WritableLength += s.Length;
+            else ReadableLength += s.Length;
+        }
+    }
+
+    public ushort Head { get; }
+    public IReadOnlyList<Segment> Segments => _segments;
+    public long ReadableLength { get; }
+    public long WritableLength { get; }
 
     /// <summary>Gathers the device-readable bytes, at most <paramref name="limit"/> of them.</summary>
     public byte[] ReadAll(GuestMemory memory, int limit)
     {
-        var total = (int)Math.Min(ReadableLength, limit);
-        var bytes = new byte[total];
+        var bytes = new byte[(int)Math.Min(ReadableLength, limit)];
+        CopyReadable(memory, bytes);
+        return bytes;
+    }
+
+    /// <summary>Gathers the device-readable bytes into <paramref name="destination"/> until it is full; returns how many.</summary>
+    public int CopyReadable(GuestMemory memory, Span<byte> destination)
+    {
+        var total = (int)Math.Min(ReadableLength, destination.Length);
         var at = 0;
-        foreach (var s in Segments)
+        foreach (var s in _segments)
         {
             if (s.DeviceWritable || at == total) continue;
             var n = (int)Math.Min(s.Length, (uint)(total - at));
-            memory.Span(s.Address, n).CopyTo(bytes.AsSpan(at));
+            memory.Span(s.Address, n).CopyTo(destination[at..]);
             at += n;
         }
-        return bytes;
+        return at;
     }
 
     /// <summary>Scatters <paramref name="data"/> over the device-writable segments; returns the bytes written.</summary>
     public int Write(GuestMemory memory, ReadOnlySpan<byte> data)
     {
         var at = 0;
-        foreach (var s in Segments)
+        foreach (var s in _segments)
         {
             if (!s.DeviceWritable || at == data.Length) continue;
             var n = (int)Math.Min(s.Length, (uint)(data.Length - at));

@@ -17,6 +17,8 @@ public sealed class DeviceVirtqueue
     private readonly bool _eventIdx;
     private readonly bool _indirect;
     private ushort _lastNotifiedUsed;
+    // Reused by every walk; each chain gets an exact-size copy, so a frame costs one small array, not a list.
+    private readonly List<Segment> _walk = [];
 
     public DeviceVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect)
     {
@@ -42,9 +44,22 @@ public sealed class DeviceVirtqueue
     public ulong Used { get; }
 
     /// <summary>The next available-ring index the device will take (free-running).</summary>
-    public ushort LastAvailIdx { get; set; }
+    public ushort LastAvailIdx
+    {
+        get => _lastAvailIdx;
+        set => _lastAvailIdx = _availSeen = value; // the next Pop reads avail idx afresh
+    }
 
-    /// <summary>The device's used idx (free-running); starts where the used ring in memory says.</summary>
+    private ushort _lastAvailIdx;
+
+    // The driver keeps writing avail idx, so each read of it fetches a cache line the other side owns. Pop reads
+    // it only once the buffers it announced last time are all taken: once per batch instead of once per buffer.
+    private ushort _availSeen;
+
+    /// <summary>
+    /// The device's used idx (free-running), counting elements added whether published yet or not; starts where the
+    /// used ring in memory says.
+    /// </summary>
     public ushort UsedIdx { get; private set; }
 
     /// <summary>Set when the driver exposed more buffers than the ring holds: the queue is unusable until reset.</summary>
@@ -62,25 +77,29 @@ public sealed class DeviceVirtqueue
     public DescriptorChain? Pop()
     {
         if (Broken) return null;
-        var availIdx = _mem.ReadU16Acquire(Avail + 2);
-        if (availIdx == LastAvailIdx && _eventIdx)
+        if (_availSeen == _lastAvailIdx)
         {
-            // Before concluding "empty": publish where we are, then look again. Without the full barrier the
-            // re-read could pass the avail_event store, and a driver that just added a buffer could read the old
-            // avail_event, skip its kick, and leave the buffer unseen (§2.7.10).
-            _mem.WriteU16(Used + (ulong)SplitRing.AvailEventOffset(Size), LastAvailIdx);
-            Interlocked.MemoryBarrier();
-            availIdx = _mem.ReadU16Acquire(Avail + 2);
+            var availIdx = _mem.ReadU16Acquire(Avail + 2);
+            if (availIdx == _lastAvailIdx && _eventIdx)
+            {
+                // Before concluding "empty": publish where we are, then look again. Without the full barrier the
+                // re-read could pass the avail_event store, and a driver that just added a buffer could read the
+                // old avail_event, skip its kick, and leave the buffer unseen (§2.7.10).
+                _mem.WriteU16(Used + (ulong)SplitRing.AvailEventOffset(Size), _lastAvailIdx);
+                Interlocked.MemoryBarrier();
+                availIdx = _mem.ReadU16Acquire(Avail + 2);
+            }
+            if (availIdx == _lastAvailIdx) return null;
+            if ((ushort)(availIdx - _lastAvailIdx) > Size)
+            {
+                Broken = true;
+                throw new ChainError($"queue {Index}: avail idx {availIdx} is {(ushort)(availIdx - _lastAvailIdx)} ahead of {_lastAvailIdx}, more than the {Size} entries the ring holds");
+            }
+            _availSeen = availIdx;
         }
-        if (availIdx == LastAvailIdx) return null;
-        if ((ushort)(availIdx - LastAvailIdx) > Size)
-        {
-            Broken = true;
-            throw new ChainError($"queue {Index}: avail idx {availIdx} is {(ushort)(availIdx - LastAvailIdx)} ahead of {LastAvailIdx}, more than the {Size} entries the ring holds");
-        }
-        var head = _mem.ReadU16(Avail + 4 + 2UL * (ulong)(LastAvailIdx % Size));
-        LastAvailIdx++;
-        if (_eventIdx) _mem.WriteU16Release(Used + (ulong)SplitRing.AvailEventOffset(Size), LastAvailIdx);
+        var head = _mem.ReadU16(Avail + 4 + 2UL * (ulong)(_lastAvailIdx % Size));
+        _lastAvailIdx++;
+        if (_eventIdx) _mem.WriteU16Release(Used + (ulong)SplitRing.AvailEventOffset(Size), _lastAvailIdx);
         try
         {
             return Walk(head);
@@ -95,12 +114,24 @@ public sealed class DeviceVirtqueue
     /// <summary>Publishes one used element: the element first, then idx, so the driver never sees idx ahead of len (§2.7.8.2).</summary>
     public void PushUsed(ushort head, uint length)
     {
+        AddUsed(head, length);
+        PublishUsed();
+    }
+
+    /// <summary>
+    /// Writes one used element without publishing it. A batch of them becomes visible with one <see cref="PublishUsed"/>,
+    /// so the driver's used idx cache line moves once per batch, not once per buffer.
+    /// </summary>
+    public void AddUsed(ushort head, uint length)
+    {
         var slot = Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(UsedIdx % Size);
         _mem.WriteU32(slot, head);
         _mem.WriteU32(slot + 4, length);
         UsedIdx++;
-        _mem.WriteU16Release(Used + 2, UsedIdx);
     }
+
+    /// <summary>Makes every used element added so far visible to the driver (a release store of used idx).</summary>
+    public void PublishUsed() => _mem.WriteU16Release(Used + 2, UsedIdx);
 
     /// <summary>Whether the used entries published since the last call need a notification (§2.7.7.2).</summary>
     public bool TakeNotificationDue()
@@ -121,7 +152,8 @@ public sealed class DeviceVirtqueue
     private DescriptorChain Walk(ushort head)
     {
         if (head >= Size) throw new ChainError($"head {head} is outside the {Size}-entry descriptor table");
-        var segments = new List<Segment>();
+        var segments = _walk;
+        segments.Clear();
         var table = Desc;
         var tableSize = Size;
         var index = head;
@@ -163,7 +195,7 @@ public sealed class DeviceVirtqueue
             if (len > 0 && !_mem.Contains(addr, (int)Math.Min(len, int.MaxValue)))
                 throw new ChainError($"buffer 0x{addr:x}+{len} is outside guest memory");
             segments.Add(new Segment(addr, len, writable));
-            if ((flags & SplitRing.DescFNext) == 0) return new DescriptorChain(head, segments);
+            if ((flags & SplitRing.DescFNext) == 0) return new DescriptorChain(head, segments.ToArray());
             if (next >= tableSize) throw new ChainError($"next {next} is outside the {tableSize}-entry table");
             index = next;
         }

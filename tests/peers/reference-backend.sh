@@ -7,7 +7,8 @@
 #
 # Serve options pass through, e.g. --fault NAME or --stats FILE. The log goes to SOCKET.log and the pid to
 # SOCKET.pid. `start` returns once the socket accepts connections, or fails with the log's tail after 60 s.
-# Expects the solution to be built; REFERENCE_DLL names another build of VirtioMq.Reference.dll to run.
+# Expects the solution to be built; REFERENCE_DLL names another build of VirtioMq.Reference.dll to run, and
+# CPUS (a taskset list such as 1) pins the back-end to those CPUs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 cmd="${1:-}"; sock="${2:-}"
@@ -18,7 +19,8 @@ start)
   pairs="${3:-8}"; shift $(( $# >= 3 ? 3 : 2 ))
   rm -f "$sock.log"
   # setsid: the back-end gets its own session, so a CI runner's terminal signals do not reach it.
-  setsid dotnet "${REFERENCE_DLL:-$here/reference/bin/Debug/net10.0/VirtioMq.Reference.dll}" serve --socket "$sock" --queue-pairs "$pairs" "$@" \
+  pin=(); [ -z "${CPUS:-}" ] || pin=(taskset -c "$CPUS")
+  setsid "${pin[@]}" dotnet "${REFERENCE_DLL:-$here/reference/bin/Debug/net10.0/VirtioMq.Reference.dll}" serve --socket "$sock" --queue-pairs "$pairs" "$@" \
     </dev/null >"$sock.log" 2>&1 &
   echo $! >"$sock.pid"
   for _ in $(seq 600); do

@@ -7,7 +7,8 @@
 #   tests/peers/testpmd-device.sh start SOCKET QUEUES     prints the pid once the socket is up
 #   tests/peers/testpmd-device.sh stop SOCKET
 #
-# Files: SOCKET.pid, SOCKET.log. Environment: FWD_MODE (io or macswap, default io), MEM_MB (default 256).
+# Files: SOCKET.pid, SOCKET.log. Environment: FWD_MODE (io or macswap, default io; rxonly for benchmarks),
+# MEM_MB (default 256), STATS_PERIOD (seconds between port statistics in the log, default 3600).
 set -euo pipefail
 cmd="${1:-}"; sock="${2:-}"
 
@@ -30,7 +31,7 @@ start)
   # pool does not fit in a small -m, so size it to the queue count.
   setsid dpdk-testpmd -l 0,1 --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="vmq-$$" \
       --vdev "net_vhost0,iface=$sock,queues=$queues" -- \
-      --auto-start --stats-period 3600 --rxq="$queues" --txq="$queues" --nb-cores=1 \
+      --auto-start --stats-period "${STATS_PERIOD:-3600}" --rxq="$queues" --txq="$queues" --nb-cores=1 \
       --forward-mode="${FWD_MODE:-io}" --total-num-mbufs=$((16384 + 2048 * queues)) \
       </dev/null >"$sock.log" 2>&1 &
   echo $! >"$sock.pid"

@@ -78,7 +78,9 @@ public sealed partial class BackendSession : IDisposable
                 periodic();
             }
             var kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
-            var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], TimeSpan.FromMilliseconds(200));
+            // Rings with buffers left from their last turn are served again at once: don't sleep on them.
+            var wait = _plane.HasBacklog ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200);
+            var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], wait);
             // Messages go before kicks. A front-end may send SET_VRING_ENABLE without asking for a reply and fill
             // and kick the ring straight after (DPDK virtio-user does, then "start tx_first"): the messages and
             // the kick are then pending together, and taking the kick first would drain the ring as still
@@ -98,6 +100,8 @@ public sealed partial class BackendSession : IDisposable
             }
             foreach (var fd in ready)
                 if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
+            _plane.ServeBacklog();
+            if (_plane.NeedsReset) SignalErrorIfBroken(_vrings.FirstOrDefault(v => _plane.IsBroken(v.Index)));
         }
     }
 
@@ -171,7 +175,8 @@ public sealed partial class BackendSession : IDisposable
 
     private LoopbackDataPlane NewPlane()
     {
-        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log, _counters);
+        // Turns of one ring's worth: a front-end keeping a ring full must not keep this thread from messages and other rings.
+        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log, _counters) { TurnBudget = _options.QueueMaxSize };
         plane.UsedBufferNotification += vq => _vrings[vq].Call?.Signal();
         return plane;
     }
@@ -191,12 +196,15 @@ public sealed partial class BackendSession : IDisposable
             _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
         }
         _plane.Notify(v.Index);
-        // A ring the driver overran is unusable until reset: say so on its error eventfd (SET_VRING_ERR).
-        if (_plane.NeedsReset && !_errorSignalled)
-        {
-            _errorSignalled = true;
-            v.Err?.Signal();
-        }
+        SignalErrorIfBroken(v);
+    }
+
+    // A ring the driver overran is unusable until reset: say so on its error eventfd (SET_VRING_ERR), once.
+    private void SignalErrorIfBroken(Vring? v)
+    {
+        if (v is null || !_plane.NeedsReset || _errorSignalled) return;
+        _errorSignalled = true;
+        v.Err?.Signal();
     }
 
     public void Dispose()

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Packets per second through the reference vhost-user back-end and through DPDK testpmd's back-end (net_vhost),
+# side by side in one run, driven by the same front-end: DPDK's virtio-user PMD in txonly mode with 64-byte
+# packets. A benchmark, not a test: it prints numbers and judges nothing.
+#
+#   tests/peers/bench-throughput.sh [ROUNDS] [SECONDS]
+#
+# For 1 and 2 queue pairs, ROUNDS rounds (default 5), each round one sample per back-end, the order rotating
+# from round to round so that none always runs first. A sample is a fresh back-end and a fresh front-end:
+# WARMUP seconds of traffic (default 5), then SECONDS of measurement (default 3). The reference runs several
+# times slower for its first 2-4 s of traffic, until the JIT's optimised code for the data path takes over;
+# a shorter warm-up measures the JIT, not the back-end.
+#
+# The rate is the back-end's own count of the frames it took from the transmit rings over the measured interval:
+#   reference: `serve --stats FILE --stats-period 0.25`; two snapshots, frames on transmitq rings divided by the
+#              difference of the snapshots' own monotonic timestamps;
+#   testpmd:   rxonly forwarding with --stats-period 1; the mean of the Rx-pps lines printed in the interval.
+# The front-end's Tx-pps over the same interval is printed too, as a cross-check: with 256-entry rings the
+# front-end can only enqueue what the back-end has taken.
+#
+# CPUs: the front-end forwards on CPU 0, each back-end runs on CPU 1 (testpmd's forwarding lcore; the reference
+# pinned with taskset). The reference is built and run in Release configuration.
+# Needs dpdk-testpmd (tests/peers/testpmd-device.sh install) and the .NET SDK. Takes about 4 minutes (5.5 with
+# BASELINE_DLL); it uses both CPUs, so run nothing else meanwhile.
+# Environment: WARMUP, QUEUE_PAIRS (default "1 2"), REFERENCE_DLL (skip the Release build and run this one),
+# BASELINE_DLL (another build of the reference, e.g. before a change, measured in the same rounds as a third
+# back-end, so a before/after comparison shares the machine's conditions).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+rounds="${1:-5}"; seconds="${2:-3}"
+warmup="${WARMUP:-5}"
+pairs_list="${QUEUE_PAIRS:-1 2}"
+case "$rounds$seconds" in *[!0-9]*) echo "ROUNDS and SECONDS are whole numbers" >&2; exit 2 ;; esac
+[ "$seconds" -ge 2 ] || { echo "SECONDS must be at least 2: testpmd prints its rate once a second" >&2; exit 2; }
+command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (tests/peers/testpmd-device.sh install)" >&2; exit 3; }
+[ "$(nproc)" -ge 2 ] || echo "warning: $(nproc) CPU(s): the back-end and the front-end share a CPU, so both rates are meaningless" >&2
+
+if [ -z "${REFERENCE_DLL:-}" ]; then
+  echo "building the reference back-end (Release)..." >&2
+  dotnet build "$root/reference/Reference.csproj" -c Release -v q -nologo >/dev/null
+  export REFERENCE_DLL="$root/reference/bin/Release/net10.0/VirtioMq.Reference.dll"
+fi
+
+work="$(mktemp -d /tmp/vmq-bench.XXXXXX)"
+sock="$work/vhost.sock"
+cleanup() {
+  "$here/reference-backend.sh" stop "$sock" >/dev/null 2>&1 || true
+  "$here/testpmd-device.sh" stop "$sock" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+strip() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$@"; }
+
+# The reference's stats file: uptime and the frames taken from transmit rings, summed ("UPTIME FRAMES").
+reference_snapshot() {
+  awk '/"uptimeSeconds":/ { gsub(/[^0-9.]/, "", $2); up = $2 }
+       /"number":/ { frames = 0 }
+       /"queue": "transmitq/ { tx = 1 }
+       tx && /"frames":/ { gsub(/[^0-9]/, "", $2); frames += $2; tx = 0 }
+       END { printf "%s %d\n", up, frames }' "$1"
+}
+
+# One sample: BACKEND (reference|baseline|testpmd) and Q queue pairs. Prints "BACKEND_PPS FRONTEND_TX_PPS".
+sample() {
+  local backend=$1 q=$2 fe="$work/frontend.log" stats="$work/stats.json" before after marks=() dll
+  rm -f "$stats" "$fe"
+  if [ "$backend" != testpmd ]; then
+    dll="$REFERENCE_DLL"; [ "$backend" = reference ] || dll="$BASELINE_DLL"
+    REFERENCE_DLL="$dll" CPUS=1 "$here/reference-backend.sh" start "$sock" "$q" --quiet --stats "$stats" --stats-period 0.25 >/dev/null
+  else
+    STATS_PERIOD=1 FWD_MODE=rxonly "$here/testpmd-device.sh" start "$sock" "$q" >/dev/null
+  fi
+  mkfifo "$work/stdin"
+  stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 1 --no-huge -m 256 --no-pci --no-shconf --no-telemetry \
+    --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q" -- \
+    -i --rxq="$q" --txq="$q" --nb-cores=1 --forward-mode=txonly --txpkts=64 --total-num-mbufs=$((16384 + 2048 * q)) \
+    <"$work/stdin" >"$fe" 2>&1 &
+  local pmd=$!
+  exec 3>"$work/stdin"
+  wait_log() { # PATTERN COUNT
+    local deadline=$((SECONDS + 20))
+    until [ "$(grep -c -- "$1" "$fe" 2>/dev/null || true)" -ge "$2" ]; do
+      kill -0 "$pmd" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || { echo "front-end: no '$1' in time; log:" >&2; strip "$fe" | tail -20 >&2; return 1; }
+      sleep 0.05
+    done
+  }
+  wait_log 'testpmd> ' 1
+  echo "start" >&3
+  wait_log 'packet forwarding - ports=' 1
+  sleep "$warmup"
+  # Window start: the front-end's "since last show" counters restart, the back-ends' own counts are marked.
+  echo "show port stats 0" >&3
+  if [ "$backend" != testpmd ]; then before=$(reference_snapshot "$stats"); else marks+=("$(wc -l <"$sock.log")"); fi
+  sleep "$seconds"
+  echo "show port stats 0" >&3
+  if [ "$backend" != testpmd ]; then after=$(reference_snapshot "$stats"); else marks+=("$(wc -l <"$sock.log")"); fi
+  wait_log 'Tx-pps:' 2
+  echo "stop" >&3; echo "quit" >&3
+  exec 3>&-
+  local deadline=$((SECONDS + 20))
+  while kill -0 "$pmd" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+  kill -KILL "$pmd" 2>/dev/null || true
+  wait "$pmd" 2>/dev/null || true
+  rm -f "$work/stdin"; rmdir "/var/run/dpdk/vmq-bench-$$" 2>/dev/null || true
+  local fe_pps backend_pps
+  fe_pps=$(strip "$fe" | awk '/Tx-pps:/ { v = $2 } END { print v + 0 }')
+  if [ "$backend" != testpmd ]; then
+    backend_pps=$(awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " ");
+      dt = y[1] - x[1]; print (dt > 0) ? int((y[2] - x[2]) / dt) : 0 }')
+    "$here/reference-backend.sh" stop "$sock"
+  else
+    backend_pps=$(strip "$sock.log" | sed -n "$((marks[0] + 1)),${marks[1]}p" |
+      awk '/Rx-pps:/ { s += $2; n++ } END { print (n > 0) ? int(s / n) : 0 }')
+    "$here/testpmd-device.sh" stop "$sock"
+  fi
+  echo "$backend_pps $fe_pps"
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
+
+backends=(reference testpmd)
+[ -z "${BASELINE_DLL:-}" ] || backends+=(baseline)
+declare -A samples frontend
+for q in $pairs_list; do
+  for r in $(seq 1 "$rounds"); do
+    # Rotate the order each round: the first sample after a pause may find the machine in another state.
+    order=("${backends[@]:$(( (r - 1) % ${#backends[@]} ))}" "${backends[@]:0:$(( (r - 1) % ${#backends[@]} ))}")
+    for b in "${order[@]}"; do
+      read -r pps fe_pps < <(sample "$b" "$q")
+      samples[$b,$q]+="$pps "; frontend[$b,$q]+="$fe_pps "
+      echo "pairs=$q round=$r $b: back-end $(mpps "$pps") Mpps, front-end Tx $(mpps "$fe_pps") Mpps" >&2
+    done
+  done
+done
+
+echo
+echo "64-byte packets, virtio-user txonly front-end on CPU 0, back-end on CPU 1; ${rounds} rounds, ${warmup} s warm-up + ${seconds} s measured"
+echo "reference: $REFERENCE_DLL${BASELINE_DLL:+; baseline: $BASELINE_DLL}"
+echo
+echo "| mode | queue pairs | median Mpps reference | median Mpps testpmd | ratio reference/testpmd |"
+echo "| --- | --- | --- | --- | --- |"
+for q in $pairs_list; do
+  ref=$(median <<<"${samples[reference,$q]}"); pmd=$(median <<<"${samples[testpmd,$q]}")
+  ratio=$(awk -v a="$ref" -v b="$pmd" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }')
+  echo "| txonly -> back-end | $q | $(mpps "$ref") | $(mpps "$pmd") | $ratio |"
+done
+if [ -n "${BASELINE_DLL:-}" ]; then
+  echo
+  echo "| queue pairs | median Mpps baseline | median Mpps reference | ratio reference/baseline | ratio baseline/testpmd |"
+  echo "| --- | --- | --- | --- | --- |"
+  for q in $pairs_list; do
+    base=$(median <<<"${samples[baseline,$q]}"); ref=$(median <<<"${samples[reference,$q]}"); pmd=$(median <<<"${samples[testpmd,$q]}")
+    echo "| $q | $(mpps "$base") | $(mpps "$ref") | $(awk -v a="$ref" -v b="$base" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }') | $(awk -v a="$base" -v b="$pmd" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }') |"
+  done
+fi
+echo
+echo "Raw samples, Mpps (back-end's own count; front-end Tx-pps in brackets):"
+for q in $pairs_list; do
+  for b in "${backends[@]}"; do
+    read -ra own <<<"${samples[$b,$q]}"; read -ra fe <<<"${frontend[$b,$q]}"
+    line=""
+    for i in "${!own[@]}"; do line+="$(mpps "${own[$i]}") [$(mpps "${fe[$i]}")]  "; done
+    echo "  $b, $q pair(s): $line"
+  done
+done
