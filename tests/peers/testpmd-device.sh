@@ -11,6 +11,9 @@
 # MEM_MB (default 256), STATS_PERIOD (seconds between port statistics in the log, default 3600).
 set -euo pipefail
 cmd="${1:-}"; sock="${2:-}"
+# EAL makes a (here empty) directory /var/run/dpdk/PREFIX even with --no-shconf; naming it after the socket
+# lets stop remove it, so a benchmark that starts many devices leaves nothing behind.
+prefix="vmq-$(printf %s "$sock" | cksum | cut -d' ' -f1)"
 
 install() {
   command -v dpdk-testpmd >/dev/null 2>&1 && return 0
@@ -29,7 +32,7 @@ start)
   mem="${MEM_MB:-256}"
   # EAL: no hugepages, no PCI, no shared config or telemetry sockets under /var/run/dpdk. The default mbuf
   # pool does not fit in a small -m, so size it to the queue count.
-  setsid dpdk-testpmd -l 0,1 --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="vmq-$$" \
+  setsid dpdk-testpmd -l 0,1 --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="$prefix" \
       --vdev "net_vhost0,iface=$sock,queues=$queues" -- \
       --auto-start --stats-period "${STATS_PERIOD:-3600}" --rxq="$queues" --txq="$queues" --nb-cores=1 \
       --forward-mode="${FWD_MODE:-io}" --total-num-mbufs=$((16384 + 2048 * queues)) \
@@ -54,6 +57,7 @@ stop)
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$sock.pid" "$sock"
+  rmdir "/var/run/dpdk/$prefix" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix" 2>/dev/null || true
   ;;
 *) sed -n '6,8p' "$0" >&2; exit 2 ;;
 esac
