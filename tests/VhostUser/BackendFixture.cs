@@ -15,36 +15,18 @@ internal sealed class BackendFixture(IReadOnlySet<DeviceFault>? faults = null) :
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(3);
     private const int LogLines = 400;
 
-    private readonly Dictionary<int, Served> _served = [];
+    private readonly Dictionary<int, RunningBackend> _served = [];
     private readonly ConcurrentQueue<string> _log = new();
-
-    private sealed record Served(VhostUserBackend Backend, Thread Thread, CancellationTokenSource Stop);
 
     /// <summary>The socket of a back-end serving <paramref name="pairs"/> queue pairs, started on first use.</summary>
     public string SocketFor(int pairs)
     {
         lock (_served)
         {
-            if (_served.TryGetValue(pairs, out var s)) return s.Backend.SocketPath;
+            if (_served.TryGetValue(pairs, out var s)) return s.SocketPath;
             var path = $"/tmp/vu-agree-{Environment.ProcessId}-{pairs}-{Guid.NewGuid():N}.sock";
-            var backend = new VhostUserBackend(path, new ReferenceOptions(pairs, faults), line => Note(pairs, line));
-            // Bound before the thread starts, so a front-end may connect as soon as this returns.
-            backend.Listen();
-            var stop = new CancellationTokenSource();
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    backend.Serve(stop.Token);
-                }
-                catch (Exception e)
-                {
-                    Note(pairs, $"Serve ended by {e}");
-                }
-            })
-            { IsBackground = true, Name = $"vhost-user back-end ({pairs} pairs)" };
-            thread.Start();
-            _served[pairs] = new Served(backend, thread, stop);
+            var backend = new RunningBackend(path, new ReferenceOptions(pairs, faults), line => Note(pairs, line), JoinTimeout);
+            _served[pairs] = backend;
             return path;
         }
     }
@@ -63,22 +45,26 @@ internal sealed class BackendFixture(IReadOnlySet<DeviceFault>? faults = null) :
 
     public void Dispose()
     {
-        List<Served> all;
+        List<RunningBackend> all;
         lock (_served)
         {
             all = [.. _served.Values];
             _served.Clear();
         }
-        foreach (var s in all) s.Stop.Cancel();
         var stuck = new List<string>();
         foreach (var s in all)
         {
             // Serve and its session both poll with 200 ms timeouts, so a stop is seen well inside this bound.
-            if (!s.Thread.Join(JoinTimeout)) stuck.Add(s.Thread.Name!);
-            else s.Backend.Dispose();
-            s.Stop.Dispose();
+            try
+            {
+                s.Dispose();
+            }
+            catch (TimeoutException e)
+            {
+                stuck.Add(e.Message);
+            }
         }
         if (stuck.Count > 0)
-            throw new InvalidOperationException($"back-end thread(s) did not stop within {JoinTimeout.TotalSeconds:0} s: {string.Join(", ", stuck)}");
+            throw new InvalidOperationException($"back-end thread(s) did not stop within {JoinTimeout.TotalSeconds:0} s: {string.Join("; ", stuck)}");
     }
 }

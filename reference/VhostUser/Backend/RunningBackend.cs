@@ -9,13 +9,34 @@ public sealed class RunningBackend : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private readonly List<string> _log = [];
+    private readonly Action<string>? _alsoLog;
+    private readonly TimeSpan _stopWithin;
 
-    public RunningBackend(string socketPath, Net.ReferenceOptions options)
+    /// <param name="alsoLog">Receives every log line too, for callers that gather logs of several back-ends.</param>
+    /// <param name="stopWithin">How long Dispose waits for the thread (default 10 s) before it throws.</param>
+    public RunningBackend(string socketPath, Net.ReferenceOptions options, Action<string>? alsoLog = null, TimeSpan? stopWithin = null)
     {
+        _alsoLog = alsoLog;
+        _stopWithin = stopWithin ?? TimeSpan.FromSeconds(10);
         Backend = new VhostUserBackend(socketPath, options, Log);
+        // Bound before the thread starts, so a front-end may connect as soon as this returns.
         Backend.Listen();
-        _thread = new Thread(() => Backend.Serve(_stop.Token)) { IsBackground = true, Name = $"vhost-user back-end {socketPath}" };
+        _thread = new Thread(Serve) { IsBackground = true, Name = $"vhost-user back-end {socketPath}" };
         _thread.Start();
+    }
+
+    // Serve keeps a session's failure to that session; anything else escaping it is logged here, because an
+    // exception leaving a background thread would end the whole test process.
+    private void Serve()
+    {
+        try
+        {
+            Backend.Serve(_stop.Token);
+        }
+        catch (Exception e)
+        {
+            Log($"Serve ended by {e}");
+        }
     }
 
     /// <summary>A fresh socket path under /tmp that no other test uses.</summary>
@@ -37,13 +58,14 @@ public sealed class RunningBackend : IDisposable
             if (_log.Count >= 10_000) _log.RemoveAt(0);
             _log.Add(line);
         }
+        _alsoLog?.Invoke(line);
     }
 
     public void Dispose()
     {
         _stop.Cancel();
-        if (!_thread.Join(TimeSpan.FromSeconds(10)))
-            throw new TimeoutException($"the back-end on {SocketPath} did not stop within 10 s of being asked to");
+        if (!_thread.Join(_stopWithin))
+            throw new TimeoutException($"the back-end on {SocketPath} did not stop within {_stopWithin.TotalSeconds:0} s of being asked to");
         Backend.Dispose();
         _stop.Dispose();
     }
