@@ -39,16 +39,26 @@ public sealed class ResetRestoreTests
         return model;
     }
 
+    /// <summary>
+    /// Warms the device to the case's pairs, resets it and initialises it again with the same features (a freeze
+    /// and the first half of a restore). Returns the model before the reset, the model right after DRIVER_OK, and
+    /// the pairs set up.
+    /// </summary>
+    private static (MqDeviceModel Before, MqDeviceModel After, int Configured) ResetAndReinitialise(Adapters.Driver.NetDriver d, Case c)
+    {
+        d.BeginNegotiation();
+        var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
+        var before = Warm(d, configured, Math.Min(c.Pairs, configured));
+        Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
+        return (before, before.Reset().Negotiate(d.Negotiated).Next.DriverOk(), configured);
+    }
+
     public static Property OnlyReceiveq1AfterReset(SuiteContext ctx) =>
         Prop.ForAll(Cases(ctx), c =>
         {
             using var s = ctx.Open(c.MaxPairs);
             var d = s.Driver;
-            d.BeginNegotiation();
-            var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
-            var before = Warm(d, configured, Math.Min(c.Pairs, configured));
-            Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
-            var model = before.Reset().Negotiate(d.Negotiated).Next.DriverOk();
+            var (before, model, _) = ResetAndReinitialise(d, c);
             // Every transmitq the driver used before the reset, as Linux's restore window does.
             Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
         });
@@ -58,12 +68,8 @@ public sealed class ResetRestoreTests
         {
             using var s = ctx.Open(c.MaxPairs);
             var d = s.Driver;
-            d.BeginNegotiation();
-            var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
-            var frozen = Warm(d, configured, Math.Min(c.Pairs, configured));
             // Freeze: reset, rings forgotten. Restore: same features, DRIVER_OK, then VQ_PAIRS_SET(previous).
-            Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
-            var model = frozen.Reset().Negotiate(d.Negotiated).Next.DriverOk();
+            var (frozen, model, configured) = ResetAndReinitialise(d, c);
             if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, "net.mq.def.vq-pairs-set");
             Expect.That(model.CurrentPairs == frozen.CurrentPairs, "net.mq.def.vq-pairs-set", $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
             Probes.LoopbackAll(d, model, Enumerable.Range(1, configured).Select(k => (k, 100 + k)),
