@@ -124,17 +124,20 @@ public sealed class VhostUserDataPlaneTests
             Expect.That(twice is null, "vu.set-base.resume", $"resumed vring {tx.Index} at {baseIdx}: frame {twice} came back twice");
         });
 
-    [Test, Requirement("vu.mq.protocol-feature-advertised"), Category("Should")]
-    public void The_back_end_offers_the_MQ_protocol_feature()
-    {
-        var ctx = SuiteContext.Current;
-        RequireVhostUser(ctx);
-        Suite.Verify(Prop.ForAll(Gen.Constant(0).ToArbitrary(), _ =>
+    /// <summary>The back-end offers VHOST_USER_PROTOCOL_F_MQ, so a front-end can ask how many queues it serves.</summary>
+    public static Property OffersMqProtocolFeature(SuiteContext ctx) =>
+        Prop.ForAll(Gen.Constant(0).ToArbitrary(), _ =>
         {
             using var s = ctx.Open();
             Expect.That(Backend(s).QueueNum is not null, "vu.mq.protocol-feature-advertised",
                 $"GET_PROTOCOL_FEATURES 0x{Backend(s).ProtocolFeatures:x} lacks VHOST_USER_PROTOCOL_F_MQ (bit 0)");
-        }), cases: 1);
+        });
+
+    [Test, Requirement("vu.mq.protocol-feature-advertised"), Category("Should")]
+    public void The_back_end_offers_the_MQ_protocol_feature()
+    {
+        RequireVhostUser(SuiteContext.Current);
+        Suite.Verify(OffersMqProtocolFeature(SuiteContext.Current), cases: 1);
     }
 
     [Test, Requirement("vu.mq.get-queue-num-reply")]

@@ -43,6 +43,8 @@ public enum DeviceFault
     GetBaseKeepsRunning,
     /// <summary>GET_VRING_BASE answers one less than the next available index, so a resume repeats a buffer.</summary>
     GetBaseOffByOne,
+    /// <summary>VHOST_USER_PROTOCOL_F_MQ is not offered, so a front-end cannot ask how many queues there are.</summary>
+    NoMqProtocolFeature,
 }
 
 public static class DeviceFaults
@@ -67,6 +69,7 @@ public static class DeviceFaults
         DeviceFault.DisabledTxStalls => "disabled-tx-stalls",
         DeviceFault.GetBaseKeepsRunning => "get-base-keeps-running",
         DeviceFault.GetBaseOffByOne => "get-base-off-by-one",
+        DeviceFault.NoMqProtocolFeature => "no-mq-protocol-feature",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 
@@ -76,6 +79,7 @@ public static class DeviceFaults
     public static IReadOnlySet<DeviceFault> BackendOnly { get; } = new HashSet<DeviceFault>
     {
         DeviceFault.QueueNumLies, DeviceFault.DisabledTxStalls, DeviceFault.GetBaseKeepsRunning, DeviceFault.GetBaseOffByOne,
+        DeviceFault.NoMqProtocolFeature,
     };
 
     public static DeviceFault Parse(string name) =>

@@ -29,6 +29,7 @@ public static class FaultSources
         DeviceFault.DisabledTxStalls => new("DPDK 22.11 testpmd", "seen by this suite (conformance/Expected)", "a disabled transmit ring is not drained"),
         DeviceFault.GetBaseKeepsRunning => new("cloud-hypervisor", "5f987104717e", "rings not stopped when the front-end stops them"),
         DeviceFault.GetBaseOffByOne => new("DPDK", "90bb22a197ab", "GET_VRING_BASE answered the last used index, not the next available one"),
+        DeviceFault.NoMqProtocolFeature => new("synthetic", "-", "a back-end written before multiqueue support, offering no VHOST_USER_PROTOCOL_F_MQ"),
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, "every fault switch names its source"),
     };
 }

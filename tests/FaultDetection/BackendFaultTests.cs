@@ -33,6 +33,7 @@ public sealed class BackendFaultTests
         new(DeviceFault.DisabledTxStalls, "disabled rings", VhostUserDataPlaneTests.DisabledRingsAreDrainedAndSilent, "vu.ring.disabled-tx-discard", 20),
         new(DeviceFault.GetBaseKeepsRunning, "stop and resume", VhostUserDataPlaneTests.StopAndResumeLosesNothing, "vu.ring.stop-on-get-base", 20),
         new(DeviceFault.GetBaseOffByOne, "stop and resume", VhostUserDataPlaneTests.StopAndResumeLosesNothing, "vu.get-base.reply-last-avail", 20),
+        new(DeviceFault.NoMqProtocolFeature, "MQ protocol feature", VhostUserDataPlaneTests.OffersMqProtocolFeature, "vu.mq.protocol-feature-advertised", 1),
     ];
 
     [Test, TestCaseSource(nameof(Expectations))]

@@ -19,7 +19,7 @@ public sealed partial class BackendSession
             case VhostUserRequest.SetFeatures:
                 return SetFeatures(FeatureSet.FromLow64(Payload.ReadU64(m)));
             case VhostUserRequest.GetProtocolFeatures:
-                _channel.Send(m.ReplyWith(Payload.U64(OfferedProtocolFeatures)));
+                _channel.Send(m.ReplyWith(Payload.U64(ProtocolFeaturesOffered)));
                 return true;
             case VhostUserRequest.SetProtocolFeatures:
                 return SetProtocolFeatures(Payload.ReadU64(m));
@@ -98,9 +98,9 @@ public sealed partial class BackendSession
 
     private bool SetProtocolFeatures(ulong bits)
     {
-        if ((bits & ~OfferedProtocolFeatures) != 0)
+        if ((bits & ~ProtocolFeaturesOffered) != 0)
         {
-            _log($"SET_PROTOCOL_FEATURES 0x{bits:x} includes bits never offered (0x{OfferedProtocolFeatures:x}); refused");
+            _log($"SET_PROTOCOL_FEATURES 0x{bits:x} includes bits never offered (0x{ProtocolFeaturesOffered:x}); refused");
             return false;
         }
         _protocolFeatures = bits;

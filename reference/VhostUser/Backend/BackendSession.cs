@@ -57,6 +57,11 @@ public sealed partial class BackendSession : IDisposable
 
     public DateTimeOffset ConnectedAt { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The protocol features this session offers: all of <see cref="OfferedProtocolFeatures"/> unless a fault removes MQ.</summary>
+    private ulong ProtocolFeaturesOffered => _options.Has(DeviceFault.NoMqProtocolFeature)
+        ? OfferedProtocolFeatures & ~(1UL << VhostUserProtocolFeature.Mq)
+        : OfferedProtocolFeatures;
+
     /// <summary>Frames per ring so far and each ring's enable history: the back-end's view of which rings carried traffic.</summary>
     public RingCounters Counters => _counters;
 
