@@ -50,7 +50,8 @@ public sealed record DriverEvent(double At, DriverEventKind Kind, int? Ring, ulo
 public sealed record DriverSession(int Number, DateTimeOffset ConnectedAt, DateTimeOffset? EndedAt, IReadOnlyList<DriverEvent> Events, long EventsDropped);
 
 /// <summary>The file `serve --record-driver` writes: every session the back-end served, oldest first.</summary>
-public sealed record DriverRecording(string Socket, int QueuePairs, DateTimeOffset WrittenAt, IReadOnlyList<DriverSession> Sessions);
+/// <param name="OfferedFeatures">The virtio feature bits the back-end offers, so a reader can tell what the front-end could accept.</param>
+public sealed record DriverRecording(string Socket, int QueuePairs, ulong OfferedFeatures, DateTimeOffset WrittenAt, IReadOnlyList<DriverSession> Sessions);
 
 /// <summary>Reads and writes <see cref="DriverRecording"/> as JSON; a write replaces the file whole (rename).</summary>
 public static class DriverRecordingFile

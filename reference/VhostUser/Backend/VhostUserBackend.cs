@@ -56,7 +56,7 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
 
     /// <summary>Every session's driver events so far, the running one last; same threading rule as <see cref="Snapshot"/>.</summary>
     public DriverRecording DriverRecording() =>
-        new(SocketPath, options.MaxPairs, DateTimeOffset.UtcNow,
+        new(SocketPath, options.MaxPairs, BackendSession.OfferedFeatures.Low64, DateTimeOffset.UtcNow,
             [.. _endedDriverSessions, .. Current?.DriverRecord() is { } s ? [s] : Array.Empty<DriverSession>()]);
 
     /// <summary>Writes the driver recording, if asked for one; a failure is logged, never thrown.</summary>
