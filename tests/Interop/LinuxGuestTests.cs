@@ -153,6 +153,37 @@ public sealed partial class LinuxGuestTests
     }
 
     [Test]
+    public void In_every_phase_the_guest_and_the_back_end_count_the_same_frames_per_queue()
+    {
+        var console = Console();
+        var session = Session();
+        // The guest reads its counters at the end of each phase with traffic; the back-end's phases are cut by the
+        // ring changes. They must line up one to one, and within each, queue by queue.
+        string[] readings = ["probe", .. ChannelSteps.Select(n => $"combined-{n}"), "instance-2"];
+        var phases = DriverPhases.Of(session.Events).Where(p => p.HadTraffic).ToList();
+        Assert.That(phases, Has.Count.EqualTo(readings.Length), $"phases with traffic in the back-end's recording\n{Timeline(session)}");
+        var before = new Dictionary<(string, int), long>();
+        Assert.Multiple(() =>
+        {
+            for (var i = 0; i < readings.Length; i++)
+            {
+                if (readings[i] == "instance-2") before.Clear(); // a new driver instance counts from zero
+                var now = Stats(console, readings[i]).ToDictionary(c => (c.Direction, c.Queue), c => c.Packets);
+                Assert.That(now.Keys.Select(k => k.Queue).Distinct().Order(), Is.EqualTo(phases[i].Pairs),
+                    $"queues in the guest's reading {readings[i]} against the pairs enabled in {phases[i]}");
+                foreach (var pair in phases[i].Pairs)
+                {
+                    var sent = now.GetValueOrDefault(("tx", pair)) - before.GetValueOrDefault(("tx", pair));
+                    var received = now.GetValueOrDefault(("rx", pair)) - before.GetValueOrDefault(("rx", pair));
+                    Assert.That(sent, Is.EqualTo(phases[i].Frames[2 * pair + 1]), $"{readings[i]}: guest tx on queue {pair} against {phases[i]}");
+                    Assert.That(received, Is.EqualTo(phases[i].Frames[2 * pair]), $"{readings[i]}: guest rx on queue {pair} against {phases[i]}");
+                }
+                foreach (var (key, value) in now) before[key] = value;
+            }
+        });
+    }
+
+    [Test]
     public void The_back_end_refuses_nothing_the_front_end_sends()
     {
         Session();

@@ -113,16 +113,16 @@ initramfs() { # DIR
 }
 
 boot() { # SOCKET PAIRS DIR
-  local sock="$1" pairs="$2" dir="$3" qemu major accel vectors mem rc
+  local sock="$1" pairs="$2" dir="$3" qemu version major accel vectors mem rc
   check
   [ -S "$sock" ] || { echo "error: no vhost-user socket at $sock (start the back-end first)" >&2; exit 1; }
   [ -f "$dir/initramfs.cpio.gz" ] || { echo "error: no $dir/initramfs.cpio.gz (run: $0 initramfs $dir)" >&2; exit 1; }
   qemu="$(qemu_bin)"; accel="${ACCEL:-tcg}"; mem="${MEM:-512}"
-  major="$("$qemu" --version | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')"
+  version="$("$qemu" --version | sed -n 's/^QEMU emulator version \([0-9.]*\).*/\1/p')"; major="${version%%.*}"
   if [ -n "${VECTORS:-}" ]; then vectors="$VECTORS"
   elif [ "$accel" = tcg ] && [ "${major:-0}" -lt 8 ]; then vectors=0
   else vectors=$((2 * pairs + 2)); fi
-  echo "boot: QEMU $major ($accel), $pairs queue pair(s), vectors=$vectors, ${SMP:-4} vCPUs, guest limit ${TIMEOUT:-150} s" >&2
+  echo "boot: QEMU $version ($accel), $pairs queue pair(s), vectors=$vectors, ${SMP:-4} vCPUs, guest limit ${TIMEOUT:-150} s" >&2
   # The guest's RAM is a shared memfd, the only way a vhost-user back-end can reach the rings and buffers.
   rc=0
   timeout -k 5 "${TIMEOUT:-150}" "$qemu" -machine q35 -accel "$accel" -m "$mem" -smp "${SMP:-4}" \
