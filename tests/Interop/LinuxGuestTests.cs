@@ -226,7 +226,10 @@ public sealed partial class LinuxGuestTests
     [GeneratedRegex(@"^\s*(rx|tx)_queue_(\d+)_packets: (\d+)", RegexOptions.Multiline)]
     private static partial Regex CounterLine();
 
-    /// <summary>The driver-run report: the same three files as a device run, in TestResults/linux-guest/ at the repository root.</summary>
+    /// <summary>
+    /// The driver-run report: the same three files as a device run, with the recording and the guest's console, in
+    /// VIRTIO_LINUX_GUEST_REPORT_DIR or else TestResults/linux-guest/ at the repository root.
+    /// </summary>
     private void WriteReport()
     {
         var session = _recording!.Sessions[0];
@@ -251,7 +254,9 @@ public sealed partial class LinuxGuestTests
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown").Split('+', 2);
         var report = ReportBuilder.Build(_checks, RequirementCatalogue.Default, SpecVersions.Primary, device, identity, session.ConnectedAt,
             stamp[0], stamp.Length > 1 ? stamp[1] : "unknown", RunKind.Driver);
-        _reportFolder = Path.Combine(PeerScript.RepositoryRoot, "TestResults", "linux-guest");
+        _reportFolder = Environment.GetEnvironmentVariable("VIRTIO_LINUX_GUEST_REPORT_DIR") is { Length: > 0 } folder
+            ? Path.GetFullPath(folder)
+            : Path.Combine(PeerScript.RepositoryRoot, "TestResults", "linux-guest");
         Directory.CreateDirectory(_reportFolder);
         File.WriteAllText(Path.Combine(_reportFolder, "report.json"), JsonReport.Render(report));
         File.WriteAllText(Path.Combine(_reportFolder, "report.md"), MarkdownReport.Render(report));
