@@ -34,9 +34,17 @@ channels() {
         END { printf "VMQ channels max=%s current=%s\n", v["max"], v["current"] }'
 }
 
+# The driver counts a frame when it reclaims the used buffer, after an interrupt that may come late on a busy host:
+# read until two readings 0.1 s apart agree (2 s at most), so the reading is the settled one.
 stats() {
+    prev=""; i=0
+    while [ $i -lt 20 ]; do
+        now=$(ethtool -S eth0 | grep -E '^ *[rt]x_queue_[0-9]+_packets:')
+        [ "$now" = "$prev" ] && break
+        prev=$now; i=$((i + 1)); sleep 0.1
+    done
     note "stats begin $1"
-    ethtool -S eth0 | grep -E '^ *[rt]x_queue_[0-9]+_packets:'
+    echo "$now"
     note "stats end"
 }
 
@@ -58,7 +66,6 @@ traffic() {
         c=$((c + 1))
     done
     wait
-    sleep 0.3   # the last frames' used buffers reach the driver before it is asked for counters
 }
 
 set_channels() {
