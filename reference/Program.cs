@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 
-// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--stats FILE]`: the
+// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--stats FILE] [--record-driver FILE]`: the
 // reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
 
 var socket = new Option<string>("--socket")
@@ -34,9 +34,15 @@ var statsPeriod = new Option<double>("--stats-period")
     DefaultValueFactory = _ => 0,
 };
 
+var recordDriver = new Option<string?>("--record-driver")
+{
+    Description = "Checking mode: record what the front-end does (features, ring set-up, each enable and disable, stops and " +
+        "resets, with every ring's frame counts and available index at that moment) as JSON to this file, when a session " +
+        "ends and on exit. The suite judges a driver from it.",
+};
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, quiet, stats, statsPeriod,
+    socket, pairs, faults, quiet, stats, statsPeriod, recordDriver,
 };
 serve.SetAction(result =>
 {
@@ -61,6 +67,7 @@ serve.SetAction(result =>
         line => { if (verbose || line.Contains("refused") || line.Contains("error")) Console.Out.WriteLine(line); })
     {
         Stats = statsFile,
+        DriverRecordPath = result.GetValue(recordDriver) is { } record ? Path.GetFullPath(record) : null,
     };
     try
     {
@@ -75,6 +82,7 @@ serve.SetAction(result =>
     backend.Serve(stop.Token);
     // The last session already wrote the file when it ended; this also covers a back-end that served nobody.
     backend.WriteStats("exit");
+    backend.WriteDriverRecording();
     Console.Out.WriteLine("stopped");
     return 0;
 });

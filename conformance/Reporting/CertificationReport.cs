@@ -32,9 +32,17 @@ public sealed record Coverage(string Group, int Statements, int Covered)
     public double Percent => Statements == 0 ? 100 : Math.Round(100.0 * Covered / Statements, 1);
 }
 
+/// <summary>What a run judged: a device (the suite is the driver), or a driver (a device recorded what it did).</summary>
+public enum RunKind
+{
+    Device,
+    Driver,
+}
+
 /// <summary>Everything report.json holds; report.md and report.html are views of the same object.</summary>
 public sealed record CertificationReport(
     string Schema,
+    RunKind RunKind,
     string SuiteVersion,
     string SuiteCommit,
     string SpecVersion,

@@ -22,9 +22,11 @@ public static class HtmlReport
         var h = new StringBuilder();
         h.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>virtio-net MQ conformance: ")
             .Append(E(r.Device)).Append("</title><style>").Append(Style).Append("</style></head><body>");
-        h.Append("<h1>virtio-net multiqueue conformance <span class=\"badge ").Append(r.Certified ? "ok\">CERTIFIED" : "bad\">NOT CERTIFIED").Append("</span></h1>");
+        var driverRun = r.RunKind == RunKind.Driver;
+        h.Append(driverRun ? "<h1>virtio-net multiqueue driver conformance <span class=\"badge " : "<h1>virtio-net multiqueue conformance <span class=\"badge ").Append(r.Certified ? "ok\">CERTIFIED" : "bad\">NOT CERTIFIED").Append("</span></h1>");
         h.Append("<dl>");
-        Item(h, "device", $"<code>{E(r.Device)}</code>");
+        if (driverRun) Item(h, "run", "<strong>driver run</strong>: judged from what the device recorded; device rules are not judged");
+        Item(h, driverRun ? "driver" : "device", $"<code>{E(r.Device)}</code>");
         Item(h, "certified against", E($"virtio {r.SpecVersion} (and the vhost-user protocol for vhost-user rules)"));
         Item(h, "suite", E($"{r.SuiteVersion} ({r.SuiteCommit}), run {r.RunDate:yyyy-MM-dd HH:mm} UTC"));
         Item(h, "MUST failures", E(List(r.MustFailures)));
@@ -33,7 +35,8 @@ public static class HtmlReport
         Item(h, "robustness findings", E(List(r.RobustnessFindings)));
         Item(h, "coverage", E(string.Join("; ", r.Coverage.Select(c => $"{c.Group} {c.Covered}/{c.Statements} ({c.Percent}%)"))));
         h.Append("</dl><p><small>").Append(E(r.VerdictRule)).Append("</small></p>");
-        h.Append("<h2>Device</h2><table><tr><th>property</th><th>value</th></tr>");
+        h.Append(driverRun ? "<h2>Driver and device</h2><table>" : "<h2>Device</h2><table>")
+            .Append("<tr><th>property</th><th>value</th></tr>");
         foreach (var (k, v) in r.DeviceIdentity) h.Append("<tr><td>").Append(E(k)).Append("</td><td>").Append(E(v)).Append("</td></tr>");
         h.Append("</table>");
         foreach (var f in r.Requirements.Where(q => q.Verdict is Verdict.Fail or Verdict.KnownFinding))

@@ -15,17 +15,24 @@ public static class ReportBuilder
         "Certified only when every applicable device MUST / MUST NOT rule and binding definition that was checked passed (a known finding is a failure). " +
         "SHOULD failures and robustness findings are listed but do not deny certification. Driver rules are not judged by a device run.";
 
+    public const string DriverVerdictRule =
+        "Certified only when every driver MUST / MUST NOT rule and binding definition that was checked passed. " +
+        "SHOULD failures are listed but do not deny certification. Device rules are not judged by a driver run: the device is the recorder.";
+
+    /// <param name="device">What was judged: the device URI, or for a driver run a description of the driver.</param>
     public static CertificationReport Build(IReadOnlyList<CheckRecord> checks, RequirementCatalogue catalogue, SpecVersion version,
-        string device, IReadOnlyDictionary<string, string> identity, DateTimeOffset runDate, string suiteVersion, string commit)
+        string device, IReadOnlyDictionary<string, string> identity, DateTimeOffset runDate, string suiteVersion, string commit,
+        RunKind kind = RunKind.Device)
     {
-        var results = catalogue.All.Select(r => Judge(r, checks, version)).ToList();
-        var mandatoryFailed = results.Where(r => r.Verdict is Verdict.Fail or Verdict.KnownFinding && IsDeviceMust(catalogue.Get(r.Id))).ToList();
+        var results = catalogue.All.Select(r => Judge(r, checks, version, kind)).ToList();
+        bool Binding(RequirementResult r) => IsMust(catalogue.Get(r.Id), kind);
+        var mandatoryFailed = results.Where(r => r.Verdict is Verdict.Fail or Verdict.KnownFinding && Binding(r)).ToList();
         var warnings = checks.Where(c => c.Outcome == CheckOutcome.Warning && c.ViolatedRequirement is { } id && catalogue.TryGet(id, out _)).ToList();
         return new CertificationReport(
-            SchemaId, suiteVersion, commit, version.Label(), device, identity, runDate,
+            SchemaId, kind, suiteVersion, commit, version.Label(), device, identity, runDate,
             Certified: mandatoryFailed.Count == 0,
-            VerdictRule,
-            MustFailures: [.. results.Where(r => r.Verdict == Verdict.Fail && IsDeviceMust(catalogue.Get(r.Id))).Select(r => r.Id)],
+            kind == RunKind.Driver ? DriverVerdictRule : VerdictRule,
+            MustFailures: [.. results.Where(r => r.Verdict == Verdict.Fail && Binding(r)).Select(r => r.Id)],
             KnownFindings: [.. results.Where(r => r.Verdict == Verdict.KnownFinding).Select(r => r.Id)],
             ShouldWarnings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level != Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
             RobustnessFindings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level == Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
@@ -60,7 +67,7 @@ public static class ReportBuilder
             .SelectMany(m => m.GetCustomAttributes(typeof(Infrastructure.RequirementAttribute), false).OfType<Infrastructure.RequirementAttribute>())
             .SelectMany(a => a.Ids).ToHashSet();
 
-    private static RequirementResult Judge(Requirement r, IReadOnlyList<CheckRecord> checks, SpecVersion version)
+    private static RequirementResult Judge(Requirement r, IReadOnlyList<CheckRecord> checks, SpecVersion version, RunKind kind)
     {
         var mine = checks.Where(c => c.Requirements.Contains(r.Id)).ToList();
         var tests = mine.Select(c => c.Test).Distinct().ToList();
@@ -70,7 +77,8 @@ public static class ReportBuilder
             section, r.Title, v, tests, mine.FirstOrDefault()?.Checked, why, evidence?.ShrunkCase, evidence?.Replay);
 
         if (!r.AppliesTo(version)) return Result(Verdict.NotApplicable, $"not in virtio {version.Label()}");
-        if (r.Actor == Actor.Driver) return Result(Verdict.NotApplicable, "a driver rule: a device run does not judge drivers");
+        if (kind == RunKind.Device && r.Actor == Actor.Driver) return Result(Verdict.NotApplicable, "a driver rule: a device run does not judge drivers");
+        if (kind == RunKind.Driver && r.Actor == Actor.Device) return Result(Verdict.NotApplicable, "a device rule: a driver run does not judge devices");
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome is CheckOutcome.Failed or CheckOutcome.Warning) is { } fail)
             return Result(Verdict.Fail, $"{fail.Test}: {fail.Message}", fail);
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome == CheckOutcome.KnownFinding) is { } known)
@@ -81,8 +89,12 @@ public static class ReportBuilder
         return Result(Verdict.NotCovered, NamedByTests().Contains(r.Id) ? "its tests did not run (filtered out)" : "no test yet");
     }
 
-    /// <summary>A rule whose failure denies certification: a device MUST / MUST NOT, or a binding definition (the queue layout, what VQ_PAIRS_SET means).</summary>
-    private static bool IsDeviceMust(Requirement r) => (r.IsMandatory || r.Level == Level.Definition) && r.Actor is Actor.Device or Actor.Both;
+    /// <summary>
+    /// A rule whose failure denies certification: a MUST / MUST NOT, or a binding definition (the queue layout, what
+    /// VQ_PAIRS_SET means), of the side the run judges.
+    /// </summary>
+    private static bool IsMust(Requirement r, RunKind kind) =>
+        (r.IsMandatory || r.Level == Level.Definition) && (r.Actor == Actor.Both || r.Actor == (kind == RunKind.Driver ? Actor.Driver : Actor.Device));
 
     public static string LevelText(Level level) => Infrastructure.FailureReport.LevelText(level);
 

@@ -134,7 +134,8 @@ public sealed partial class BackendSession
         var v = Ring(s.Index);
         if (_options.Has(DeviceFault.GetBaseKeepsRunning))
         {
-            _channel.Send(m.ReplyWith(new VringState(s.Index, _plane.LastAvailIdx(v.Index) ?? v.Base).Encode()));
+            _lastStopReply = _plane.LastAvailIdx(v.Index) ?? v.Base;
+            _channel.Send(m.ReplyWith(new VringState(s.Index, _lastStopReply).Encode()));
             return;
         }
         var next = _plane.StopQueue(v.Index) ?? v.Base;
@@ -143,6 +144,7 @@ public sealed partial class BackendSession
         // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
         // sends a new SET_VRING_KICK when it wants the ring back.
         v.SetKick(null);
+        _lastStopReply = next;
         _channel.Send(m.ReplyWith(new VringState(s.Index, next).Encode()));
     }
 

@@ -31,8 +31,10 @@ public sealed partial class BackendSession : IDisposable
     private FeatureSet _features = FeatureSet.Empty;
     private ulong _protocolFeatures;
     private bool _errorSignalled;
+    private readonly DriverRecorder? _recorder;
 
-    public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log, int number = 1)
+    /// <param name="recordDriver">Keep a <see cref="DriverRecorder"/> of what the front-end does (`serve --record-driver`).</param>
+    public BackendSession(VhostUserChannel channel, ReferenceOptions options, Action<string> log, int number = 1, bool recordDriver = false)
     {
         Number = number;
         _channel = channel;
@@ -42,6 +44,7 @@ public sealed partial class BackendSession : IDisposable
         var claimed = options.Has(DeviceFault.QueueNumLies) ? VhostUserBackend.MaxQueuePairs : options.MaxPairs;
         _vrings = Enumerable.Range(0, 2 * claimed).Select(i => new Vring(i)).ToArray();
         _plane = NewPlane();
+        _recorder = recordDriver ? new DriverRecorder(HistoryLimit) : null;
     }
 
     /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
@@ -67,6 +70,10 @@ public sealed partial class BackendSession : IDisposable
 
     /// <summary>A snapshot of the counters of every ring this session serves.</summary>
     public SessionReport Report(DateTimeOffset? endedAt = null) => SessionReport.Of(Number, ConnectedAt, endedAt, _counters, _vrings.Length);
+
+    /// <summary>The front-end's events so far, with an end event when <paramref name="endedAt"/> is given; null when not recording.</summary>
+    public DriverSession? DriverRecord(DateTimeOffset? endedAt = null) =>
+        _recorder?.Session(Number, ConnectedAt, endedAt, endedAt is null ? null : Snapshot(DriverEventKind.End, null, null));
 
     /// <summary>
     /// Serves the connection until the front-end goes away, the stream breaks, or <paramref name="stop"/> fires;
@@ -156,6 +163,7 @@ public sealed partial class BackendSession : IDisposable
         try
         {
             var ok = Handle(m);
+            if (ok && _recorder is not null) RecordDriverEvent(m);
             if (m.NeedsReply && AckNegotiated && !m.Request.AlwaysGetsReply())
                 _channel.Send(m.ReplyWith(Payload.U64(ok ? 0UL : 1UL)));
         }
@@ -199,6 +207,7 @@ public sealed partial class BackendSession : IDisposable
                 return;
             }
             _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
+            _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, v.Base));
         }
         _plane.Notify(v.Index);
         SignalErrorIfBroken(v);

@@ -14,11 +14,13 @@ public sealed class RunningBackend : IDisposable
 
     /// <param name="alsoLog">Receives every log line too, for callers that gather logs of several back-ends.</param>
     /// <param name="stopWithin">How long Dispose waits for the thread (default 10 s) before it throws.</param>
-    public RunningBackend(string socketPath, Net.ReferenceOptions options, Action<string>? alsoLog = null, TimeSpan? stopWithin = null)
+    /// <param name="driverRecordPath">Record what each front-end does to this file, as `serve --record-driver` does.</param>
+    public RunningBackend(string socketPath, Net.ReferenceOptions options, Action<string>? alsoLog = null, TimeSpan? stopWithin = null,
+        string? driverRecordPath = null)
     {
         _alsoLog = alsoLog;
         _stopWithin = stopWithin ?? TimeSpan.FromSeconds(10);
-        Backend = new VhostUserBackend(socketPath, options, Log);
+        Backend = new VhostUserBackend(socketPath, options, Log) { DriverRecordPath = driverRecordPath };
         // Bound before the thread starts, so a front-end may connect as soon as this returns.
         Backend.Listen();
         _thread = new Thread(Serve) { IsBackground = true, Name = $"vhost-user back-end {socketPath}" };

@@ -21,6 +21,7 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
 
     private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly Queue<SessionReport> _ended = new();
+    private readonly Queue<DriverSession> _endedDriverSessions = new();
     private long _reportsDropped;
     private VhostUserListener? _listener;
 
@@ -35,6 +36,9 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     /// <summary>Where to write per-ring statistics (`serve --stats`); null for nowhere. Set it before <see cref="Serve"/>.</summary>
     public StatsFile? Stats { get; init; }
 
+    /// <summary>Where to write the driver recording (`serve --record-driver`); null for no recording. Set it before <see cref="Serve"/>.</summary>
+    public string? DriverRecordPath { get; init; }
+
     /// <summary>
     /// Every session so far, the running one last with no end time. Call it from the serving thread or after
     /// <see cref="Serve"/> returned: the counters it reads belong to that thread.
@@ -48,6 +52,17 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     public void WriteStats(string reason)
     {
         if (Stats?.TryWrite(Snapshot(reason)) is { } problem) log(problem);
+    }
+
+    /// <summary>Every session's driver events so far, the running one last; same threading rule as <see cref="Snapshot"/>.</summary>
+    public DriverRecording DriverRecording() =>
+        new(SocketPath, options.MaxPairs, BackendSession.OfferedFeatures.Low64, DateTimeOffset.UtcNow,
+            [.. _endedDriverSessions, .. Current?.DriverRecord() is { } s ? [s] : Array.Empty<DriverSession>()]);
+
+    /// <summary>Writes the driver recording, if asked for one; a failure is logged, never thrown.</summary>
+    public void WriteDriverRecording()
+    {
+        if (DriverRecordPath is { } path && DriverRecordingFile.TryWrite(path, DriverRecording()) is { } problem) log(problem);
     }
 
     /// <summary>Binds the socket now, so a caller can start front-ends as soon as this returns.</summary>
@@ -74,7 +89,7 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
             if (channel is null) continue;
             Sessions++;
             log($"front-end {Sessions} connected");
-            using var session = new BackendSession(channel, options, log, Sessions);
+            using var session = new BackendSession(channel, options, log, Sessions, recordDriver: DriverRecordPath is not null);
             Current = session;
             try
             {
@@ -88,13 +103,20 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
             finally
             {
                 Current = null;
-                _ended.Enqueue(session.Report(DateTimeOffset.UtcNow));
+                var endedAt = DateTimeOffset.UtcNow;
+                _ended.Enqueue(session.Report(endedAt));
+                if (session.DriverRecord(endedAt) is { } record)
+                {
+                    _endedDriverSessions.Enqueue(record);
+                    if (_endedDriverSessions.Count > KeptReports) _endedDriverSessions.Dequeue();
+                }
                 if (_ended.Count > KeptReports)
                 {
                     _ended.Dequeue();
                     _reportsDropped++;
                 }
                 WriteStats("session end");
+                WriteDriverRecording();
             }
         }
     }

@@ -1,0 +1,149 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser;
+using VirtioMq.Conformance.DriverRuns;
+using VirtioMq.Conformance.Reporting;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.DriverRuns;
+
+/// <summary>
+/// The driver checks of a driver run can fail: the suite's own front-end drives a recording back-end over a real
+/// socket, once keeping the multiqueue transmit rules and once breaking each of them, and the judge must pass the
+/// first and name the broken rule for the others. Without this, a passing Linux guest would prove nothing.
+/// </summary>
+[TestFixture]
+public sealed class DriverRecordingJudgeTests
+{
+    private static readonly TimeSpan RecordingWait = TimeSpan.FromSeconds(10);
+
+    [Test]
+    public void A_driver_that_keeps_the_transmit_rules_passes()
+    {
+        var (recording, session) = Record(d =>
+        {
+            d.Initialize(pairs: 2);
+            d.VqPairsSet(2);
+            SendOn(d, 1, 2);
+            d.VqPairsSet(1);
+            SendOn(d, 1);
+        });
+        var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Outcome(checks, "net.mq.drv.tx-q1-before-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, "net.mq.drv.tx-limit-after-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, "net.mq.drv.configure-before-enable"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, "core.feat.drv.no-unoffered"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-limit-after-set")).Cases, Is.Positive,
+                $"the judge saw no window after a disable\n{Explain(checks, session)}");
+        });
+    }
+
+    [Test]
+    public void Sending_on_transmitq2_after_VQ_PAIRS_SET_1_breaks_tx_limit_after_set()
+    {
+        var (recording, session) = Record(d =>
+        {
+            d.Initialize(pairs: 2);
+            d.VqPairsSet(2);
+            SendOn(d, 1, 2);
+            d.VqPairsSet(1);
+            SendOn(d, 2);
+        });
+        var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
+        var broken = checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-limit-after-set"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(broken.Outcome, Is.EqualTo(CheckOutcome.Failed), Explain(checks, session));
+            Assert.That(broken.Message, Does.Contain("transmitq2"), Explain(checks, session));
+            Assert.That(Outcome(checks, "net.mq.drv.tx-q1-before-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+        });
+    }
+
+    [Test]
+    public void Sending_on_transmitq2_before_VQ_PAIRS_SET_breaks_tx_q1_before_set()
+    {
+        var (recording, session) = Record(d =>
+        {
+            d.Initialize(pairs: 2);
+            SendOn(d, 2);
+            d.VqPairsSet(2);
+        });
+        var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
+        var broken = checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-q1-before-set"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(broken.Outcome, Is.EqualTo(CheckOutcome.Failed), Explain(checks, session));
+            Assert.That(broken.Message, Does.Contain("transmitq2"), Explain(checks, session));
+        });
+    }
+
+    [Test]
+    public void A_driver_run_report_judges_driver_rules_and_leaves_device_rules_alone()
+    {
+        var (recording, session) = Record(d =>
+        {
+            d.Initialize(pairs: 2);
+            d.VqPairsSet(2);
+            SendOn(d, 1, 2);
+            d.VqPairsSet(1);
+            SendOn(d, 2);
+        });
+        var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
+        var report = ReportBuilder.Build(checks, RequirementCatalogue.Default, SpecVersions.Primary, "the suite's front-end", new Dictionary<string, string>(),
+            DateTimeOffset.UnixEpoch, "1.0.0", "x", RunKind.Driver);
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.RunKind, Is.EqualTo(RunKind.Driver));
+            Assert.That(report.Certified, Is.False);
+            Assert.That(report.MustFailures, Does.Contain("net.mq.drv.tx-limit-after-set"));
+            Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.NotApplicable));
+            Assert.That(report.Requirements.Single(r => r.Id == "net.mq.drv.pairs-range").Why, Does.Contain("QEMU"));
+            Assert.That(JsonReport.Render(report), Does.Contain("\"runKind\": \"driver\""));
+            Assert.That(MarkdownReport.Render(report), Does.StartWith("# virtio-net multiqueue driver conformance: NOT CERTIFIED"));
+        });
+    }
+
+    /// <summary>One frame on each transmitq named (1-based), then the device's settle time so the back-end has taken them.</summary>
+    private static void SendOn(NetDriver d, params int[] pairs)
+    {
+        foreach (var pair in pairs) d.TransmitTagged(pair, flow: pair);
+        Thread.Sleep(d.Device.SettleTime * 4);
+    }
+
+    private static CheckOutcome Outcome(IReadOnlyList<CheckRecord> checks, string id) => checks.Single(c => c.Requirements.Contains(id)).Outcome;
+
+    private static string Explain(IReadOnlyList<CheckRecord> checks, DriverSession session) =>
+        string.Join("\n", checks.Select(c => $"{c.Test}: {c.Outcome} ({c.Cases} case(s)) {c.Message}")) + "\nevents:\n" +
+        string.Join("\n", session.Events.Select(e => $"  {e.At:F3} {e.Kind} {e.Ring} {e.Value} [{string.Join(" ", e.Rings.Select(r => $"{(r.Enabled ? "E" : "-")}{r.Frames}/{r.AvailIdx}/{r.NextAvail}"))}]"));
+
+    /// <summary>Runs <paramref name="drive"/> as the front-end of a recording reference back-end (2 pairs) and returns what it recorded.</summary>
+    private static (DriverRecording, DriverSession) Record(Action<NetDriver> drive)
+    {
+        var socket = RunningBackend.NewSocketPath("drvrec");
+        var file = socket + ".driver.json";
+        try
+        {
+            using var backend = new RunningBackend(socket, new ReferenceOptions(2), driverRecordPath: file);
+            using (var device = new VhostUserDevice(DeviceUri.Parse($"vhost-user://{socket}?pairs=2")))
+                drive(new NetDriver(device));
+            // The back-end writes the file when it sees the session end.
+            var deadline = DateTime.UtcNow + RecordingWait;
+            while (!(File.Exists(file) && DriverRecordingFile.Read(file).Sessions is [{ EndedAt: not null }]))
+            {
+                if (DateTime.UtcNow > deadline)
+                    Assert.Fail($"the back-end wrote no recording of the ended session to {file} within {RecordingWait.TotalSeconds:0} s\n{string.Join("\n", backend.LogLines)}");
+                Thread.Sleep(20);
+            }
+            var recording = DriverRecordingFile.Read(file);
+            return (recording, recording.Sessions[0]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
