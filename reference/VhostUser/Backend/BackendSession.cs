@@ -103,8 +103,12 @@ public sealed partial class BackendSession : IDisposable
                 kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
                 ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
             }
+            // Receive rings first: a ring starts on its first kick, and a frame taken from a transmit ring kicked
+            // in the same round must not miss a receive ring that was kicked before it but not yet started.
             foreach (var fd in ready)
-                if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 0) OnKick(vring);
+            foreach (var fd in ready)
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 1) OnKick(vring);
             _plane.ServeBacklog();
             if (_plane.NeedsReset) SignalErrorIfBroken(_vrings.FirstOrDefault(v => _plane.IsBroken(v.Index)));
         }
