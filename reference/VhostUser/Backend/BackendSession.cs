@@ -42,6 +42,7 @@ public sealed partial class BackendSession : IDisposable
         var claimed = options.Has(DeviceFault.QueueNumLies) ? VhostUserBackend.MaxQueuePairs : options.MaxPairs;
         _vrings = Enumerable.Range(0, 2 * claimed).Select(i => new Vring(i)).ToArray();
         _plane = NewPlane();
+        EnableAllIfBuggy();
     }
 
     /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
@@ -202,7 +203,9 @@ public sealed partial class BackendSession : IDisposable
                 _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
                 return;
             }
-            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
+            // The resume-clears-indices bug starts every ring from 0, whatever SET_VRING_BASE said.
+            var from = _options.Has(DeviceFault.ResumeClearsIndices) ? (ushort)0 : v.Base;
+            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
         }
         _plane.Notify(v.Index);
         SignalErrorIfBroken(v);
