@@ -10,10 +10,14 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// </summary>
 public static class PropertyRunner
 {
-    public static PropertyOutcome Run(string name, Property property, SuiteSettings settings, int? cases = null)
+    /// <param name="afterCase">
+    /// Called with the case number as each generated case ends, the failing one included (FsCheck reports no case
+    /// while it shrinks): the last call marks the moment the first failure was found, for benchmarks.
+    /// </param>
+    public static PropertyOutcome Run(string name, Property property, SuiteSettings settings, int? cases = null, Action<int>? afterCase = null)
     {
         var seed = settings.Seed ?? ((ulong)Random.Shared.NextInt64(), (ulong)Random.Shared.NextInt64() | 1);
-        var capture = new CapturingRunner();
+        var capture = new CapturingRunner(afterCase);
         var config = Config.Quick
             .WithName(name)
             .WithMaxTest(cases ?? settings.Cases)
@@ -23,12 +27,13 @@ public static class PropertyRunner
         return capture.Outcome(name, seed);
     }
 
-    private sealed class CapturingRunner : IRunner
+    private sealed class CapturingRunner(Action<int>? afterCase) : IRunner
     {
         private TestResult? _result;
 
         public void OnStartFixture(Type t) { }
-        public void OnArguments(int ntest, Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<int, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string>> every) { }
+        public void OnArguments(int ntest, Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<int, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string>> every) =>
+            afterCase?.Invoke(ntest);
         public void OnShrink(Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string> everyShrink) { }
         public void OnFinished(string name, TestResult result) => _result = result;
 

@@ -54,8 +54,23 @@ public sealed class ZooDevice : IDisposable
         return new ZooDevice(For($"vhost-user://{backend.SocketPath}?pairs={Pairs}&timeout-ms={ms}"), backend);
     }
 
-    /// <summary>Runs one check with its default case count, as a user's run would.</summary>
-    public PropertyOutcome Run(SuiteCheck check) => PropertyRunner.Run(check.Test, check.Property(Context), Context.Settings, check.Cases);
+    /// <summary>
+    /// Runs one check with its default case count, as a user's run would. A check that cannot even build its
+    /// property (some read the device first) fails with that error instead of throwing.
+    /// </summary>
+    public PropertyOutcome Run(SuiteCheck check, Action<int>? afterCase = null)
+    {
+        FsCheck.Property property;
+        try
+        {
+            property = check.Property(Context);
+        }
+        catch (Exception e)
+        {
+            return new PropertyOutcome(check.Test, false, 0, 0, default, null, null, null, e.ToString());
+        }
+        return PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase);
+    }
 
     public void Dispose() => _backend?.Dispose();
 }
