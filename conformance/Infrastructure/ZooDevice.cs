@@ -58,7 +58,7 @@ public sealed class ZooDevice : IDisposable
     /// Runs one check with its default case count, as a user's run would. A check that cannot even build its
     /// property (some read the device first) fails with that error instead of throwing.
     /// </summary>
-    public PropertyOutcome Run(SuiteCheck check, Action<int>? afterCase = null)
+    public PropertyOutcome Run(SuiteCheck check, Action<int>? afterCase = null, int? maxShrinks = null)
     {
         FsCheck.Property property;
         try
@@ -69,7 +69,7 @@ public sealed class ZooDevice : IDisposable
         {
             return new PropertyOutcome(check.Test, false, 0, 0, default, null, null, null, e.ToString());
         }
-        return PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase);
+        return PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase, maxShrinks);
     }
 
     public void Dispose() => _backend?.Dispose();

@@ -29,7 +29,7 @@ public static class DetectionTable
 {
     private static string Seconds(TimeSpan? t) => t is { } x ? x.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s" : "-";
 
-    public static string Markdown(IReadOnlyList<DetectionRow> rows, TimeSpan total, TimeSpan timeout)
+    public static string Markdown(IReadOnlyList<DetectionRow> rows, TimeSpan total, TimeSpan timeout, int? maxShrinks)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -44,7 +44,7 @@ public static class DetectionTable
         var caught = rows.Count(r => r.Detected);
         sb.AppendLine();
         sb.AppendLine(c, $"{caught} of {rows.Count} variant-plane pairs detected naming their rule; {rows.Sum(r => r.ChecksRun)} check runs in {total.TotalSeconds:0} s " +
-            $"(suite timeout {timeout.TotalMilliseconds:0} ms, default case counts).");
+            $"(suite timeout {timeout.TotalMilliseconds:0} ms, default case counts, {(maxShrinks is { } m ? $"at most {m} shrink steps" : "full shrinking")}).");
         return sb.ToString();
     }
 }

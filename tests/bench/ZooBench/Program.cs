@@ -6,8 +6,8 @@ using VirtioMq.Reference.Net;
 
 // `dotnet run -c Release --project tests/bench/ZooBench [-- options]`: runs every check of the conformance suite
 // against every bug-zoo variant, in each plane the variant lives in, and prints the detection table (Markdown).
-// Each check runs with its default case count and stops only at its own first failure (then shrinks, as a
-// user's run would); nothing else stops early.
+// Each check runs with its default case count and stops only at its own first failure; it then shrinks as a
+// user's run would, for at most --max-shrinks steps (a device that loses every frame makes each step wait).
 
 var options = BenchOptions.Parse(args);
 if (options.Help)
@@ -39,17 +39,19 @@ foreach (var variant in variants)
             var started = Stopwatch.StartNew();
             // FsCheck reports each case as it ends, the failing one last before it shrinks: that moment is detection.
             var lastCaseEnded = TimeSpan.Zero;
-            var outcome = device.Run(check, _ => lastCaseEnded = started.Elapsed);
+            var outcome = device.Run(check, _ => lastCaseEnded = started.Elapsed, options.MaxShrinks);
             runs.Add(new CheckRun(check.Test, outcome, outcome.Passed ? started.Elapsed : lastCaseEnded, started.Elapsed));
             Console.Error.WriteLine($"  {variant.Name} {plane} {check.Test}: {(outcome.Passed ? "passed" : $"failed ({outcome.Violation?.RequirementId ?? "no rule"}) after {outcome.Cases} case(s)")} in {started.Elapsed.TotalSeconds:0.0} s");
         }
         var row = DetectionRow.Of(variant, plane, rule, runs);
         rows.Add(row);
+        // Written as it grows, so a run cut short still leaves the rows it measured.
+        if (options.Output is { } partial) File.WriteAllText(partial, DetectionTable.Markdown(rows, clock.Elapsed, options.Timeout, options.MaxShrinks));
         Console.Error.WriteLine($"{row.Variant} ({row.Plane}): {(row.Detected ? $"caught by {row.By}" : "NOT caught")}");
     }
 }
 
-var table = DetectionTable.Markdown(rows, clock.Elapsed, options.Timeout);
+var table = DetectionTable.Markdown(rows, clock.Elapsed, options.Timeout, options.MaxShrinks);
 Console.WriteLine(table);
 if (options.Output is { } path) File.WriteAllText(path, table);
 return rows.All(r => r.Detected) ? 0 : 1;
