@@ -27,7 +27,12 @@ public sealed record DetectionRow(string Variant, ZooPlane Plane, string Rule, s
 
 public static class DetectionTable
 {
-    private static string Seconds(TimeSpan? t) => t is { } x ? x.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s" : "-";
+    private static string Seconds(TimeSpan? t) => t switch
+    {
+        null => "-",
+        { TotalSeconds: < 1 } x => x.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture) + " ms",
+        { } x => x.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s",
+    };
 
     public static string Markdown(IReadOnlyList<DetectionRow> rows, TimeSpan total, TimeSpan timeout, int? maxShrinks)
     {
