@@ -39,5 +39,13 @@ public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver
 /// <summary>An open device and the suite's driver for it; disposing closes the device.</summary>
 public sealed record DriverSession(IVirtioDevice Device, NetDriver Driver) : IDisposable
 {
-    public void Dispose() => Device.Dispose();
+    private bool _disposed;
+
+    /// <summary>Closes the device once; a second call (a failed model-based step, then its teardown) does nothing.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Device.Dispose();
+    }
 }

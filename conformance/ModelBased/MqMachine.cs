@@ -64,10 +64,28 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
 
     private static Property Ok() => Prop.ToProperty(true);
 
+    /// <summary>
+    /// Runs an operation's check, closing the device when it throws: FsCheck does not tear a machine down after a
+    /// failed step, and a vhost-user back-end that serves one front-end at a time would wait on that session forever.
+    /// </summary>
+    private static Property Guarded(DriverSession s, Action check)
+    {
+        try
+        {
+            check();
+            return Ok();
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
     private sealed class ResetOp : Operation<DriverSession, MachineModel>
     {
         public override MachineModel Run(MachineModel m) => m with { Device = m.Device.Reset(), Initialized = false };
-        public override Property Check(DriverSession s, MachineModel m) { Probes.Reset(s.Driver); return Ok(); }
+        public override Property Check(DriverSession s, MachineModel m) => Guarded(s, () => Probes.Reset(s.Driver));
         public override string ToString() => "reset";
     }
 
@@ -79,11 +97,8 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
             return m with { Device = m.Device.Reset().Negotiate(features).Next.DriverOk(), Initialized = true };
         }
 
-        public override Property Check(DriverSession s, MachineModel m)
-        {
-            Probes.Initialize(s.Driver, m.Device.Negotiated, m.ConfiguredPairs);
-            return Ok();
-        }
+        public override Property Check(DriverSession s, MachineModel m) =>
+            Guarded(s, () => Probes.Initialize(s.Driver, m.Device.Negotiated, m.ConfiguredPairs));
 
         public override string ToString() => "initialise (reset, negotiate, set up queues, DRIVER_OK)";
     }
@@ -96,8 +111,7 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         public override Property Check(DriverSession s, MachineModel modelAfter)
         {
             // FsCheck hands Check the model after Run; whether n is acceptable does not depend on the pairs in force.
-            Probes.PairsSet(s.Driver, modelAfter.Device, n, AllDeviceRules);
-            return Ok();
+            return Guarded(s, () => Probes.PairsSet(s.Driver, modelAfter.Device, n, AllDeviceRules));
         }
 
         public override string ToString() => $"VQ_PAIRS_SET({n})";
@@ -108,11 +122,8 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         public override bool Pre(MachineModel m) => m.Device.Live && pair <= m.ConfiguredPairs;
         public override MachineModel Run(MachineModel m) => m;
 
-        public override Property Check(DriverSession s, MachineModel m)
-        {
-            Probes.Loopback(s.Driver, m.Device, pair, flow, AllDeviceRules);
-            return Ok();
-        }
+        public override Property Check(DriverSession s, MachineModel m) =>
+            Guarded(s, () => Probes.Loopback(s.Driver, m.Device, pair, flow, AllDeviceRules));
 
         public override string ToString() => $"transmit on transmitq{pair} (flow {flow})";
     }
@@ -127,7 +138,7 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
             return m with { Device = restored.MultiqueueNegotiated ? restored.VqPairsSet(m.Device.CurrentPairs).Next : restored };
         }
 
-        public override Property Check(DriverSession s, MachineModel modelAfter)
+        public override Property Check(DriverSession s, MachineModel modelAfter) => Guarded(s, () =>
         {
             var d = s.Driver;
             var features = d.Negotiated;
@@ -138,8 +149,7 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
                 var restored = modelAfter.Device with { CurrentPairs = 1, PairsSetSinceReset = false };
                 Probes.PairsSet(d, restored, pairs, AllDeviceRules);
             }
-            return Ok();
-        }
+        });
 
         public override string ToString() => "freeze (reset) and restore (re-initialise, VQ_PAIRS_SET(previous))";
     }

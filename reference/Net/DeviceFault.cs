@@ -32,6 +32,14 @@ public enum DeviceFault
     SteerAllToQ1,
     /// <summary>Reset reads back 0 but the device goes on using the rings it had, on later kicks.</summary>
     ResetKeepsRings,
+    /// <summary>Receive steering spreads frames over max_virtqueue_pairs instead of the pairs in use.</summary>
+    SteerToMaxPairs,
+    /// <summary>VQ_PAIRS_SET is acked OK and acted on although MQ was not negotiated.</summary>
+    AcceptPairsWithoutMq,
+    /// <summary>CTRL_VQ offered, but without MQ the device has only two queues: no controlq at vq 2.</summary>
+    CvqMissingWithoutMq,
+    /// <summary>The controlq index found at the first negotiation is kept across resets, whatever is negotiated next.</summary>
+    CvqRoleSurvivesReset,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -45,6 +53,20 @@ public enum DeviceFault
     GetBaseOffByOne,
     /// <summary>VHOST_USER_PROTOCOL_F_MQ is not offered, so a front-end cannot ask how many queues there are.</summary>
     NoMqProtocolFeature,
+    /// <summary>GET_VRING_BASE resets the ring before reading it, so it always answers 0.</summary>
+    GetBaseReturnsZero,
+    /// <summary>A ring started again ignores the SET_VRING_BASE value and takes buffers from index 0.</summary>
+    ResumeClearsIndices,
+    /// <summary>Rings are created enabled, even with VHOST_USER_F_PROTOCOL_FEATURES negotiated.</summary>
+    RingsStartEnabled,
+    /// <summary>SET_VRING_ENABLE's index is read as a queue pair number, so it switches both rings of another pair.</summary>
+    EnableIndexPerPair,
+    /// <summary>GET_VRING_BASE stops the ring but never sends its reply.</summary>
+    GetBaseNoReply,
+    /// <summary>SET_VRING_BASE values not below the ring size are refused, although ring indices run free to 65535.</summary>
+    SetBaseRejectsWrapped,
+    /// <summary>REPLY_ACK is offered and accepted, but need_reply requests never get their ack.</summary>
+    AdvertiseReplyAckButNoAck,
 }
 
 public static class DeviceFaults
@@ -70,17 +92,25 @@ public static class DeviceFaults
         DeviceFault.GetBaseKeepsRunning => "get-base-keeps-running",
         DeviceFault.GetBaseOffByOne => "get-base-off-by-one",
         DeviceFault.NoMqProtocolFeature => "no-mq-protocol-feature",
+        DeviceFault.SteerToMaxPairs => "steer-to-max-pairs",
+        DeviceFault.AcceptPairsWithoutMq => "accept-pairs-without-mq",
+        DeviceFault.CvqMissingWithoutMq => "cvq-missing-without-mq",
+        DeviceFault.CvqRoleSurvivesReset => "cvq-role-survives-reset",
+        DeviceFault.GetBaseReturnsZero => "get-base-returns-zero",
+        DeviceFault.ResumeClearsIndices => "resume-clears-indices",
+        DeviceFault.RingsStartEnabled => "rings-start-enabled",
+        DeviceFault.EnableIndexPerPair => "enable-index-per-pair",
+        DeviceFault.GetBaseNoReply => "get-base-no-reply",
+        DeviceFault.SetBaseRejectsWrapped => "set-base-rejects-wrapped",
+        DeviceFault.AdvertiseReplyAckButNoAck => "advertise-reply-ack-but-no-ack",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 
     public static IReadOnlyList<DeviceFault> All { get; } = Enum.GetValues<DeviceFault>();
 
-    /// <summary>Faults that only a vhost-user back-end can have; the in-process device ignores them.</summary>
-    public static IReadOnlySet<DeviceFault> BackendOnly { get; } = new HashSet<DeviceFault>
-    {
-        DeviceFault.QueueNumLies, DeviceFault.DisabledTxStalls, DeviceFault.GetBaseKeepsRunning, DeviceFault.GetBaseOffByOne,
-        DeviceFault.NoMqProtocolFeature,
-    };
+    /// <summary>Faults that only a vhost-user back-end can have (the zoo says which); the in-process device refuses them.</summary>
+    public static IReadOnlySet<DeviceFault> BackendOnly { get; } =
+        BugZoo.Variants.Where(v => !v.InProcessDevice).Select(v => v.Fault).ToHashSet();
 
     public static DeviceFault Parse(string name) =>
         All.FirstOrDefault(f => f.Name() == name.Trim(), (DeviceFault)(-1)) is var f && f >= 0

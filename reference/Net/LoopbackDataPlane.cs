@@ -38,6 +38,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _rxOnDisabled = options.Has(DeviceFault.RxOnDisabled);
     private readonly bool _steerAllToQ1 = options.Has(DeviceFault.SteerAllToQ1);
     private readonly bool _disabledTxStalls = options.Has(DeviceFault.DisabledTxStalls);
+    private readonly bool _steerToMaxPairs = options.Has(DeviceFault.SteerToMaxPairs);
 
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
@@ -207,10 +208,14 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         _steering.Transmitted(flow, pair);
         int? rxPair = _steerAllToQ1 ? 1
             : buggy ? pair
+            : _steerToMaxPairs ? SpreadOverMaxPairs(flow)
             : _steering.Select(flow, _enabledReceivePairs);
         if (rxPair is { } p) Deliver(p, length);
         else _counters.CountDropped();
     }
+
+    // The steer-to-max-pairs bug: a hash table sized by max_virtqueue_pairs, as mlx5's was, blind to the pairs in use.
+    private int SpreadOverMaxPairs(FlowKey flow) => (int)((uint)flow.GetHashCode() % (uint)options.MaxPairs) + 1;
 
     /// <summary>Puts the frame in _frame[0..length) on the receive ring of <paramref name="pair"/>.</summary>
     private void Deliver(int pair, int length)

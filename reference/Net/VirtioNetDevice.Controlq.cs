@@ -47,7 +47,8 @@ public sealed partial class VirtioNetDevice
 
     private NetAck VqPairsSet(byte[] data)
     {
-        if (!Negotiated.Has(FeatureBit.NetMq) || data.Length < 2)
+        var withoutMq = !Negotiated.Has(FeatureBit.NetMq) && !_options.Has(DeviceFault.AcceptPairsWithoutMq);
+        if (withoutMq || data.Length < 2)
         {
             Note(data.Length < 2 ? "VQ_PAIRS_SET without its 2-byte virtqueue_pairs; answered ERR" : "VQ_PAIRS_SET but MQ was not negotiated; answered ERR");
             return NetAck.Err;

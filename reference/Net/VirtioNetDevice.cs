@@ -23,6 +23,7 @@ public sealed partial class VirtioNetDevice
     private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
     private int _resets;
+    private int? _firstControlq;
 
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
     public VirtioNetDevice(ReferenceOptions options, GuestMemory memory) : this(options, memory, null) { }
@@ -169,6 +170,8 @@ public sealed partial class VirtioNetDevice
     private void Start()
     {
         _starts++;
+        // Remembered by the cvq-role-survives-reset bug only: a healthy device works the controlq out afresh.
+        _firstControlq ??= Layout.ControlqIndex;
         foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
         ApplyPairs();
         // The device may look at buffers as soon as avail idx exposes them (§2.7.13.3), so start with
@@ -211,6 +214,13 @@ public sealed partial class VirtioNetDevice
     private QueueRole RoleOf(int vq)
     {
         var layout = Layout;
+        if (_options.Has(DeviceFault.CvqMissingWithoutMq) && vq == 2 && layout.ControlqIndex == 2 && !Negotiated.Has(FeatureBit.NetMq))
+            return QueueRole.None;
+        if (_options.Has(DeviceFault.CvqRoleSurvivesReset) && _firstControlq is { } kept)
+        {
+            if (vq == kept) return QueueRole.Control;
+            if (vq == layout.ControlqIndex) return QueueRole.None;
+        }
         if (_options.Has(DeviceFault.CvqAt2) && layout.ControlqIndex.HasValue && layout.DataPairs > 1)
         {
             if (vq == 2) return QueueRole.Control;

@@ -2,7 +2,7 @@ using System.Reflection;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.ModelBased;
 using VirtioMq.Spec;
-using VirtioMq.Tests.FaultDetection;
+using VirtioMq.Reference.Net;
 
 namespace VirtioMq.Tests.Spec;
 
@@ -19,7 +19,7 @@ public sealed class RequirementReferencesTests
 
     private static IEnumerable<string> JudgedIds() =>
         MqMachine.AllDeviceRules
-            .Concat(FaultSwitchTests.Expectations().Select(e => e.RequirementId))
+            .Concat(BugZoo.Variants.SelectMany(v => new[] { v.DeviceRule, v.BackendRule }).OfType<string>())
             .Distinct();
 
     [Test]

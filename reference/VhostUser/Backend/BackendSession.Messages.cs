@@ -39,7 +39,11 @@ public sealed partial class BackendSession
             case VhostUserRequest.SetVringBase:
             {
                 var s = Payload.ReadVringState(m);
-                Ring(s.Index).Base = s.Num <= ushort.MaxValue ? (ushort)s.Num
+                var ring = Ring(s.Index);
+                // The set-base-rejects-wrapped bug takes the index for a ring position; it runs free to 65535.
+                if (_options.Has(DeviceFault.SetBaseRejectsWrapped) && s.Num >= (uint)ring.Num)
+                    throw new VhostUserProtocolException($"SET_VRING_BASE {s.Num} is not below the ring size {ring.Num}");
+                ring.Base = s.Num <= ushort.MaxValue ? (ushort)s.Num
                     : throw new VhostUserProtocolException($"SET_VRING_BASE {s.Num} does not fit a 16-bit split-ring index");
                 return true;
             }
@@ -60,6 +64,11 @@ public sealed partial class BackendSession
                 var s = Payload.ReadVringState(m);
                 Ring(s.Index);
                 if (s.Num > 1) throw new VhostUserProtocolException($"SET_VRING_ENABLE num {s.Num} is neither 0 nor 1");
+                if (_options.Has(DeviceFault.EnableIndexPerPair))
+                {
+                    EnablePairNumbered((int)s.Index, s.Num == 1);
+                    return true;
+                }
                 _plane.SetEnabled((int)s.Index, s.Num == 1);
                 return true;
             }
@@ -103,7 +112,8 @@ public sealed partial class BackendSession
             _log($"SET_PROTOCOL_FEATURES 0x{bits:x} includes bits never offered (0x{ProtocolFeaturesOffered:x}); refused");
             return false;
         }
-        _protocolFeatures = bits;
+        // The advertise-reply-ack-but-no-ack bug accepts REPLY_ACK and then forgets it.
+        _protocolFeatures = _options.Has(DeviceFault.AdvertiseReplyAckButNoAck) ? bits & ~(1UL << VhostUserProtocolFeature.ReplyAck) : bits;
         return true;
     }
 
@@ -140,11 +150,13 @@ public sealed partial class BackendSession
         }
         var next = _plane.StopQueue(v.Index) ?? v.Base;
         if (_options.Has(DeviceFault.GetBaseOffByOne)) next--;
+        if (_options.Has(DeviceFault.GetBaseReturnsZero)) next = 0;
         v.Base = next;
         // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
         // sends a new SET_VRING_KICK when it wants the ring back.
         v.SetKick(null);
         _lastStopReply = next;
+        if (_options.Has(DeviceFault.GetBaseNoReply)) return;
         _channel.Send(m.ReplyWith(new VringState(s.Index, next).Encode()));
     }
 
@@ -162,6 +174,29 @@ public sealed partial class BackendSession
         _errorSignalled = false;
         if (_options.Has(DeviceFault.ResetKeepsPairs)) _plane.ResetRingsOnly();
         else _plane.Reset();
+        EnableAllIfBuggy();
+    }
+
+    /// <summary>The rings-start-enabled bug: every ring enabled from the start, whatever the protocol features say.</summary>
+    private void EnableAllIfBuggy()
+    {
+        if (!_options.Has(DeviceFault.RingsStartEnabled)) return;
+        for (var vq = 0; vq < 2 * _options.MaxPairs; vq++) _plane.SetEnabled(vq, true);
+    }
+
+    /// <summary>
+    /// The enable-index-per-pair bug: the ring index read as a pair number, switching both rings of that pair. An
+    /// index past the pairs is dropped with a log line, where the original wrote past its array.
+    /// </summary>
+    private void EnablePairNumbered(int index, bool enabled)
+    {
+        if (2 * index + 1 >= 2 * _options.MaxPairs)
+        {
+            _log($"SET_VRING_ENABLE {index} read as pair {index}, which does not exist; ignored");
+            return;
+        }
+        _plane.SetEnabled(2 * index, enabled);
+        _plane.SetEnabled(2 * index + 1, enabled);
     }
 
     private void StopAllRings()

@@ -45,6 +45,7 @@ public sealed partial class BackendSession : IDisposable
         _vrings = Enumerable.Range(0, 2 * claimed).Select(i => new Vring(i)).ToArray();
         _plane = NewPlane();
         _recorder = recordDriver ? new DriverRecorder(HistoryLimit) : null;
+        EnableAllIfBuggy();
     }
 
     /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
@@ -110,8 +111,12 @@ public sealed partial class BackendSession : IDisposable
                 kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
                 ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
             }
+            // Receive rings first: a ring starts on its first kick, and a frame taken from a transmit ring kicked
+            // in the same round must not miss a receive ring that was kicked before it but not yet started.
             foreach (var fd in ready)
-                if (kicks.TryGetValue(fd, out var vring)) OnKick(vring);
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 0) OnKick(vring);
+            foreach (var fd in ready)
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 1) OnKick(vring);
             _plane.ServeBacklog();
             if (_plane.NeedsReset) SignalErrorIfBroken(_vrings.FirstOrDefault(v => _plane.IsBroken(v.Index)));
         }
@@ -206,8 +211,10 @@ public sealed partial class BackendSession : IDisposable
                 _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
                 return;
             }
-            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, v.Base);
-            _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, v.Base));
+            // The resume-clears-indices bug starts every ring from 0, whatever SET_VRING_BASE said.
+            var from = _options.Has(DeviceFault.ResumeClearsIndices) ? (ushort)0 : v.Base;
+            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
+            _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, from));
         }
         _plane.Notify(v.Index);
         SignalErrorIfBroken(v);

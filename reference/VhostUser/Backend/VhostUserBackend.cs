@@ -8,10 +8,8 @@ namespace VirtioMq.Reference.VhostUser.Backend;
 /// </summary>
 public sealed class VhostUserBackend(string socketPath, ReferenceOptions options, Action<string> log) : IDisposable
 {
-    /// <summary>Faults that live in a back-end; the others belong to the device model, which QEMU keeps in the front-end.</summary>
-    public static IReadOnlyList<DeviceFault> BackendFaults { get; } =
-        [DeviceFault.RxOnDisabled, DeviceFault.SwapRxTx, DeviceFault.SteerAllToQ1, DeviceFault.ResetKeepsPairs, DeviceFault.MaxPairsZero,
-         .. DeviceFaults.BackendOnly];
+    /// <summary>Faults that live in a back-end (the zoo says which); the others belong to the device model, which QEMU keeps in the front-end.</summary>
+    public static IReadOnlyList<DeviceFault> BackendFaults { get; } = [.. BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)];
 
     /// <summary>The most queue pairs vhost-user can address: KICK/CALL/ERR payloads carry an 8-bit vring index.</summary>
     public const int MaxQueuePairs = 128;

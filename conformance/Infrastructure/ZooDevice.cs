@@ -1,0 +1,76 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Conformance.Rules;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Infrastructure;
+
+/// <summary>Where a zoo variant runs: the in-process reference device, or the reference vhost-user back-end behind the suite's front-end.</summary>
+public enum ZooPlane { Device, Backend }
+
+/// <summary>
+/// The reference device with one zoo fault (or none) switched on, in one plane, and the suite's context for it:
+/// in-process through <c>reference://?fault=NAME</c>, or the back-end serving a real socket on a thread of this
+/// process, exactly as <c>serve --fault NAME</c> would. Disposing stops the back-end.
+/// </summary>
+public sealed class ZooDevice : IDisposable
+{
+    /// <summary>max_virtqueue_pairs of every zoo device: the suite's default reference.</summary>
+    public const int Pairs = 8;
+
+    private readonly RunningBackend? _backend;
+
+    private ZooDevice(SuiteContext context, RunningBackend? backend)
+    {
+        Context = context;
+        _backend = backend;
+    }
+
+    public SuiteContext Context { get; }
+
+    public ZooPlane Plane => _backend is null ? ZooPlane.Device : ZooPlane.Backend;
+
+    /// <summary>
+    /// The checks of the suite that can see a bug of this device: all of them in-process; over vhost-user those that
+    /// judge the data plane, since the control plane there is the suite's own front-end.
+    /// </summary>
+    public IEnumerable<SuiteCheck> Checks => SuiteChecks.All.Where(c => c.AppliesTo(Context.Device.Scheme) && (Plane == ZooPlane.Device || c.JudgesBackEnds));
+
+    /// <summary>What the back-end logged (empty in-process), for failure messages.</summary>
+    public IReadOnlyList<string> BackendLog => _backend?.LogLines ?? [];
+
+    /// <param name="timeout">The suite's patience; the default is a user's default run.</param>
+    public static ZooDevice Start(DeviceFault? fault, ZooPlane plane, TimeSpan? timeout = null)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(5);
+        SuiteContext For(string uri) =>
+            new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: wait), DeviceServices.DefaultResolver());
+        if (plane == ZooPlane.Device)
+            return new ZooDevice(For(fault is { } f ? $"reference://?pairs={Pairs}&fault={f.Name()}" : $"reference://?pairs={Pairs}"), null);
+        var faults = fault is { } g ? new HashSet<DeviceFault> { g } : new HashSet<DeviceFault>();
+        var backend = new RunningBackend(RunningBackend.NewSocketPath("zoo"), new ReferenceOptions(Pairs, faults));
+        var ms = ((int)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ZooDevice(For($"vhost-user://{backend.SocketPath}?pairs={Pairs}&timeout-ms={ms}"), backend);
+    }
+
+    /// <summary>
+    /// Runs one check with its default case count, as a user's run would. A check that cannot even build its
+    /// property (some read the device first) fails with that error instead of throwing.
+    /// </summary>
+    public PropertyOutcome Run(SuiteCheck check, Action<int>? afterCase = null, int? maxShrinks = null)
+    {
+        FsCheck.Property property;
+        try
+        {
+            property = check.Property(Context);
+        }
+        catch (Exception e)
+        {
+            return new PropertyOutcome(check.Test, false, 0, 0, default, null, null, null, e.ToString());
+        }
+        return PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase, maxShrinks);
+    }
+
+    public void Dispose() => _backend?.Dispose();
+}

@@ -1,0 +1,64 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// The queue layout belongs to the negotiation in force (§5.1.2, §2.4): after a reset the driver may negotiate
+/// other features, and the controlq moves with them (2N with MQ, 2 without, none without CTRL_VQ). Firmware
+/// handing a device to an OS with another feature set does exactly this.
+/// </summary>
+[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
+public sealed class RenegotiationTests
+{
+    public sealed record Case(int MaxPairs, FeatureSet First, FeatureSet Then)
+    {
+        public override string ToString() => $"max_virtqueue_pairs={MaxPairs}, first {First}, after reset {Then}";
+    }
+
+    public static Property ControlqFollowsTheLatestNegotiation(SuiteContext ctx)
+    {
+        var offered = DeviceFacts.Of(ctx).Offered;
+        var gen = from m in Generators.MaxPairs(ctx)
+                  from first in Generators.ValidSubset(offered)
+                  from then in Generators.ValidSubset(offered)
+                  select new Case(m, first, then);
+        var arb = Arb.From(gen, c => Generators.ShrinkPairs(c.MaxPairs).Select(m => c with { MaxPairs = m })
+            .Concat(Generators.ShrinkFeatures(c.First).Select(f => c with { First = f }))
+            .Concat(Generators.ShrinkFeatures(c.Then).Select(f => c with { Then = f })));
+        return Prop.ForAll(arb, c =>
+        {
+            using var s = ctx.Open(c.MaxPairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var first = Generators.Close(c.First.Intersect(d.Offered));
+            var then = Generators.Close(c.Then.Intersect(d.Offered));
+            Probes.Initialize(d, first, pairs: 2);
+            var before = NetQueueLayout.For(first, d.MaxPairs, ctx.Version).ControlqIndex;
+            // Use the first controlq, so the device has really taken that queue for one.
+            if (before is { } used)
+                d.TrySendCommandOn(used, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
+            Probes.Initialize(d, then, pairs: 2);
+            var layout = NetQueueLayout.For(then, d.MaxPairs, ctx.Version);
+            var what = $"after a reset, {then} negotiated where {first} was before";
+            if (layout.ControlqIndex is { } cvq)
+            {
+                var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
+                Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, "net.vq.def.layout",
+                    $"{what}: a command on vq {cvq}, the controlq now, got {(ack is null ? "no answer" : $"ack byte {ack}")}");
+            }
+            if (before is not { } old || old == layout.ControlqIndex) return;
+            if (!d.HasQueue(old)) d.AddQueue(old, d.Options.QueueSize);
+            var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
+            Expect.That(stale is null or 0xFF, "net.vq.def.layout",
+                $"{what}: vq {old} was the controlq only under the old features ({layout.Identify(old)} now), yet a command there was answered with ack {stale}");
+        });
+    }
+
+    [Test, Requirement("net.vq.def.layout")]
+    public void The_controlq_moves_with_the_features_negotiated_after_reset() =>
+        Suite.Verify(ControlqFollowsTheLatestNegotiation(SuiteContext.Current), cases: 40);
+}

@@ -1,0 +1,44 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Reference.VhostUser;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// VHOST_USER_PROTOCOL_F_REPLY_ACK: once negotiated, a request with need_reply set gets an ack. A front-end
+/// (QEMU) then waits for it, so a back-end that offers the feature and drops acks hangs its front-end.
+/// </summary>
+[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+public sealed class VhostUserReplyAckTests
+{
+    public static Property NeedReplyGetsAnAck(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Choose(0, 1)), second =>
+        {
+            if (ctx.Device.Scheme != "vhost-user") return;
+            using var s = ctx.Open();
+            var connection = ((VhostUserDevice)s.Device).Connection;
+            if (!connection.Has(VhostUserProtocolFeature.ReplyAck)) return;
+            try
+            {
+                // The same protocol features again: a request every back-end accepts, so the ack must be 0.
+                connection.Send(VhostUserRequest.SetProtocolFeatures, Payload.U64(connection.ProtocolFeatures));
+                // And the requests of a whole device start, each with need_reply.
+                if (second == 1) s.Driver.Initialize(pairs: 1);
+            }
+            catch (DeviceTimeoutException e)
+            {
+                throw Expect.Violated("vu.reply-ack.must-reply", $"REPLY_ACK was negotiated (protocol features 0x{connection.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
+            }
+        });
+
+    [Test, Requirement("vu.reply-ack.must-reply")]
+    public void A_request_with_need_reply_gets_its_ack()
+    {
+        if (SuiteContext.Current.Device.Scheme != "vhost-user")
+            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Suite.Verify(NeedReplyGetsAnAck(SuiteContext.Current), cases: 2);
+    }
+}

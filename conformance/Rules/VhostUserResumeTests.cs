@@ -1,0 +1,88 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Stopping and resuming a ring at any point of its life (vhost-user GET_VRING_BASE / SET_VRING_BASE): split-ring
+/// indices run free from 0 to 65535 and wrap, so after a few ring-fulls the base is far above the queue size.
+/// Migration and suspend resume rings wherever they stopped; the back-end must answer the stop, take back the
+/// base it gave, and go on from it.
+/// </summary>
+[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+public sealed class VhostUserResumeTests
+{
+    public sealed record Case(int Before, int During)
+    {
+        public override string ToString() => $"{Before} frame(s) on transmitq1, stop, {During} more while stopped, resume";
+    }
+
+    private static Arbitrary<Case> Cases() =>
+        Arb.From(
+            from before in Gen.Frequency((1, Gen.Choose(0, 6)), (3, Gen.Choose(60, 160)))
+            from during in Gen.Choose(1, 4)
+            select new Case(before, during),
+            c => (c.Before > 64 ? [c with { Before = 64 }] : Array.Empty<Case>())
+                .Concat(c.During > 1 ? [c with { During = 1 }] : []));
+
+    public static Property ResumeWhereverTheRingStopped(SuiteContext ctx) =>
+        Prop.ForAll(Cases(), c =>
+        {
+            if (ctx.Device.Scheme != "vhost-user") return;
+            using var s = ctx.Open(2);
+            var d = s.Driver;
+            d.Initialize(pairs: 1);
+            var plane = ((VhostUserDevice)s.Device).DataPlane;
+            var tx = d.Queue(NetQueueLayout.Transmitq(1));
+            for (var i = 0; i < c.Before; i++)
+                Expect.That(d.SendAndLocate(1, flow: i % 8, d.Options.Timeout) is not null, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+            d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
+            ushort baseIdx;
+            try
+            {
+                baseIdx = plane.StopRing(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+            }
+            catch (DeviceProtocolException e)
+            {
+                throw Expect.Violated("vu.get-base.reply-last-avail", $"GET_VRING_BASE for vring {tx.Index} after {c.Before} buffer(s) got no proper reply: {e.Message}");
+            }
+            Expect.That(baseIdx == tx.PublishedIdx, "vu.get-base.reply-last-avail",
+                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index} (size {tx.Size}), GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
+            var tags = Enumerable.Range(0, c.During).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
+            var back = new List<ulong>();
+            try
+            {
+                plane.ResumeRing(tx.Index, baseIdx);
+                d.TryWaitUntil(() =>
+                {
+                    foreach (var t in tags.Except(back)) if (d.Claim(t) is not null) back.Add(t);
+                    return back.Count == tags.Count;
+                }, d.Options.Timeout);
+                d.TryWaitUntil(() => false, d.Device.SettleTime);
+                d.CollectReceived();
+            }
+            catch (DeviceProtocolException e)
+            {
+                throw Expect.Violated("vu.set-base.resume", $"resuming vring {tx.Index} (size {tx.Size}) at base {baseIdx} failed: {e.Message}");
+            }
+            Expect.That(back.Count == tags.Count, "vu.set-base.resume",
+                $"resumed vring {tx.Index} (size {tx.Size}) at base {baseIdx}: {tags.Count - back.Count} of the {c.During} frame(s) queued while it was stopped never came back");
+            var twice = d.Received.Select(r => TestFrames.TagOf(r.Frame)).FirstOrDefault(t => t is { } x && tags.Contains(x));
+            Expect.That(twice is null, "vu.set-base.resume", $"resumed vring {tx.Index} at base {baseIdx}: frame {twice} came back twice");
+            var old = d.Received.Select(r => TestFrames.TagOf(r.Frame)).Where(t => t is not null).ToList();
+            Expect.That(old.Count == 0, "vu.set-base.resume",
+                $"resumed vring {tx.Index} at base {baseIdx}: {old.Count} frame(s) sent before the stop came back again");
+        });
+
+    [Test, Requirement("vu.get-base.reply-last-avail", "vu.set-base.resume")]
+    public void A_ring_resumes_at_any_index_GET_VRING_BASE_gave()
+    {
+        if (SuiteContext.Current.Device.Scheme != "vhost-user")
+            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Suite.Verify(ResumeWhereverTheRingStopped(SuiteContext.Current), cases: 20);
+    }
+}

@@ -1,0 +1,102 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.VhostUser;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Ring enable state, ring by ring (vhost-user "Ring states" and "Multiple queue support"): with
+/// VHOST_USER_F_PROTOCOL_FEATURES a ring starts disabled, SET_VRING_ENABLE switches the one ring it names, and
+/// a frame goes out of an enabled transmit ring into an enabled receive ring only. QEMU sends one enable per
+/// ring, in any order; here each ring of pairs 2..P gets its own random history.
+/// </summary>
+[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+public sealed class VhostUserRingEnableTests
+{
+    /// <summary>Pairs the property spreads its rings over: enough for enables to land on the wrong pair.</summary>
+    private const int Pairs = 4;
+
+    public enum History { NeverEnabled, Enabled, EnabledThenDisabled }
+
+    public sealed record Case(History[] Rings)
+    {
+        public History Of(int vq) => Rings[vq - 2];
+        public override string ToString() => string.Join(", ", Rings.Select((h, i) => $"vring {i + 2}: {h}"));
+    }
+
+    /// <summary>Towards fewer enable messages: the simplest failure is a ring that nothing enabled, yet carries traffic.</summary>
+    private static IEnumerable<Case> Shrink(Case c) =>
+        Enumerable.Range(0, c.Rings.Length).Where(i => c.Rings[i] != History.NeverEnabled)
+            .Select(i => new Case([.. c.Rings[..i], History.NeverEnabled, .. c.Rings[(i + 1)..]]));
+
+    public static Property EachRingHasItsOwnEnableState(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Gen.Elements(Enum.GetValues<History>()).ArrayOf(2 * (Pairs - 1)).Select(r => new Case(r)), Shrink), c =>
+        {
+            if (ctx.Device.Scheme != "vhost-user") return;
+            using var s = ctx.Open(Pairs);
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var pairs = Math.Min(d.MaxPairs, Pairs);
+            var backend = (VhostUserDevice)s.Device;
+            // Without the protocol-features bit every ring is enabled for good: nothing here applies.
+            if (pairs < 2 || !backend.BackendFeatures.Has(FeatureBit.ProtocolFeatures)) return;
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), pairs);
+            // The device model enabled pair 1 at DRIVER_OK; the other rings get the case's history, enables first.
+            var rings = Enumerable.Range(2, 2 * (pairs - 1)).ToList();
+            foreach (var vq in rings.Where(vq => c.Of(vq) != History.NeverEnabled)) backend.DataPlane.SetEnabled(vq, true);
+            foreach (var vq in rings.Where(vq => c.Of(vq) == History.EnabledThenDisabled)) backend.DataPlane.SetEnabled(vq, false);
+            d.ClearReceived();
+            var tags = Enumerable.Range(2, pairs - 1).ToDictionary(k => k, k => d.TransmitTagged(k, flow: k));
+            bool On(int vq) => c.Of(vq) == History.Enabled;
+            var owed = tags.Keys.Where(k => On(NetQueueLayout.Transmitq(k)) && On(NetQueueLayout.Receiveq(k))).ToList();
+            var arrived = new Dictionary<int, int>();
+            void Look()
+            {
+                foreach (var (k, tag) in tags)
+                    if (!arrived.ContainsKey(k) && d.Claim(tag) is { } hit) arrived[k] = hit.Pair;
+            }
+            d.TryWaitUntil(() => { Look(); return owed.All(arrived.ContainsKey); }, d.Options.Timeout);
+            d.TryWaitUntil(() => { Look(); return false; }, d.Device.SettleTime);
+
+            string Said(int vq) => c.Of(vq) switch
+            {
+                History.Enabled => "SET_VRING_ENABLE 1",
+                History.EnabledThenDisabled => "SET_VRING_ENABLE 1 then 0",
+                _ => "no SET_VRING_ENABLE",
+            };
+            // First the rings an enable message named: they must be in the state it set.
+            foreach (var (k, rx) in arrived)
+            {
+                var tx = NetQueueLayout.Transmitq(k);
+                var rxq = NetQueueLayout.Receiveq(rx);
+                if (rx > 1 && c.Of(rxq) == History.EnabledThenDisabled)
+                    throw Expect.Violated("vu.mq.enable-per-ring", $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which got {Said(rxq)}: the disable did not act on that ring");
+                if (c.Of(tx) == History.EnabledThenDisabled)
+                    throw Expect.Violated("vu.mq.enable-per-ring", $"transmitq{k} (vring {tx}) got {Said(tx)}, yet its frame was forwarded to receiveq{rx}: the disable did not act on that ring");
+            }
+            foreach (var k in owed.Where(k => !arrived.ContainsKey(k)))
+                throw Expect.Violated("vu.mq.enable-per-ring",
+                    $"transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) and receiveq{k} (vring {NetQueueLayout.Receiveq(k)}) both got SET_VRING_ENABLE 1, yet a frame sent there never came back: the enables did not act on those rings");
+            // Then the rings no message named: they are still in their initial, disabled state.
+            foreach (var (k, rx) in arrived)
+            {
+                var rxq = NetQueueLayout.Receiveq(rx);
+                if (rx > 1 && c.Of(rxq) == History.NeverEnabled)
+                    throw Expect.Violated("vu.ring.disabled-rx-no-packets", $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which was never enabled ({Said(rxq)}); rings start disabled");
+                var tx = NetQueueLayout.Transmitq(k);
+                if (c.Of(tx) == History.NeverEnabled)
+                    throw Expect.Violated("vu.ring.disabled-tx-discard", $"transmitq{k} (vring {tx}) was never enabled, yet its frame was forwarded to receiveq{rx}; rings start disabled");
+            }
+        });
+
+    [Test, Requirement("vu.mq.enable-per-ring", "vu.ring.disabled-rx-no-packets", "vu.ring.disabled-tx-discard")]
+    public void SET_VRING_ENABLE_switches_the_one_ring_it_names()
+    {
+        if (SuiteContext.Current.Device.Scheme != "vhost-user")
+            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Suite.Verify(EachRingHasItsOwnEnableState(SuiteContext.Current), cases: 20);
+    }
+}

@@ -1,0 +1,112 @@
+namespace VirtioMq.Reference.Net;
+
+/// <summary>Where a fault switch comes from: the real bug it reproduces, or why it is synthetic.</summary>
+public sealed record FaultSource(string Project, string Reference, string What)
+{
+    public bool IsSynthetic => Project == "synthetic";
+    public override string ToString() => IsSynthetic ? "synthetic" : $"{Project} {Reference}";
+}
+
+/// <summary>
+/// One variant of the bug zoo: a fault switch, the real bug behind it, and the rule the conformance suite must
+/// name when it catches it, in each plane the bug can exist in. A null rule means the bug has no form there,
+/// and <see cref="Absence"/> says why.
+/// </summary>
+/// <param name="DeviceRule">Caught by this rule on the in-process reference device (<c>reference://?fault=NAME</c>).</param>
+/// <param name="BackendRule">Caught by this rule on the vhost-user back-end (<c>serve --fault NAME</c>) through the suite's front-end.</param>
+public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? DeviceRule, string? BackendRule, string? Absence = null)
+{
+    public bool InProcessDevice => DeviceRule is not null;
+    public bool Backend => BackendRule is not null;
+    public string Name => Fault.Name();
+}
+
+/// <summary>
+/// The bug zoo, in one place: every fault switch, the bug it reproduces (project and commit or issue), the rule it
+/// breaks and the planes it lives in. docs/bug-zoo-research.md has the longer notes and the candidates not yet
+/// switches. tests/FaultDetection runs the suite against each variant; tests/bench/ZooBench prints the table.
+/// </summary>
+public static class BugZoo
+{
+    // Over vhost-user the front-end (QEMU, or this suite) owns status, features, config space and the controlq:
+    // a back-end never sees them, so bugs there cannot be reproduced by one.
+    private const string FrontEndOwned = "the controlq, status, features and config space belong to the vhost-user front-end, not the back-end";
+    private const string ProtocolOnly = "a vhost-user protocol bug: the in-process device has no messages (it runs in the test process over a real socket instead)";
+
+    public static IReadOnlyList<ZooVariant> Variants { get; } =
+    [
+        new(DeviceFault.CvqAt2, new("oxide propolis", "issue #1127, fix d59ac2dcf1a2",
+                "controlq taken as the queue after the current pairs, not vq 2N (the 1.0 text's numbering slip is the same class)"),
+            "net.vq.def.layout", null, FrontEndOwned),
+        new(DeviceFault.AcceptPairsZero, new("Linux vdpa/mlx5", "ed0f849fc3a6", "VQ_PAIRS_SET acted on with no range check, 0 included"),
+            "robust.mq.pairs-set-zero-rejected", null, FrontEndOwned),
+        new(DeviceFault.AcceptPairsAboveMax, new("cloud-hypervisor", "0e085592bb18; Linux vdpa/mlx5 ed0f849fc3a6", "VQ_PAIRS_SET above max_virtqueue_pairs accepted"),
+            "robust.mq.pairs-set-above-max-rejected", null, FrontEndOwned),
+        new(DeviceFault.RxOnDisabled, new("Open vSwitch", "585a5beaa2a4", "packets sent into vhost queues the guest had not enabled"),
+            "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-limit-after-used"),
+        new(DeviceFault.ResetKeepsPairs, new("oxide propolis", "45af0f79e643, 957f5c45f900; Linux vdpa/mlx5 b03fc43e7387", "reset did not bring the pair count back to 1"),
+            "net.mq.dev.rx-q1-after-reset", "net.mq.dev.rx-q1-after-reset"),
+        new(DeviceFault.SwapRxTx, new("oxide propolis", "bc121ef55741 (issue #1055)", "receive and transmit queue properties attached to the wrong member of the pair"),
+            "net.vq.def.layout", "net.vq.def.layout"),
+        new(DeviceFault.RestoreLosesPairs, new("QEMU virtio-net", "9379ea9db3c0", "after restore, queues above pair 1 were never serviced"),
+            "net.mq.def.vq-pairs-set", null, FrontEndOwned),
+        new(DeviceFault.AckUnknownCommands, new("cloud-hypervisor", "c60168256a1b", "control classes it does not support acked OK (on purpose, for Windows NetKVM)"),
+            "robust.ctrl.unknown-command-rejected", null, FrontEndOwned),
+        new(DeviceFault.ConsumeBeforeDriverOk, new("Linux virtio_net", "51b813176f09", "VQ_PAIRS_SET reached devices before DRIVER_OK; this switch is the device that acts on it"),
+            "core.status.dev.no-use-before-driver-ok", null, FrontEndOwned),
+        new(DeviceFault.MqWithoutCtrlVq, new("Linux vdpa/mlx5", "30c22f3816ff", "FEATURES_OK accepted with MQ but without CTRL_VQ"),
+            "core.feat.dev.no-unsatisfied-dependency", null, FrontEndOwned),
+        new(DeviceFault.MaxPairsZero, new("synthetic", "-", "no real device found; kept to prove the range check of max_virtqueue_pairs and GET_QUEUE_NUM"),
+            "net.cfg.dev.max-pairs-range", "vu.mq.get-queue-num-reply"),
+        new(DeviceFault.SteerAllToQ1, new("synthetic", "-", "the degenerate steering a device without flow tracking falls back to; breaks only a SHOULD"),
+            "net.mq.dev.follow-tx", "net.mq.dev.follow-tx"),
+        new(DeviceFault.ResetKeepsRings, new("cloud-hypervisor", "5f987104717e; DPDK 1846fe767f00", "rings kept running (or counted ready) across a virtio reset"),
+            "core.reset.dev.quiesce", null, FrontEndOwned),
+        new(DeviceFault.SteerToMaxPairs, new("Linux vdpa/mlx5", "b03fc43e7387",
+                "the receive steering table was sized from max_virtqueue_pairs, so frames landed on pairs the driver never enabled"),
+            "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-limit-after-used"),
+        new(DeviceFault.AcceptPairsWithoutMq, new("Linux vdpa/mlx5", "ed0f849fc3a6", "VQ_PAIRS_SET acted on even when MQ had not been negotiated"),
+            "robust.mq.pairs-set-without-mq-rejected", null, FrontEndOwned),
+        new(DeviceFault.CvqMissingWithoutMq, new("crosvm", "b164d24f8229", "CTRL_VQ offered, but without MQ the device had two queues and no controlq"),
+            "net.vq.def.layout", null, FrontEndOwned),
+        new(DeviceFault.CvqRoleSurvivesReset, new("oxide propolis", "d59ac2dcf1a2 (PR #1125)", "a queue kept its controlq role after the driver re-initialised the device with other features"),
+            "net.vq.def.layout", null, FrontEndOwned),
+
+        // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
+        new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),
+            null, "vu.mq.get-queue-num-reply", ProtocolOnly),
+        new(DeviceFault.DisabledTxStalls, new("DPDK 22.11 testpmd", "seen by this suite (conformance/Expected)", "a disabled transmit ring is not drained"),
+            null, "vu.ring.disabled-tx-discard", "the started-but-disabled ring state exists only in vhost-user"),
+        new(DeviceFault.GetBaseKeepsRunning, new("cloud-hypervisor", "5f987104717e", "rings not stopped when the front-end stops them"),
+            null, "vu.ring.stop-on-get-base", ProtocolOnly),
+        new(DeviceFault.GetBaseOffByOne, new("DPDK", "90bb22a197ab", "GET_VRING_BASE answered the last used index, not the next available one"),
+            null, "vu.get-base.reply-last-avail", ProtocolOnly),
+        new(DeviceFault.NoMqProtocolFeature, new("synthetic", "-", "a back-end written before multiqueue support, offering no VHOST_USER_PROTOCOL_F_MQ"),
+            null, "vu.mq.protocol-feature-advertised", ProtocolOnly),
+        new(DeviceFault.GetBaseReturnsZero, new("rust-vmm vhost-user-backend", "1d2368e5f693; crosvm fcf9a630e966",
+                "the queue was reset before its index was read, so GET_VRING_BASE always answered 0"),
+            null, "vu.get-base.reply-last-avail", ProtocolOnly),
+        new(DeviceFault.ResumeClearsIndices, new("Linux vdpa/mlx5", "bc04d93ea30a; oxide propolis 3f6d599e8c6b",
+                "after suspend and resume the ring indices restarted at 0 instead of the restored base"),
+            null, "vu.set-base.resume", ProtocolOnly),
+        new(DeviceFault.RingsStartEnabled, new("DPDK", "321203a54ba7", "rings were created enabled, so traffic moved on rings the front-end had not enabled"),
+            null, "vu.ring.disabled-rx-no-packets", ProtocolOnly),
+        new(DeviceFault.EnableIndexPerPair, new("DPDK", "cd81ee7cc28b", "SET_VRING_ENABLE's ring index was taken as a queue pair index, so enables went to the wrong pair"),
+            null, "vu.ring.disabled-rx-no-packets", ProtocolOnly),
+        new(DeviceFault.GetBaseNoReply, new("DPDK", "ef6fb7d3fd96", "GET_VRING_BASE stopped producing its reply, so a front-end stopping a ring waited forever"),
+            null, "vu.get-base.reply-last-avail", ProtocolOnly),
+        new(DeviceFault.SetBaseRejectsWrapped, new("crosvm", "7067de23bcbd", "SET_VRING_BASE values at or above the queue size were rejected, which broke restore of free-running indices"),
+            null, "vu.set-base.resume", ProtocolOnly),
+        new(DeviceFault.AdvertiseReplyAckButNoAck, new("crosvm", "ea45ab7bf157", "REPLY_ACK was advertised but dropped from the accepted set, so front-ends waited for acks that never came"),
+            null, "vu.reply-ack.must-reply", ProtocolOnly),
+    ];
+
+    public static ZooVariant Of(DeviceFault f) =>
+        Variants.FirstOrDefault(v => v.Fault == f) ?? throw new ArgumentOutOfRangeException(nameof(f), f, "every fault switch is in the zoo");
+}
+
+/// <summary>The citation of each fault switch; <see cref="BugZoo"/> holds them.</summary>
+public static class FaultSources
+{
+    public static FaultSource Of(DeviceFault f) => BugZoo.Of(f).Source;
+}

@@ -1,0 +1,66 @@
+using System.Reflection;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Rules;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.FaultDetection;
+
+/// <summary>
+/// The zoo is worth what its sources are: every switch names the real bug it reproduces (or says it is synthetic), the
+/// rule it breaks, and the planes it lives in; and the suite's check list is the suite's [Test] methods.
+/// </summary>
+[TestFixture]
+public sealed class ZooCatalogueTests
+{
+    [Test]
+    public void Every_fault_switch_is_in_the_zoo_once_with_its_source()
+    {
+        Assert.That(BugZoo.Variants.Select(v => v.Fault), Is.EquivalentTo(DeviceFaults.All));
+        foreach (var v in BugZoo.Variants)
+        {
+            Assert.That(v.Source.Project, Is.Not.Empty, v.Name);
+            Assert.That(v.Source.What, Is.Not.Empty, v.Name);
+            Assert.That(v.InProcessDevice || v.Backend, v.Name);
+            if (!v.InProcessDevice || !v.Backend) Assert.That(v.Absence, Is.Not.Null.And.Not.Empty, $"{v.Name} says why it has no form in one plane");
+        }
+    }
+
+    [Test]
+    public void The_zoo_holds_at_least_21_real_bugs() =>
+        Assert.That(BugZoo.Variants.Count(v => !v.Source.IsSynthetic), Is.GreaterThanOrEqualTo(21));
+
+    [Test]
+    public void Each_rule_the_zoo_expects_is_in_the_catalogue_and_named_by_a_check_of_its_plane()
+    {
+        foreach (var v in BugZoo.Variants)
+        {
+            foreach (var (rule, scheme) in new[] { (v.DeviceRule, "reference"), (v.BackendRule, "vhost-user") })
+            {
+                if (rule is null) continue;
+                Assert.That(RequirementCatalogue.Default.Contains(rule), $"{v.Name}: {rule} is not in the catalogue");
+                Assert.That(SuiteChecks.All.Any(c => c.AppliesTo(scheme) && c.RequirementIds.Contains(rule)), $"{v.Name}: no {scheme} check names {rule}");
+            }
+        }
+    }
+
+    [Test]
+    public void The_back_end_takes_exactly_the_zoo_faults_that_live_in_a_back_end()
+    {
+        Assert.That(VhostUserBackend.BackendFaults, Is.EquivalentTo(BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)));
+        Assert.That(DeviceFaults.BackendOnly, Is.EquivalentTo(BugZoo.Variants.Where(v => !v.InProcessDevice).Select(v => v.Fault)));
+    }
+
+    /// <summary>The zoo runs the suite through <see cref="SuiteChecks"/>: it must be the [Test] methods, with the rules they name.</summary>
+    [Test]
+    public void The_check_list_is_the_suites_tests()
+    {
+        var tests = typeof(Suite).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Where(m => m.GetCustomAttribute<TestAttribute>() is not null)
+            .ToDictionary(m => m.Name, m => m.GetCustomAttribute<RequirementAttribute>()!.Ids.ToList());
+        Assert.That(SuiteChecks.All.Select(c => c.Test), Is.EquivalentTo(tests.Keys));
+        foreach (var c in SuiteChecks.All) Assert.That(c.RequirementIds, Is.EquivalentTo(tests[c.Test]), c.Test);
+    }
+}
