@@ -40,6 +40,7 @@ public sealed partial class VirtioNetDevice
         DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
         if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
         if (dataPlane is null)
         {
@@ -102,6 +103,7 @@ public sealed partial class VirtioNetDevice
         Span<byte> cfg = stackalloc byte[NetConfig.Size];
         DefaultMac.CopyTo(cfg);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.StatusOffset..], NetConfig.StatusLinkUp);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var pairs = _options.Has(DeviceFault.MaxPairsZero) ? 0 : _options.MaxPairs;
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.MaxVirtqueuePairsOffset..], (ushort)pairs);
         destination.Clear();
@@ -125,8 +127,10 @@ public sealed partial class VirtioNetDevice
     {
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
         var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
         if (!live && !buggy) return; // §2.1.2: nothing before DRIVER_OK; §2.4.1: nothing after reset
+        // Stryker disable once all : reached only with a fault switch on (a live device has activated every ring)
         if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
         Process(vq);
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
@@ -137,15 +141,18 @@ public sealed partial class VirtioNetDevice
         Status = DeviceStatus.None;
         Negotiated = FeatureSet.Empty;
         _driverFeatures = FeatureSet.Empty;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.ResetKeepsRings)) return;
         _registers.Clear();
         _controlq = null;
         _resets++;
+        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.ResetKeepsPairs) && _dataPlane is LoopbackDataPlane loopback)
         {
             loopback.ResetRingsOnly();
             return;
         }
+        // Stryker restore all
         _dataPlane.Reset();
         CurrentPairs = 1;
     }
@@ -168,6 +175,7 @@ public sealed partial class VirtioNetDevice
 
     private void Start()
     {
+        // Stryker disable once all : counts starts for the restore-loses-pairs fault switch only
         _starts++;
         foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
         ApplyPairs();
@@ -211,11 +219,13 @@ public sealed partial class VirtioNetDevice
     private QueueRole RoleOf(int vq)
     {
         var layout = Layout;
+        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.CvqAt2) && layout.ControlqIndex.HasValue && layout.DataPairs > 1)
         {
             if (vq == 2) return QueueRole.Control;
             if (vq == layout.ControlqIndex) return QueueRole.None;
         }
+        // Stryker restore all
         return layout.Identify(vq).Role;
     }
 
@@ -239,9 +249,11 @@ public sealed partial class VirtioNetDevice
         }
     }
 
+    // Stryker disable all : the device's log of refused input is diagnostics; no driver can read it
     private void Note(string message)
     {
         if (_log.Count >= 1000) _log.RemoveAt(0);
         _log.Add(message);
     }
+    // Stryker restore all
 }
