@@ -9,6 +9,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # mutant counts as killed only when those cases kill it, not when a lucky draw happens to.
 export VIRTIO_SEED="${VIRTIO_SEED:-(20261125,7)}"
 export VIRTIO_DEVICE='reference://?pairs=8'
-export VIRTIO_REPORT_DIR="${VIRTIO_REPORT_DIR:-$(mktemp -d)}"
+# A mutant that only a SHOULD or robustness check notices is still noticed: fail the test instead of warning.
+export VIRTIO_STRICT=1
+export VIRTIO_REPORT_DIR="${VIRTIO_REPORT_DIR:-$PWD/StrykerOutput/conformance-report}"
 dotnet tool restore >/dev/null
 exec dotnet stryker -f stryker-config.json "$@"
