@@ -27,6 +27,8 @@ public static class Suite
                 Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
             }
             RunRecorder.Add(record);
+            if (record.Outcome == CheckOutcome.Warning && settings.Strict)
+                Assert.Fail($"{FailureReport.LevelText(violated!.Level)} not met (a warning; failed because {SuiteSettings.StrictVariable} is set): {report}");
             if (record.Outcome == CheckOutcome.Warning)
             {
                 Assert.Warn($"{FailureReport.LevelText(violated!.Level)} not met (does not deny certification): {report}");

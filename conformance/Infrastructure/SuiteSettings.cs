@@ -7,8 +7,13 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// What a run is pointed at and how hard it tries. Each setting comes from an environment variable or, in
 /// its place, a .runsettings TestRunParameter; the environment wins so CI can override a settings file.
 /// </summary>
+/// <param name="Strict">
+/// SHOULD and robustness findings fail their test too, instead of ending it as a warning. The report still files
+/// them as warnings: strictness changes what a test run says, not the verdict rule. Mutation testing
+/// (mutation/run.sh) uses it, since a mutant that only a SHOULD catches is caught all the same.
+/// </param>
 public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout,
-    KnownFindings? Expected = null)
+    KnownFindings? Expected = null, bool Strict = false)
 {
     public const string DeviceVariable = "VIRTIO_DEVICE";
     public const string SpecVariable = "VIRTIO_SPEC";
@@ -16,6 +21,7 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
     public const string SeedVariable = "VIRTIO_SEED";
     public const string TimeoutVariable = "VIRTIO_TIMEOUT_MS";
     public const string ExpectedVariable = "VIRTIO_EXPECTED";
+    public const string StrictVariable = "VIRTIO_STRICT";
 
     public static SuiteSettings Current => _current ??= FromEnvironment();
     private static SuiteSettings? _current;
@@ -30,7 +36,8 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
             Get(CasesVariable, "cases") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 100,
             Get(SeedVariable, "seed") is { } seed ? ParseSeed(seed) : null,
             TimeSpan.FromMilliseconds(Get(TimeoutVariable, "timeout-ms") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 5000),
-            KnownFindings.Load(Get(ExpectedVariable, "expected")));
+            KnownFindings.Load(Get(ExpectedVariable, "expected")),
+            Get(StrictVariable, "strict") is { } strict && strict is "1" or "true");
     }
 
     /// <summary>Parses FsCheck's "(seed,gamma)" form, which is what failure messages print.</summary>

@@ -34,11 +34,15 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly byte[] _frame = new byte[MaxTxBytes];
 
     // Fault switches are asked about on every frame; a set lookup each time is measurable, a field is not.
+    // Stryker disable all : fault switches, deliberate bugs (tests/FaultDetection proves the suite catches them)
     private readonly bool _swapRxTx = options.Has(DeviceFault.SwapRxTx);
     private readonly bool _rxOnDisabled = options.Has(DeviceFault.RxOnDisabled);
     private readonly bool _steerAllToQ1 = options.Has(DeviceFault.SteerAllToQ1);
     private readonly bool _disabledTxStalls = options.Has(DeviceFault.DisabledTxStalls);
     private readonly bool _steerToMaxPairs = options.Has(DeviceFault.SteerToMaxPairs);
+    // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
+    private readonly int _receiveParity = options.Has(DeviceFault.SwapRxTx) ? 1 : 0;
+    // Stryker restore all
 
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
@@ -52,8 +56,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// </summary>
     public int? TurnBudget { get; init; }
 
+    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     /// <summary>Whether a ring was left with buffers at the end of its turn (only with a <see cref="TurnBudget"/>).</summary>
     public bool HasBacklog => _backlog.Count > 0;
+    // Stryker restore all
 
     /// <summary>Frames taken from each transmit ring and put on each receive ring, and each ring's enable history.</summary>
     public RingCounters Counters => _counters;
@@ -84,6 +90,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         }
     }
 
+    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     /// <summary>Stops a ring and returns the next available index it would have taken (GET_VRING_BASE).</summary>
     public ushort? StopQueue(int vq)
     {
@@ -94,6 +101,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
 
     /// <summary>The next available index a started ring will take, without stopping it.</summary>
     public ushort? LastAvailIdx(int vq) => _rings.TryGetValue(vq, out var q) ? q.LastAvailIdx : null;
+    // Stryker restore all
 
     public void SetEnabled(int vq, bool enabled)
     {
@@ -105,11 +113,13 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         else _enabledReceivePairs.Remove(PairOf(vq));
     }
 
+    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     /// <summary>Enables the rings of pairs 1..<paramref name="pairs"/> and disables the rest of the first <paramref name="maxPairs"/>.</summary>
     public void SetActivePairs(int pairs, int maxPairs)
     {
         for (var vq = 0; vq < 2 * maxPairs; vq++) SetEnabled(vq, vq < 2 * pairs);
     }
+    // Stryker restore all
 
     public void Reset()
     {
@@ -122,6 +132,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         NeedsReset = false;
     }
 
+    // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     /// <summary>Forgets the rings but keeps the enable state and flows: what a device with the reset-keeps-pairs bug does.</summary>
     public void ResetRingsOnly()
     {
@@ -129,12 +140,14 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         _backlog.Clear();
         NeedsReset = false;
     }
+    // Stryker restore all
 
     public void Notify(int vq)
     {
         if (_rings.TryGetValue(vq, out var q)) Serve(q);
     }
 
+    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     /// <summary>Gives every ring left with buffers at the end of its last turn another turn.</summary>
     public void ServeBacklog()
     {
@@ -147,10 +160,12 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
 
     /// <summary>Whether ring <paramref name="vq"/> is started and was found overrun (see <see cref="NeedsReset"/>).</summary>
     public bool IsBroken(int vq) => _rings.TryGetValue(vq, out var q) && q.Broken;
+    // Stryker restore all
 
     private void Serve(DeviceVirtqueue q)
     {
         // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var stalled = _disabledTxStalls && !_enabled.Contains(q.Index);
         var unfinished = !IsReceive(q.Index) && !stalled && DrainTransmitq(q, TurnBudget ?? int.MaxValue);
         if (unfinished) _backlog.Add(q.Index);
@@ -158,9 +173,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         RaiseIfDue(q);
     }
 
-    // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
-    private bool IsReceive(int vq) => vq % 2 == (_swapRxTx ? 1 : 0);
+    private bool IsReceive(int vq) => vq % 2 == _receiveParity;
     private static int PairOf(int vq) => vq / 2 + 1;
+    // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private int ReceiveRing(int pair) => _swapRxTx ? NetQueueLayout.Transmitq(pair) : NetQueueLayout.Receiveq(pair);
 
     /// <summary>Takes up to <paramref name="budget"/> buffers; true when it stopped with buffers still waiting.</summary>
@@ -172,7 +187,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         {
             // Buffers go back in bursts: what was taken so far becomes visible every Burst buffers.
             if (++taken % Burst == 0) q.PublishUsed();
-            int length;
+            var length = 0;
             try
             {
                 length = chain.CopyReadable(memory, _frame);
@@ -201,11 +216,13 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private void Transmitted(int txRing, int length)
     {
         var pair = PairOf(txRing);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _rxOnDisabled;
         // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
         if (!_enabled.Contains(txRing) && !buggy) return;
         var flow = FlowKey.Of(_frame.AsSpan(SplitRing.NetHeaderSize, length - SplitRing.NetHeaderSize));
         _steering.Transmitted(flow, pair);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         int? rxPair = _steerAllToQ1 ? 1
             : buggy ? pair
             : _steerToMaxPairs ? SpreadOverMaxPairs(flow)

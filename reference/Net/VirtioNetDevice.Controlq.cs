@@ -40,6 +40,7 @@ public sealed partial class VirtioNetDevice
     private NetAck Execute(ControlCommand c)
     {
         if (c is { Class: NetControl.ClassMq, Command: NetControl.MqVqPairsSet }) return VqPairsSet(c.Data);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.AckUnknownCommands)) return NetAck.Ok;
         Note($"controlq: unsupported {c}; answered ERR");
         return NetAck.Err;
@@ -55,6 +56,7 @@ public sealed partial class VirtioNetDevice
         }
         int n = BinaryPrimitives.ReadUInt16LittleEndian(data);
         var inRange = n is >= NetControl.VqPairsMin && n <= _options.MaxPairs;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggyAccept = (n == 0 && _options.Has(DeviceFault.AcceptPairsZero)) || (n > _options.MaxPairs && _options.Has(DeviceFault.AcceptPairsAboveMax));
         if (!inRange && !buggyAccept)
         {
@@ -62,6 +64,7 @@ public sealed partial class VirtioNetDevice
             Note($"VQ_PAIRS_SET({n}) outside 1..{_options.MaxPairs}; answered ERR, pairs stay {CurrentPairs}");
             return NetAck.Err;
         }
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.RestoreLosesPairs) && _starts > 1) return NetAck.Ok;
         // Applied before the buffer is used, so no frame lands above n once the driver sees the ack (§5.1.9.5.6.2).
         CurrentPairs = n;

@@ -41,6 +41,7 @@ public sealed partial class VirtioNetDevice
         DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
         if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
         if (dataPlane is null)
         {
@@ -103,6 +104,7 @@ public sealed partial class VirtioNetDevice
         Span<byte> cfg = stackalloc byte[NetConfig.Size];
         DefaultMac.CopyTo(cfg);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.StatusOffset..], NetConfig.StatusLinkUp);
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var pairs = _options.Has(DeviceFault.MaxPairsZero) ? 0 : _options.MaxPairs;
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.MaxVirtqueuePairsOffset..], (ushort)pairs);
         destination.Clear();
@@ -126,8 +128,10 @@ public sealed partial class VirtioNetDevice
     {
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
         var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
         if (!live && !buggy) return; // §2.1.2: nothing before DRIVER_OK; §2.4.1: nothing after reset
+        // Stryker disable once all : reached only with a fault switch on (a live device has activated every ring)
         if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
         Process(vq);
         if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
@@ -138,15 +142,18 @@ public sealed partial class VirtioNetDevice
         Status = DeviceStatus.None;
         Negotiated = FeatureSet.Empty;
         _driverFeatures = FeatureSet.Empty;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.ResetKeepsRings)) return;
         _registers.Clear();
         _controlq = null;
         _resets++;
+        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.ResetKeepsPairs) && _dataPlane is LoopbackDataPlane loopback)
         {
             loopback.ResetRingsOnly();
             return;
         }
+        // Stryker restore all
         _dataPlane.Reset();
         CurrentPairs = 1;
     }
@@ -169,6 +176,7 @@ public sealed partial class VirtioNetDevice
 
     private void Start()
     {
+        // Stryker disable once all : counts starts for the restore-loses-pairs fault switch only
         _starts++;
         // Remembered by the cvq-role-survives-reset bug only: a healthy device works the controlq out afresh.
         _firstControlq ??= Layout.ControlqIndex;
@@ -214,6 +222,7 @@ public sealed partial class VirtioNetDevice
     private QueueRole RoleOf(int vq)
     {
         var layout = Layout;
+        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.CvqMissingWithoutMq) && vq == 2 && layout.ControlqIndex == 2 && !Negotiated.Has(FeatureBit.NetMq))
             return QueueRole.None;
         if (_options.Has(DeviceFault.CvqRoleSurvivesReset) && _firstControlq is { } kept)
@@ -226,6 +235,7 @@ public sealed partial class VirtioNetDevice
             if (vq == 2) return QueueRole.Control;
             if (vq == layout.ControlqIndex) return QueueRole.None;
         }
+        // Stryker restore all
         return layout.Identify(vq).Role;
     }
 
@@ -249,9 +259,11 @@ public sealed partial class VirtioNetDevice
         }
     }
 
+    // Stryker disable all : the device's log of refused input is diagnostics; no driver can read it
     private void Note(string message)
     {
         if (_log.Count >= 1000) _log.RemoveAt(0);
         _log.Add(message);
     }
+    // Stryker restore all
 }

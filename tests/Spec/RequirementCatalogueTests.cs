@@ -99,7 +99,8 @@ public sealed class RequirementCatalogueTests
         Assert.That(robust.Select(r => r.Id), Is.EquivalentTo(new[]
         {
             "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
-            "robust.ctrl.unknown-command-rejected", "robust.ctrl.malformed-survives", "robust.feat.invalid-subset-refused",
+            "robust.ctrl.unknown-command-rejected", "robust.ctrl.malformed-survives", "robust.ring.malformed-chain-refused",
+            "robust.feat.invalid-subset-refused",
         }));
         Assert.Multiple(() =>
         {

@@ -1,0 +1,116 @@
+using System.Buffers.Binary;
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// The data path in any descriptor layout (§2.7.4): a transmitted packet split over several readable
+/// descriptors, or in an indirect table, and a receive buffer split over several writable ones, carry the
+/// same frame as one descriptor would. The transmit header may carry flag bits the device does not know and
+/// checksum fields without NEEDS_CSUM, which it must ignore (§5.1.9.2.2); the receive header it writes has
+/// flags 0, GSO_NONE and num_buffers 1 when no offload and no MRG_RXBUF are negotiated (§5.1.9.4.1).
+/// </summary>
+[TestFixture, Category("Ring"), Plane(Plane.Data)]
+public sealed class DataPathFramingTests
+{
+    private const int PacketBytes = SplitRing.NetHeaderSize + TestFrames.Length;
+
+    /// <param name="TxCuts">Where the transmitted packet (header and frame) is cut into readable descriptors.</param>
+    /// <param name="RxLengths">The writable descriptors of the receive buffer; together at least one packet.</param>
+    /// <param name="TxFlags">Header flags the device does not know (bits above those 1.4 defines for transmit).</param>
+    public sealed record FramingCase(int[] TxCuts, bool TxIndirect, int[] RxLengths, bool RxIndirect, byte TxFlags, ushort HdrLen, ushort CsumStart, ushort CsumOffset, int Flow)
+    {
+        public override string ToString() =>
+            $"transmit cut at [{string.Join(",", TxCuts)}]{(TxIndirect ? " in an indirect table" : "")}, receive buffer of [{string.Join(",", RxLengths)}] bytes" +
+            $"{(RxIndirect ? " in an indirect table" : "")}, tx header flags 0x{TxFlags:x2} hdr_len {HdrLen} csum_start {CsumStart} csum_offset {CsumOffset}, flow {Flow}";
+    }
+
+    private static Gen<int[]> Cuts =>
+        Gen.ListOf(Gen.Choose(1, PacketBytes - 1)).Select(l => l.Distinct().Order().Take(6).ToArray());
+
+    /// <summary>A receive buffer: the packet's bytes cut at random points, sometimes with spare room or spare descriptors after it.</summary>
+    private static Gen<int[]> RxLengths =>
+        from cuts in Cuts
+        from spare in Gen.Elements(0, 0, 1, 30, 500)
+        from spareDescriptors in Gen.Choose(0, 2)
+        select Lengths(cuts, PacketBytes + spare).Concat(Enumerable.Repeat(64, spareDescriptors)).ToArray();
+
+    private static int[] Lengths(int[] cuts, int total)
+    {
+        var points = cuts.Where(c => c < total).Append(total).ToArray();
+        return [.. points.Select((p, i) => p - (i == 0 ? 0 : points[i - 1]))];
+    }
+
+    private static Gen<FramingCase> Cases =>
+        from txCuts in Cuts
+        from txIndirect in Gen.Elements(false, false, true)
+        from rx in RxLengths
+        from rxIndirect in Gen.Elements(false, false, true)
+        from flags in Gen.Elements<byte>(0, 0, 0x08, 0x40, 0x80, 0xF0)
+        from hdrLen in Gen.Elements<ushort>(0, 14, 42, 0xFFFF)
+        from csumStart in Gen.Elements<ushort>(0, 34, 0xFFFF)
+        from csumOffset in Gen.Elements<ushort>(0, 6, 0xFFFF)
+        from flow in Gen.Choose(0, 999)
+        select new FramingCase(txCuts, txIndirect, rx, rxIndirect, flags, hdrLen, csumStart, csumOffset, flow);
+
+    private static IEnumerable<FramingCase> Shrink(FramingCase c)
+    {
+        if (c.TxIndirect) yield return c with { TxIndirect = false };
+        if (c.RxIndirect) yield return c with { RxIndirect = false };
+        if (c.TxFlags != 0 || c.HdrLen != 0 || c.CsumStart != 0 || c.CsumOffset != 0) yield return c with { TxFlags = 0, HdrLen = 0, CsumStart = 0, CsumOffset = 0 };
+        foreach (var cuts in Generators.ShrinkList(c.TxCuts)) yield return c with { TxCuts = cuts };
+        if (c.RxLengths.Length > 1) yield return c with { RxLengths = [c.RxLengths.Sum()] };
+    }
+
+    public static Property AnyLayoutCarriesTheSameFrame(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(Cases, Shrink), c =>
+        {
+            using var s = ctx.Open();
+            // No receive buffers of the driver's own: this case posts the one it describes.
+            var d = new NetDriver(s.Device, ctx.DriverOptions with { ReceiveBuffersPerQueue = 0 });
+            d.BeginNegotiation();
+            var features = PairsRangeTests.NetDriverDefaults(d.Offered);
+            if ((c.TxIndirect || c.RxIndirect) && !features.Has(FeatureBit.IndirectDesc)) return;
+            if (c.RxLengths.Any(l => l > GuestAllocator.SlotSize)) return;
+            Probes.Initialize(d, features, 1);
+            var rx = d.Queue(NetQueueLayout.Receiveq(1));
+            var tx = d.Queue(NetQueueLayout.Transmitq(1));
+            rx.Add([], c.RxLengths, tag: "rx", indirect: c.RxIndirect);
+            d.PublishAndKick(rx);
+
+            const ulong tag = 0xF4A3E;
+            var frame = TestFrames.Udp(c.Flow, tag);
+            var packet = new byte[PacketBytes];
+            packet[0] = c.TxFlags;
+            BinaryPrimitives.WriteUInt16LittleEndian(packet.AsSpan(2), c.HdrLen);
+            BinaryPrimitives.WriteUInt16LittleEndian(packet.AsSpan(6), c.CsumStart);
+            BinaryPrimitives.WriteUInt16LittleEndian(packet.AsSpan(8), c.CsumOffset);
+            frame.CopyTo(packet, SplitRing.NetHeaderSize);
+            var bounds = c.TxCuts.Prepend(0).Append(PacketBytes).ToArray();
+            tx.Add([.. bounds.Zip(bounds.Skip(1), (a, b) => packet[a..b])], [], tag: "tx", indirect: c.TxIndirect);
+            d.PublishAndKick(tx);
+
+            ReceivedFrame? got = null;
+            d.TryWaitUntil(() => (got = d.Claim(tag)) is not null, d.ResponseWait);
+            if (got is null)
+                throw Expect.Violated(c.TxFlags != 0 ? "net.tx.dev.ignore-unknown-flags" : "ring.framing.dev.no-layout-assumption",
+                    $"the frame never came back on receiveq1; {c}");
+            var numBuffers = got.Header.Length >= 12 ? BinaryPrimitives.ReadUInt16LittleEndian(got.Header.AsSpan(10)) : -1;
+            Expect.That(got.Header.Length >= 2 && got.Header[0] == 0, "net.rx.dev.flags-no-guest-csum",
+                $"receive header flags 0x{(got.Header.Length > 0 ? got.Header[0] : 0):x2} without GUEST_CSUM (transmit header flags were 0x{c.TxFlags:x2})");
+            Expect.That(got.Header[1] == 0, "net.rx.dev.gso-types", $"receive header gso_type {got.Header[1]} with no guest offload negotiated");
+            Expect.That(numBuffers == 1, "net.rx.dev.num-buffers-1", $"receive header num_buffers {numBuffers} without MRG_RXBUF");
+            Expect.That(got.UsedLength >= PacketBytes && got.Frame.Length >= frame.Length && got.Frame.AsSpan(0, frame.Length).SequenceEqual(frame),
+                "ring.used.dev.write-len-bytes", $"used len {got.UsedLength} for a {PacketBytes}-byte packet, or the bytes differ from the frame sent; {c}");
+        });
+
+    [Test, Requirement("ring.framing.dev.no-layout-assumption", "net.tx.dev.ignore-unknown-flags", "net.rx.dev.flags-no-guest-csum",
+        "net.rx.dev.gso-types", "net.rx.dev.num-buffers-1", "ring.used.dev.write-len-bytes")]
+    public void Frames_cross_in_any_descriptor_layout_with_a_clean_receive_header() =>
+        Suite.Verify(AnyLayoutCarriesTheSameFrame(SuiteContext.Current), cases: 60);
+}
