@@ -12,11 +12,12 @@ public static class ReportBuilder
     public const string SchemaId = "https://virtio-mq-conformance/report.schema.json#v1";
 
     public const string VerdictRule =
-        "Certified only when every applicable device MUST / MUST NOT rule and binding definition that was checked passed (a known finding is a failure). " +
+        "Certified only when every applicable device MUST / MUST NOT rule and binding definition that was checked passed (a known finding is a failure), " +
+        "and none was left unjudged by a check that stopped at another finding first. " +
         "SHOULD failures and robustness findings are listed but do not deny certification. Driver rules are not judged by a device run.";
 
     public const string DriverVerdictRule =
-        "Certified only when every driver MUST / MUST NOT rule and binding definition that was checked passed. " +
+        "Certified only when every driver MUST / MUST NOT rule and binding definition that was checked passed, and none was left unjudged. " +
         "SHOULD failures are listed but do not deny certification. Device rules are not judged by a driver run: the device is the recorder.";
 
     /// <param name="device">What was judged: the device URI, or for a driver run a description of the driver.</param>
@@ -28,9 +29,12 @@ public static class ReportBuilder
         bool Binding(RequirementResult r) => IsMust(catalogue.Get(r.Id), kind);
         var mandatoryFailed = results.Where(r => r.Verdict is Verdict.Fail or Verdict.KnownFinding && Binding(r)).ToList();
         var warnings = checks.Where(c => c.Outcome == CheckOutcome.Warning && c.ViolatedRequirement is { } id && catalogue.TryGet(id, out _)).ToList();
+        // A binding rule whose checks all ran but stopped at a SHOULD or robustness finding before judging it: nothing
+        // showed it holds. Without this, a device that refuses every FEATURES_OK (a SHOULD) would be certified on warnings.
+        var unjudged = results.Where(r => r.Verdict == Verdict.NotCovered && r.Why == StoppedEarly && Binding(r)).ToList();
         return new CertificationReport(
             SchemaId, kind, suiteVersion, commit, version.Label(), device, identity, runDate,
-            Certified: mandatoryFailed.Count == 0,
+            Certified: mandatoryFailed.Count == 0 && unjudged.Count == 0,
             kind == RunKind.Driver ? DriverVerdictRule : VerdictRule,
             MustFailures: [.. results.Where(r => r.Verdict == Verdict.Fail && Binding(r)).Select(r => r.Id)],
             KnownFindings: [.. results.Where(r => r.Verdict == Verdict.KnownFinding).Select(r => r.Id)],
@@ -67,6 +71,8 @@ public static class ReportBuilder
             .SelectMany(m => m.GetCustomAttributes(typeof(Infrastructure.RequirementAttribute), false).OfType<Infrastructure.RequirementAttribute>())
             .SelectMany(a => a.Ids).ToHashSet();
 
+    private const string StoppedEarly = "its tests stopped at another rule's failure before showing this one holds";
+
     private static RequirementResult Judge(Requirement r, IReadOnlyList<CheckRecord> checks, SpecVersion version, RunKind kind)
     {
         var mine = checks.Where(c => c.Requirements.Contains(r.Id)).ToList();
@@ -85,7 +91,7 @@ public static class ReportBuilder
             return Result(Verdict.KnownFinding, $"{known.Test}: {known.Message} ({known.Reason})", known);
         if (mine.Any(c => c.Outcome == CheckOutcome.Passed)) return Result(Verdict.Pass);
         if (mine.Count > 0 && mine.All(c => c.Outcome == CheckOutcome.NotApplicable)) return Result(Verdict.NotApplicable, mine[0].Reason);
-        if (mine.Count > 0) return Result(Verdict.NotCovered, "its tests stopped at another rule's failure before showing this one holds");
+        if (mine.Count > 0) return Result(Verdict.NotCovered, StoppedEarly);
         return Result(Verdict.NotCovered, NamedByTests().Contains(r.Id) ? "its tests did not run (filtered out)" : "no test yet");
     }
 

@@ -1,0 +1,45 @@
+using VirtioMq.Conformance.Reporting;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.Conformance;
+
+/// <summary>
+/// The verdict rule's edge: a check that names a MUST rule but stopped at a SHOULD finding before judging it has not
+/// shown the MUST holds. Found by mutation testing: a device that reset on every status write failed every check on
+/// core.feat.dev.accept-valid-subset (a SHOULD) and was certified on warnings alone.
+/// </summary>
+[TestFixture]
+public sealed class VerdictRuleTests
+{
+    private static CertificationReport Report(params CheckRecord[] checks) =>
+        ReportBuilder.Build(checks, RequirementCatalogue.Default, SpecVersions.Primary, "reference://?pairs=8",
+            new Dictionary<string, string>(), DateTimeOffset.UnixEpoch, "1.0.0", "0");
+
+    private static CheckRecord Check(CheckOutcome outcome, string? violated = null) =>
+        new("Frames_come_back_only_on_enabled_receive_queues", "VirtioMq.Conformance.Rules.QueueMappingTests",
+            ["net.mq.dev.rx-limit-after-used"], "the device's data plane", outcome, 1, "(1,1)", violated, "refused FEATURES_OK");
+
+    [Test]
+    public void A_MUST_rule_left_unjudged_by_a_SHOULD_finding_denies_certification()
+    {
+        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset"));
+        Assert.That(report.Certified, Is.False);
+        Assert.That(report.ShouldWarnings, Is.EqualTo(new[] { "core.feat.dev.accept-valid-subset" }));
+        Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.NotCovered));
+    }
+
+    [Test]
+    public void The_same_rule_judged_by_another_check_keeps_the_certification()
+    {
+        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset"), Check(CheckOutcome.Passed));
+        Assert.That(report.Certified, Is.True);
+    }
+
+    [Test]
+    public void A_SHOULD_finding_alone_does_not_deny_certification()
+    {
+        var report = Report(new CheckRecord("Frames_are_steered_to_the_receiveq_of_their_transmitq", "VirtioMq.Conformance.Rules.QueueMappingTests",
+            ["net.mq.dev.follow-tx"], "the device's data plane", CheckOutcome.Warning, 4, "(1,1)", "net.mq.dev.follow-tx", "came back on receiveq1"));
+        Assert.That(report.Certified, Is.True);
+    }
+}
