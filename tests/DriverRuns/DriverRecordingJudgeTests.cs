@@ -22,14 +22,7 @@ public sealed class DriverRecordingJudgeTests
     [Test]
     public void A_driver_that_keeps_the_transmit_rules_passes()
     {
-        var (recording, session) = Record(d =>
-        {
-            d.Initialize(pairs: 2);
-            d.VqPairsSet(2);
-            SendOn(d, 1, 2);
-            d.VqPairsSet(1);
-            SendOn(d, 1);
-        });
+        var (recording, session) = Record(d => SendAfterShrinkingToOnePair(d, transmitq: 1));
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
         Assert.Multiple(() =>
         {
@@ -45,14 +38,7 @@ public sealed class DriverRecordingJudgeTests
     [Test]
     public void Sending_on_transmitq2_after_VQ_PAIRS_SET_1_breaks_tx_limit_after_set()
     {
-        var (recording, session) = Record(d =>
-        {
-            d.Initialize(pairs: 2);
-            d.VqPairsSet(2);
-            SendOn(d, 1, 2);
-            d.VqPairsSet(1);
-            SendOn(d, 2);
-        });
+        var (recording, session) = Record(d => SendAfterShrinkingToOnePair(d, transmitq: 2));
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
         var broken = checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-limit-after-set"));
         Assert.Multiple(() =>
@@ -84,14 +70,7 @@ public sealed class DriverRecordingJudgeTests
     [Test]
     public void A_driver_run_report_judges_driver_rules_and_leaves_device_rules_alone()
     {
-        var (recording, session) = Record(d =>
-        {
-            d.Initialize(pairs: 2);
-            d.VqPairsSet(2);
-            SendOn(d, 1, 2);
-            d.VqPairsSet(1);
-            SendOn(d, 2);
-        });
+        var (recording, session) = Record(d => SendAfterShrinkingToOnePair(d, transmitq: 2));
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
         var report = ReportBuilder.Build(checks, RequirementCatalogue.Default, SpecVersions.Primary, "the suite's front-end", new Dictionary<string, string>(),
             DateTimeOffset.UnixEpoch, "1.0.0", "x", RunKind.Driver);
@@ -105,6 +84,16 @@ public sealed class DriverRecordingJudgeTests
             Assert.That(JsonReport.Render(report), Does.Contain("\"runKind\": \"driver\""));
             Assert.That(MarkdownReport.Render(report), Does.StartWith("# virtio-net multiqueue driver conformance: NOT CERTIFIED"));
         });
+    }
+
+    /// <summary>Two pairs used, then VQ_PAIRS_SET(1), then one frame on <paramref name="transmitq"/>: legal on transmitq1 only.</summary>
+    private static void SendAfterShrinkingToOnePair(NetDriver d, int transmitq)
+    {
+        d.Initialize(pairs: 2);
+        d.VqPairsSet(2);
+        SendOn(d, 1, 2);
+        d.VqPairsSet(1);
+        SendOn(d, transmitq);
     }
 
     /// <summary>One frame on each transmitq named (1-based), then the device's settle time so the back-end has taken them.</summary>

@@ -90,7 +90,7 @@ public sealed partial class BackendSession : IDisposable
                 lastPeriodic = Stopwatch.GetTimestamp();
                 periodic();
             }
-            var kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
+            var kicks = RingsByKickFd();
             // Rings with buffers left from their last turn are served again at once: don't sleep on them.
             var wait = _plane.HasBacklog ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200);
             var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], wait);
@@ -108,7 +108,7 @@ public sealed partial class BackendSession : IDisposable
                     if (answered || PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count == 0) break;
                 }
                 // Messages may have replaced or dropped kick fds: look at the current ones.
-                kicks = _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
+                kicks = RingsByKickFd();
                 ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
             }
             // Receive rings first: a ring starts on its first kick, and a frame taken from a transmit ring kicked
@@ -121,6 +121,9 @@ public sealed partial class BackendSession : IDisposable
             if (_plane.NeedsReset) SignalErrorIfBroken(_vrings.FirstOrDefault(v => _plane.IsBroken(v.Index)));
         }
     }
+
+    /// <summary>The rings that have a kick eventfd, by that fd.</summary>
+    private Dictionary<int, Vring> RingsByKickFd() => _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
 
     /// <summary>Reads and handles one message; false when the connection is over (the reason is logged).</summary>
     private bool ServeOneMessage(out bool answered)
