@@ -1,0 +1,44 @@
+using FsCheck;
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Rules;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.FaultDetection;
+
+/// <summary>
+/// Proof for the properties whose bug is a missing answer: each fails, naming its rule, on the reference with that
+/// answer hidden, and passes on the reference as it is.
+/// </summary>
+[TestFixture]
+public sealed class MaskedDeviceDetectionTests
+{
+    public static IEnumerable<TestCaseData> Cases() =>
+    [
+        new TestCaseData("needs-reset", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, 10, "core.status.dev.needs-reset")
+            .SetArgDisplayNames("needs-reset", "impossible avail idx"),
+        new TestCaseData("notifications", (Func<SuiteContext, Property>)UsedBufferNotificationTests.NotificationsAreSentWhenOwed, 60, "ring.notif.dev.no-event-idx|ring.notif.dev.event-idx")
+            .SetArgDisplayNames("notifications", "used buffer notifications"),
+    ];
+
+    [Test, TestCaseSource(nameof(Cases))]
+    public void The_property_fails_on_the_device_without_the_answer(string hidden, Func<SuiteContext, Property> property, int cases, string rules)
+    {
+        var ctx = Context($"masked://?pairs=8&hide={hidden}");
+        var outcome = PropertyRunner.Run(hidden, property(ctx), ctx.Settings, cases);
+        Assert.That(outcome.Passed, Is.False, $"passed {outcome.Cases} case(s) with {hidden} hidden");
+        Assert.That(outcome.Violation?.RequirementId, Is.AnyOf(rules.Split('|')), FailureReport.Format(outcome, ctx.Settings, hidden));
+    }
+
+    [Test, TestCaseSource(nameof(Cases))]
+    public void The_property_passes_on_the_reference(string hidden, Func<SuiteContext, Property> property, int cases, string rules)
+    {
+        var ctx = Context("reference://?pairs=8");
+        var outcome = PropertyRunner.Run(hidden, property(ctx), ctx.Settings, cases);
+        Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, hidden));
+    }
+
+    private static SuiteContext Context(string uri) =>
+        new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)),
+            MaskedReferenceDevice.Resolver());
+}
