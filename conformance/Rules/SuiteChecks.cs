@@ -75,6 +75,8 @@ public static class SuiteChecks
             MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, 10),
         Check(nameof(UsedBufferNotificationTests.A_used_buffer_notification_comes_when_the_driver_asked_for_one), ["ring.notif.dev.no-event-idx", "ring.notif.dev.event-idx"],
             UsedBufferNotificationTests.NotificationsAreSentWhenOwed, 60),
+        Check(nameof(TransmitCompletionTests.Every_transmit_buffer_comes_back_used), ["ring.used.def.returns-buffers"],
+            TransmitCompletionTests.EveryTransmitBufferIsReturned, 40),
         Check(nameof(ModelBasedTests.Random_command_sequences_match_the_model),
             ["net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset", "net.mq.dev.follow-tx",
              "core.reset.dev.status-zero", "core.feat.dev.renegotiate-after-reset", "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected"],
