@@ -61,7 +61,21 @@ public sealed partial class VirtioNetDevice
 
     public FeatureSet DeviceFeatures { get; }
     public FeatureSet Negotiated { get; private set; } = FeatureSet.Empty;
-    public DeviceStatus Status { get; private set; }
+    /// <summary>
+    /// The device status. DEVICE_NEEDS_RESET joins it whenever the data plane has found a ring unusable: over
+    /// vhost-user the back-end says so on its error eventfd at a moment of its own, so the check belongs to the read,
+    /// not to the kick that happened to cause it.
+    /// </summary>
+    public DeviceStatus Status
+    {
+        get
+        {
+            if ((_status & DeviceStatus.DriverOk) != 0 && _dataPlane.NeedsReset) _status |= DeviceStatus.DeviceNeedsReset;
+            return _status;
+        }
+        private set => _status = value;
+    }
+    private DeviceStatus _status;
     public int MaxPairs => _options.MaxPairs;
     public int QueueMaxSize => _options.QueueMaxSize;
 
@@ -126,7 +140,6 @@ public sealed partial class VirtioNetDevice
     /// <summary>The driver's available buffer notification (a kick) for one virtqueue.</summary>
     public void Notify(int vq)
     {
-        if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
         var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
@@ -134,7 +147,6 @@ public sealed partial class VirtioNetDevice
         // Stryker disable once all : reached only with a fault switch on (a live device has activated every ring)
         if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
         Process(vq);
-        if (_dataPlane.NeedsReset) Status |= DeviceStatus.DeviceNeedsReset;
     }
 
     private void Reset()
