@@ -75,7 +75,15 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         }
         catch (TimeoutException e)
         {
-            throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Timeout);
+            throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Timeout)
+            {
+                RequirementId = request switch
+                {
+                    VhostUserRequest.GetVringBase => "vu.get-base.reply-last-avail",
+                    VhostUserRequest.GetQueueNum => "vu.mq.get-queue-num-reply",
+                    _ => null,
+                },
+            };
         }
         catch (VhostUserDisconnectedException e)
         {
