@@ -55,11 +55,29 @@ public sealed partial class NetDriver
         return hit?.Pair;
     }
 
+    /// <summary>
+    /// Sends a frame of the caller's making on transmitq <paramref name="txPair"/> and reports the receiveq the
+    /// same bytes came back on, or null. For frames that cannot carry a tag (short, or not IPv4/UDP): the caller
+    /// makes each one unique.
+    /// </summary>
+    public int? SendAndLocate(int txPair, byte[] frame, TimeSpan? wait = null)
+    {
+        Transmit(txPair, frame);
+        ReceivedFrame? hit = null;
+        TryWaitUntil(() => (hit = Claim(frame)) is not null, wait ?? Device.SettleTime);
+        return hit?.Pair;
+    }
+
+    /// <summary>Takes the received frame whose bytes are exactly <paramref name="frame"/>, if it has arrived.</summary>
+    public ReceivedFrame? Claim(byte[] frame) => Take(r => r.Frame.AsSpan().SequenceEqual(frame));
+
     /// <summary>Takes the received frame carrying <paramref name="tag"/>, if it has arrived.</summary>
-    public ReceivedFrame? Claim(ulong tag)
+    public ReceivedFrame? Claim(ulong tag) => Take(r => TestFrames.TagOf(r.Frame) == tag);
+
+    private ReceivedFrame? Take(Predicate<ReceivedFrame> match)
     {
         CollectReceived();
-        var i = _received.FindIndex(r => TestFrames.TagOf(r.Frame) == tag);
+        var i = _received.FindIndex(match);
         if (i < 0) return null;
         var hit = _received[i];
         _received.RemoveAt(i);

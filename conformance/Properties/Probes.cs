@@ -11,10 +11,17 @@ public static class Probes
     /// Sends a tagged frame on transmitq <paramref name="txPair"/>, waits as long as the model says the device
     /// owes an answer, and throws the model's first violation among <paramref name="checkedIds"/>.
     /// </summary>
-    public static int? Loopback(NetDriver driver, MqDeviceModel model, int txPair, int flow, params string[] checkedIds)
+    public static int? Loopback(NetDriver driver, MqDeviceModel model, int txPair, int flow, params string[] checkedIds) =>
+        Judged(driver, model, txPair, wait => driver.SendAndLocate(txPair, flow, wait), checkedIds);
+
+    /// <summary>Like <see cref="Loopback"/>, for a frame of the caller's making, found again by its bytes.</summary>
+    public static int? LoopbackFrame(NetDriver driver, MqDeviceModel model, int txPair, byte[] frame, params string[] checkedIds) =>
+        Judged(driver, model, txPair, wait => driver.SendAndLocate(txPair, frame, wait), checkedIds);
+
+    private static int? Judged(NetDriver driver, MqDeviceModel model, int txPair, Func<TimeSpan, int?> sendAndLocate, string[] checkedIds)
     {
         var mustArrive = model.Live && txPair <= model.CurrentPairs;
-        var at = driver.SendAndLocate(txPair, flow, mustArrive ? driver.ResponseWait : driver.Device.SettleTime);
+        var at = sendAndLocate(mustArrive ? driver.ResponseWait : driver.Device.SettleTime);
         var violations = model.JudgeLoopback(txPair, at);
         // A frame the device owed never came back. Whatever rule this test checks, nothing after it can be
         // judged, and on a device that loses frames every further owed frame would wait out a full timeout

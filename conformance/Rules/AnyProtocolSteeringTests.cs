@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Automatic receive steering for packets that are not the IPv4/UDP the rest of the suite sends (§5.1.9.5.6):
+/// ARP, IPv6, VLAN-tagged, unknown ethertypes, IPv4 with options, with a header length it cannot have, or cut
+/// short. The device may classify them however it likes, but the queue rules do not depend on the protocol: nothing
+/// lands above virtqueue_pairs, only receiveq1 is used before VQ_PAIRS_SET, and a flow's packets ought to follow
+/// the transmitq it was sent on. A device that parses headers for its flow table must not trip over any of them.
+/// </summary>
+[TestFixture, Category("Multiqueue"), Plane(Plane.Data)]
+public sealed class AnyProtocolSteeringTests
+{
+    public enum Kind { Arp, Ipv6Udp, VlanIpv4, UnknownEthertype, Ipv4Options, Ipv4BadHeaderLength, Ipv4CutShort, HeaderOnly }
+
+    /// <param name="Length">Frame length; each kind clamps it to what it can be.</param>
+    /// <param name="Fill">Seeds the bytes after the headers, and the IPv4 header length for the kinds that choose one.</param>
+    public sealed record OddFrame(int TxPair, Kind Kind, int Length, int Fill)
+    {
+        public override string ToString() => $"{Kind} ({Length} bytes, fill {Fill}) on transmitq{TxPair}";
+    }
+
+    public sealed record SteeringCase(int Pairs, OddFrame[] Frames)
+    {
+        public override string ToString() => $"VQ_PAIRS_SET({Pairs}), then {string.Join(", ", Frames.Select(f => f.ToString()))}";
+    }
+
+    private static Gen<OddFrame> Frame(int pairs) =>
+        from tx in Gen.Choose(1, pairs)
+        from kind in Gen.Elements(Enum.GetValues<Kind>())
+        from length in Gen.Frequency((3, Gen.Choose(14, 80)), (1, Gen.Choose(81, 1514)))
+        from fill in Gen.Choose(0, 0xFFFF)
+        select new OddFrame(tx, kind, length, fill);
+
+    private static Gen<SteeringCase> Cases =>
+        from pairs in Gen.Choose(1, 4)
+        from frames in Gen.ListOf(Frame(pairs)).Select(l => l.Take(12).ToArray())
+        select new SteeringCase(pairs, frames);
+
+    private static IEnumerable<SteeringCase> Shrink(SteeringCase c)
+    {
+        foreach (var frames in Generators.ShrinkList(c.Frames)) yield return c with { Frames = frames };
+        for (var i = 0; i < c.Frames.Length; i++)
+            if (c.Frames[i].Length > 14) yield return c with { Frames = [.. c.Frames.Select((f, j) => j == i ? f with { Length = 14 + (f.Length - 14) / 2 } : f)] };
+    }
+
+    /// <summary>Builds the frame; <paramref name="serial"/> goes into the source MAC so every frame of a case is unique.</summary>
+    public static byte[] Build(OddFrame f, int serial)
+    {
+        var rng = new Random(f.Fill);
+        var (type, min) = f.Kind switch
+        {
+            Kind.Arp => (0x0806, 42),
+            Kind.Ipv6Udp => (0x86DD, 62),
+            Kind.VlanIpv4 => (0x8100, 46),
+            Kind.UnknownEthertype => (0x88B5 + f.Fill % 8, 14), // the IEEE local experimental ethertypes and after
+            Kind.Ipv4Options => (0x0800, 14 + 4 * (6 + f.Fill % 10) + 8),
+            Kind.Ipv4BadHeaderLength => (0x0800, 34),
+            Kind.Ipv4CutShort => (0x0800, 14),
+            _ => (0x0800, 14),
+        };
+        var length = f.Kind switch
+        {
+            Kind.Ipv4CutShort => Math.Clamp(f.Length, 14, 37),
+            Kind.HeaderOnly => 14,
+            _ => Math.Clamp(f.Length, min, 1514),
+        };
+        var frame = new byte[length];
+        rng.NextBytes(frame);
+        byte[] dst = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+        dst.CopyTo(frame, 0);
+        frame[6] = 0x02; // a locally administered unicast source
+        frame[7] = 0x4F;
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(8), serial);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), (ushort)type);
+        if (length < 15) return frame;
+        switch (f.Kind)
+        {
+            case Kind.Ipv6Udp:
+                frame[14] = 0x60;
+                frame[20] = 17;
+                break;
+            case Kind.VlanIpv4:
+                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), 0x0800);
+                frame[18] = 0x45;
+                frame[27] = 17;
+                break;
+            case Kind.Ipv4Options:
+                frame[14] = (byte)(0x40 | (6 + f.Fill % 10));
+                frame[23] = (byte)(f.Fill % 2 == 0 ? 6 : 17);
+                break;
+            case Kind.Ipv4BadHeaderLength:
+                frame[14] = (byte)(0x40 | (f.Fill % 5)); // IHL 0..4: shorter than any IPv4 header
+                frame[23] = 17;
+                break;
+            case Kind.Ipv4CutShort:
+                frame[14] = 0x45;
+                if (length > 23) frame[23] = (byte)(f.Fill % 2 == 0 ? 6 : 17);
+                break;
+        }
+        return frame;
+    }
+
+    public static Property Steering(SuiteContext ctx, params string[] checkedIds) =>
+        Prop.ForAll(Arb.From(Cases, Shrink), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            d.BeginNegotiation();
+            var features = PairsRangeTests.NetDriverDefaults(d.Offered);
+            var pairs = features.Has(FeatureBit.NetMq) ? Math.Min(c.Pairs, Math.Min(d.MaxPairs, Generators.TrafficPairs)) : 1;
+            Probes.Initialize(d, features, pairs);
+            var model = PairsRangeTests.Model(d);
+            // Before VQ_PAIRS_SET only pair 1 may carry anything, whatever the protocol.
+            Probes.LoopbackFrame(d, model, 1, Build(new OddFrame(1, Kind.Arp, 60, 0), -1), checkedIds);
+            if (model.MultiqueueNegotiated && pairs > 1) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+            var serial = 0;
+            foreach (var f in c.Frames.Where(f => f.TxPair <= pairs))
+            {
+                Probes.LoopbackFrame(d, model, f.TxPair, Build(f, serial++), checkedIds);
+                d.CollectReceived();
+            }
+        });
+
+    [Test, Requirement("net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset")]
+    public void Frames_of_any_protocol_come_back_only_on_enabled_receive_queues() =>
+        Suite.Verify(Steering(SuiteContext.Current, "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset"), cases: 40);
+
+    [Test, Category("Should"), Requirement("net.mq.dev.follow-tx")]
+    public void Frames_of_any_protocol_follow_their_transmitq() =>
+        Suite.Verify(Steering(SuiteContext.Current, "net.mq.dev.follow-tx"), cases: 40);
+}
