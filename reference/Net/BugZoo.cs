@@ -78,8 +78,8 @@ public static class BugZoo
         new(DeviceFault.RxNumBuffersZero, new("DPDK", "v22.11 lib/vhost/virtio_net.c (mbuf_to_desc); testpmd seen by this suite (conformance/Expected)",
                 "num_buffers written into the receive header only with mergeable buffers, so it stays 0 without MRG_RXBUF"),
             "net.rx.dev.num-buffers-1", "net.rx.dev.num-buffers-1"),
-        new(DeviceFault.MalformedChainStopsQueue, new("microsoft/openvmm", "issue #4045, PR #4036; cloud-hypervisor PR #8401",
-                "the head of a refused chain was never returned, so its queue was never served again and no reset was asked for"),
+        new(DeviceFault.MalformedChainStopsQueue, new("microsoft/openvmm", "issue #4045, PR #4036; cloud-hypervisor PR #8401; sysprog21/kvm-host PR #51",
+                "a refused chain was left unconsumed: openvmm re-read it forever, then retired the queue; cloud-hypervisor's block device and kvm-host's fix left the queue stalled; none asked for a reset"),
             "robust.ring.malformed-chain-refused", "robust.ring.malformed-chain-refused"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
