@@ -72,6 +72,16 @@ public static class BugZoo
         new(DeviceFault.CvqRoleSurvivesReset, new("oxide propolis", "d59ac2dcf1a2 (PR #1125)", "a queue kept its controlq role after the driver re-initialised the device with other features"),
             "net.vq.def.layout", null, FrontEndOwned),
 
+        new(DeviceFault.TxHeaderOwnDescriptor, new("FreeBSD bhyve pci_virtio_net", "tx path as described in Solo5/solo5 PR #98 (2016); sysprog21/kvm-host PR #51",
+                "the transmit path took the first descriptor as the header alone, whatever its length, so a packet in one descriptor sent an empty frame"),
+            "ring.framing.dev.no-layout-assumption", "ring.framing.dev.no-layout-assumption"),
+        new(DeviceFault.RxNumBuffersZero, new("DPDK", "v22.11 lib/vhost/virtio_net.c (mbuf_to_desc); testpmd seen by this suite (conformance/Expected)",
+                "num_buffers written into the receive header only with mergeable buffers, so it stays 0 without MRG_RXBUF"),
+            "net.rx.dev.num-buffers-1", "net.rx.dev.num-buffers-1"),
+        new(DeviceFault.MalformedChainStopsQueue, new("microsoft/openvmm", "issue #4045, PR #4036; cloud-hypervisor PR #8401; sysprog21/kvm-host PR #51",
+                "a refused chain was left unconsumed: openvmm re-read it forever, then retired the queue; cloud-hypervisor's block device and kvm-host's fix left the queue stalled; none asked for a reset"),
+            "robust.ring.malformed-chain-refused", "robust.ring.malformed-chain-refused"),
+
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),
             null, "vu.mq.get-queue-num-reply", ProtocolOnly),

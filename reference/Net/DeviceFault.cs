@@ -40,6 +40,12 @@ public enum DeviceFault
     CvqMissingWithoutMq,
     /// <summary>The controlq index found at the first negotiation is kept across resets, whatever is negotiated next.</summary>
     CvqRoleSurvivesReset,
+    /// <summary>The transmit path takes a chain's whole first descriptor as the header, whatever its length, and the frame from the descriptors after it.</summary>
+    TxHeaderOwnDescriptor,
+    /// <summary>The receive header's num_buffers is left 0 although MRG_RXBUF is not negotiated (it must be 1).</summary>
+    RxNumBuffersZero,
+    /// <summary>A refused descriptor chain is left unconsumed and its queue is never served again, without DEVICE_NEEDS_RESET.</summary>
+    MalformedChainStopsQueue,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -103,6 +109,9 @@ public static class DeviceFaults
         DeviceFault.GetBaseNoReply => "get-base-no-reply",
         DeviceFault.SetBaseRejectsWrapped => "set-base-rejects-wrapped",
         DeviceFault.AdvertiseReplyAckButNoAck => "advertise-reply-ack-but-no-ack",
+        DeviceFault.TxHeaderOwnDescriptor => "tx-header-own-descriptor",
+        DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
+        DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -40,6 +40,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _steerAllToQ1 = options.Has(DeviceFault.SteerAllToQ1);
     private readonly bool _disabledTxStalls = options.Has(DeviceFault.DisabledTxStalls);
     private readonly bool _steerToMaxPairs = options.Has(DeviceFault.SteerToMaxPairs);
+    private readonly bool _txHeaderOwnDescriptor = options.Has(DeviceFault.TxHeaderOwnDescriptor);
+    private readonly bool _malformedChainStopsQueue = options.Has(DeviceFault.MalformedChainStopsQueue);
+    // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
+    private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
     // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
     private readonly int _receiveParity = options.Has(DeviceFault.SwapRxTx) ? 1 : 0;
     // Stryker restore all
@@ -82,6 +86,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
                 negotiated.Has(FeatureBit.EventIdx), negotiated.Has(FeatureBit.IndirectDesc));
             q.SyncUsedIdxFromMemory();
             q.LastAvailIdx = lastAvailIdx ?? q.UsedIdx;
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            q.StopsOnRefusedChain = _malformedChainStopsQueue;
             _rings[vq] = q;
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)
@@ -191,6 +197,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             try
             {
                 length = chain.CopyReadable(memory, _frame);
+                // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+                if (_txHeaderOwnDescriptor) length = CopyAfterFirstDescriptor(chain);
             }
             catch (GuestMemoryFault e)
             {
@@ -211,6 +219,27 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         q.PublishUsed();
         return taken == budget && q.HasAvailable;
     }
+
+    // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+    /// <summary>
+    /// The tx-header-own-descriptor bug, as bhyve's transmit path had it: the whole first descriptor is taken as the
+    /// header, whatever its length, and the frame is gathered from the readable descriptors after it. Returns the
+    /// length in _frame with a blank header in front, as the healthy path leaves it.
+    /// </summary>
+    private int CopyAfterFirstDescriptor(DescriptorChain chain)
+    {
+        var at = SplitRing.NetHeaderSize;
+        _frame.AsSpan(0, at).Clear();
+        var segments = chain.Segments;
+        for (var i = 1; i < segments.Count && !segments[i].DeviceWritable && at < _frame.Length; i++)
+        {
+            var n = (int)Math.Min(segments[i].Length, (uint)(_frame.Length - at));
+            memory.Span(segments[i].Address, n).CopyTo(_frame.AsSpan(at));
+            at += n;
+        }
+        return at;
+    }
+    // Stryker restore all
 
     /// <summary>Steers the frame in _frame[0..length) (virtio-net header first) to a receive ring.</summary>
     private void Transmitted(int txRing, int length)
@@ -247,7 +276,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         // gso NONE, num_buffers 1, since no offloads and no mergeable buffers are negotiated (§5.1.9.4.1).
         var packet = _frame.AsSpan(0, length);
         packet[..SplitRing.NetHeaderSize].Clear();
-        packet[10] = 1;
+        packet[10] = _numBuffers;
         if (chain.WritableLength < packet.Length)
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");

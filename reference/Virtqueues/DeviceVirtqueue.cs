@@ -65,6 +65,17 @@ public sealed class DeviceVirtqueue
     /// <summary>Set when the driver exposed more buffers than the ring holds: the queue is unusable until reset.</summary>
     public bool Broken { get; private set; }
 
+    // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+    /// <summary>
+    /// The malformed-chain-stops-queue bug: a refused chain is left on the ring unconsumed and the queue takes nothing
+    /// more, without being marked <see cref="Broken"/> (so no DEVICE_NEEDS_RESET either).
+    /// </summary>
+    public bool StopsOnRefusedChain { get; set; }
+
+    /// <summary>Set once a chain was refused with <see cref="StopsOnRefusedChain"/>: the queue is dead until it is set up again.</summary>
+    public bool Stopped { get; private set; }
+    // Stryker restore all
+
     public void SyncUsedIdxFromMemory() => UsedIdx = _mem.ReadU16(Used + 2);
 
     public bool HasAvailable => !Broken && _mem.ReadU16Acquire(Avail + 2) != LastAvailIdx;
@@ -77,6 +88,8 @@ public sealed class DeviceVirtqueue
     public DescriptorChain? Pop()
     {
         if (Broken) return null;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+        if (Stopped) return null;
         if (_availSeen == _lastAvailIdx)
         {
             var availIdx = _mem.ReadU16Acquire(Avail + 2);
@@ -106,6 +119,15 @@ public sealed class DeviceVirtqueue
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)
         {
+            // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            if (StopsOnRefusedChain)
+            {
+                // The head stays where the driver put it, never returned: a clean stop, not a retry of the same head.
+                _lastAvailIdx--;
+                Stopped = true;
+                throw new ChainError($"queue {Index}: chain at head {head} refused; the queue is served no more: {e.Message}");
+            }
+            // Stryker restore all
             if (head < Size) PushUsed(head, 0);
             throw new ChainError($"queue {Index}: chain at head {head} refused: {e.Message}");
         }

@@ -23,6 +23,8 @@ public sealed class ModelBasedDetectionTests
         new(DeviceFault.SteerAllToQ1, new[] { "net.mq.dev.follow-tx" }),
         new(DeviceFault.CvqAt2, new[] { "net.vq.def.layout" }),
         new(DeviceFault.SteerToMaxPairs, new[] { "net.mq.dev.rx-limit-after-used", "net.mq.dev.follow-tx", "net.mq.dev.rx-q1-after-reset" }),
+        // Every frame the model sends goes out empty, so it is lost wherever the model expected it.
+        new(DeviceFault.TxHeaderOwnDescriptor, new[] { "net.vq.def.layout", "net.mq.def.vq-pairs-set" }),
     ];
 
     [Test, TestCaseSource(nameof(Expectations))]

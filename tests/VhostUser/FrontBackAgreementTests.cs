@@ -82,6 +82,7 @@ public sealed class FrontBackAgreementTests
     [TestCase(DeviceFault.SwapRxTx)]
     [TestCase(DeviceFault.SteerAllToQ1)]
     [TestCase(DeviceFault.ResetKeepsPairs)]
+    [TestCase(DeviceFault.TxHeaderOwnDescriptor)]
     public void A_back_end_fault_makes_the_devices_disagree(DeviceFault fault)
     {
         using var broken = new BackendFixture(new HashSet<DeviceFault> { fault });
