@@ -29,7 +29,9 @@ public sealed partial class NetDriver
         byte[] buffer = [.. new byte[SplitRing.NetHeaderSize], .. frame];
         if (q.Add([buffer], [], tag: "tx") is null)
         {
-            WaitUntil(() => { ReapTransmitted(q); return q.FreeDescriptors > 0; }, $"transmitq{pair} to free a descriptor (the device is not consuming it)");
+            // Transmit descriptors come back only through the used ring (§2.7.8): a ring that stays full is the device's.
+            WaitUntil(() => { ReapTransmitted(q); return q.FreeDescriptors > 0; },
+                $"transmitq{pair} to return a used buffer (all {q.Size} descriptors are with the device)", requirementId: "ring.used.def.returns-buffers");
             q.Add([buffer], [], tag: "tx");
         }
         PublishAndKick(q);

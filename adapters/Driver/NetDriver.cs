@@ -143,11 +143,14 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
         return BinaryPrimitives.ReadUInt16LittleEndian(b);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds, sleeping on device notifications; throws naming what it waited for.</summary>
-    public void WaitUntil(Func<bool> condition, string waitedFor, TimeSpan? timeout = null)
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds, sleeping on device notifications; throws naming what it
+    /// waited for and, when given, the rule a device that never gets there breaks.
+    /// </summary>
+    public void WaitUntil(Func<bool> condition, string waitedFor, TimeSpan? timeout = null, string? requirementId = null)
     {
         if (!TryWaitUntil(condition, timeout ?? _options.Timeout))
-            throw new DeviceTimeoutException(waitedFor, timeout ?? _options.Timeout);
+            throw new DeviceTimeoutException(waitedFor, timeout ?? _options.Timeout) { RequirementId = requirementId };
     }
 
     public bool TryWaitUntil(Func<bool> condition, TimeSpan timeout)

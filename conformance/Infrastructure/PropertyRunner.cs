@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.FSharp.Core;
+using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Infrastructure;
@@ -87,7 +88,9 @@ public static class PropertyRunner
                     return new PropertyOutcome(name, true, p.Item1.NumberOfTests, 0, seed, null, null, null, null);
                 case TestResult.Failed f:
                     var error = f.Item4 is Outcome.Failed of ? of.Item : null;
-                    var violation = (error as ConformanceViolationException)?.Violation;
+                    // A wait of the driver that knows the rule its timeout breaks names it, like a check would.
+                    var violation = (error as ConformanceViolationException)?.Violation
+                        ?? (error is DeviceTimeoutException { RequirementId: { } id } t ? new Violation(id, t.Message) : null);
                     return new PropertyOutcome(name, false, f.Item1.NumberOfTests, f.Item1.NumberOfShrinks, seed, violation,
                         Describe(f.Item3), Describe(f.Item2), violation is null ? error?.ToString() ?? "the property returned false" : null);
                 case TestResult.Exhausted e:

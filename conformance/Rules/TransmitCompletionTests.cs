@@ -37,7 +37,8 @@ public sealed class TransmitCompletionTests
 
     private static IEnumerable<CompletionCase> Shrink(CompletionCase c)
     {
-        if (c.Frames > 1) yield return c with { Frames = c.Frames / 2 };
+        if (c.Frames > 1) yield return c with { Frames = 1 };
+        if (c.Frames > 2) yield return c with { Frames = c.Frames / 2 };
         if (c.Frames > 1) yield return c with { Frames = c.Frames - 1 };
         if (c.Batch > 1) yield return c with { Batch = 1 };
         if (c.Pairs > c.Pair) yield return c with { Pairs = c.Pair };
@@ -73,8 +74,8 @@ public sealed class TransmitCompletionTests
                 for (var i = 0; i < batch; i++)
                 {
                     Reap();
-                    if (tx.FreeDescriptors == 0 && !d.TryWaitUntil(() => { Reap(); return tx.FreeDescriptors > 0; }, d.Options.Timeout))
-                        throw Expect.Violated(Rule, $"the ring is full and no buffer came back within {d.Options.Timeout.TotalMilliseconds} ms; {Held()}");
+                    if (tx.FreeDescriptors == 0 && !d.TryWaitUntil(() => { Reap(); return tx.FreeDescriptors > 0; }, d.ResponseWait))
+                        throw Expect.Violated(Rule, $"the ring is full and no buffer came back within {d.ResponseWait.TotalMilliseconds} ms; {Held()}");
                     tx.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(sent % 16, 0xC0_0000 + (ulong)sent)]], [], tag: "tx");
                     sent++;
                     if (tx.FreeDescriptors == 0) break; // a full ring goes to the device before waiting for room
@@ -83,8 +84,9 @@ public sealed class TransmitCompletionTests
                 // The looped-back frames are not this property's business; drop them so the receiveqs keep room.
                 d.ClearReceived();
             }
-            var allBack = d.TryWaitUntil(() => { Reap(); return tx.Outstanding == 0; }, d.Options.Timeout);
-            Expect.That(allBack, Rule, $"all {c.Frames} frames were made available and {d.Options.Timeout.TotalMilliseconds} ms later {Held()}");
+            // In-process the device answers within the kick (ResponseWait is zero); over a socket it gets the timeout.
+            var allBack = d.TryWaitUntil(() => { Reap(); return tx.Outstanding == 0; }, d.ResponseWait);
+            Expect.That(allBack, Rule, $"all {c.Frames} frames were made available and {d.ResponseWait.TotalMilliseconds} ms later {Held()}");
         });
 
     [Test, Requirement(Rule)]

@@ -81,6 +81,9 @@ public static class BugZoo
         new(DeviceFault.MalformedChainStopsQueue, new("microsoft/openvmm", "issue #4045, PR #4036; cloud-hypervisor PR #8401; sysprog21/kvm-host PR #51",
                 "a refused chain was left unconsumed: openvmm re-read it forever, then retired the queue; cloud-hypervisor's block device and kvm-host's fix left the queue stalled; none asked for a reset"),
             "robust.ring.malformed-chain-refused", "robust.ring.malformed-chain-refused"),
+        new(DeviceFault.TxPartialBurstKept, new("synthetic", "-",
+                "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back)"),
+            "ring.used.def.returns-buffers", "ring.used.def.returns-buffers"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

@@ -46,6 +46,8 @@ public enum DeviceFault
     RxNumBuffersZero,
     /// <summary>A refused descriptor chain is left unconsumed and its queue is never served again, without DEVICE_NEEDS_RESET.</summary>
     MalformedChainStopsQueue,
+    /// <summary>Transmit buffers are returned used only in whole bursts of 32; a partial burst is never published.</summary>
+    TxPartialBurstKept,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -112,6 +114,7 @@ public static class DeviceFaults
         DeviceFault.TxHeaderOwnDescriptor => "tx-header-own-descriptor",
         DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
         DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",
+        DeviceFault.TxPartialBurstKept => "tx-partial-burst-kept",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

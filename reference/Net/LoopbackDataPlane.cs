@@ -42,6 +42,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _steerToMaxPairs = options.Has(DeviceFault.SteerToMaxPairs);
     private readonly bool _txHeaderOwnDescriptor = options.Has(DeviceFault.TxHeaderOwnDescriptor);
     private readonly bool _malformedChainStopsQueue = options.Has(DeviceFault.MalformedChainStopsQueue);
+    private readonly bool _txPartialBurstKept = options.Has(DeviceFault.TxPartialBurstKept);
     // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
     private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
     // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
@@ -216,7 +217,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             _counters.CountFrame(q.Index, _enabled.Contains(q.Index));
             Transmitted(q.Index, length);
         }
-        q.PublishUsed();
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+        var keepPartialBurst = _txPartialBurstKept && taken % Burst != 0;
+        if (!keepPartialBurst) q.PublishUsed();
         return taken == budget && q.HasAvailable;
     }
 
