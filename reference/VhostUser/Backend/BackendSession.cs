@@ -31,6 +31,7 @@ public sealed partial class BackendSession : IDisposable
     private FeatureSet _features = FeatureSet.Empty;
     private ulong _protocolFeatures;
     private bool _errorSignalled;
+    private Dictionary<int, Vring>? _kicksByFd;
     private readonly DriverRecorder? _recorder;
 
     /// <param name="recordDriver">Keep a <see cref="DriverRecorder"/> of what the front-end does (`serve --record-driver`).</param>
@@ -90,7 +91,8 @@ public sealed partial class BackendSession : IDisposable
                 lastPeriodic = Stopwatch.GetTimestamp();
                 periodic();
             }
-            var kicks = RingsByKickFd();
+            // Only a message can add, replace or drop a kick fd, so the map is rebuilt after messages, not every round.
+            var kicks = _kicksByFd ??= RingsByKickFd();
             // Rings with buffers left from their last turn are served again at once: don't sleep on them.
             var wait = _plane.HasBacklog ? TimeSpan.Zero : TimeSpan.FromMilliseconds(200);
             var ready = PollSet.WaitReadable([_channel.Fd, .. kicks.Keys], wait);
@@ -108,7 +110,7 @@ public sealed partial class BackendSession : IDisposable
                     if (answered || PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count == 0) break;
                 }
                 // Messages may have replaced or dropped kick fds: look at the current ones.
-                kicks = RingsByKickFd();
+                kicks = _kicksByFd = RingsByKickFd();
                 ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
             }
             // Receive rings first: a ring starts on its first kick, and a frame taken from a transmit ring kicked
