@@ -264,6 +264,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     }
 
     // The steer-to-max-pairs bug: a hash table sized by max_virtqueue_pairs, as mlx5's was, blind to the pairs in use.
+    // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private int SpreadOverMaxPairs(FlowKey flow) => (int)((uint)flow.GetHashCode() % (uint)options.MaxPairs) + 1;
 
     /// <summary>Puts the frame in _frame[0..length) on the receive ring of <paramref name="pair"/>.</summary>
