@@ -30,6 +30,10 @@ public sealed class DeviceOperationTests
             if (d.Layout.ControlqIndex is { } cvq)
                 d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), CommandFraming.Packed, TimeSpan.Zero);
             foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue)) d.Device.Kick(vq);
+            // Writing the status again with the bits already set is allowed (only clearing one is not, §2.1.1), and
+            // it is not DRIVER_OK either: a device that starts on any status write with FEATURES_OK would show here.
+            d.Device.WriteStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk);
+            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue)) d.Device.Kick(vq);
             d.TryWaitUntil(() => false, d.Device.SettleTime);
             foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue))
                 Expect.That(d.Queue(vq).DeviceUsedIdx == 0, "core.status.dev.no-use-before-driver-ok",
