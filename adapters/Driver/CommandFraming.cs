@@ -11,4 +11,6 @@ public enum CommandFraming
     Scattered,
     /// <summary>the Packed layout inside an indirect table.</summary>
     Indirect,
+    /// <summary>the Packed layout with a writable buffer of several bytes for the one-byte ack (the device writes the first).</summary>
+    RoomyAck,
 }

@@ -32,7 +32,10 @@ public sealed partial class NetDriver
     /// or null if it never used it. Probes use this on queues that must not act as the controlq.
     /// </summary>
     public byte? TrySendCommandOn(int vq, byte cls, byte command, byte[] data, CommandFraming framing, TimeSpan wait) =>
-        TrySendRawOn(vq, Frame(cls, command, data, framing), ackBytes: 1, framing == CommandFraming.Indirect, wait);
+        TrySendRawOn(vq, Frame(cls, command, data, framing), ackBytes: framing == CommandFraming.RoomyAck ? RoomyAckBytes : 1,
+            framing == CommandFraming.Indirect, wait);
+
+    private const int RoomyAckBytes = 8;
 
     /// <summary>
     /// Places arbitrary device-readable segments and <paramref name="ackBytes"/> writable bytes on a virtqueue:
@@ -67,7 +70,7 @@ public sealed partial class NetDriver
 
     private static List<byte[]> Frame(byte cls, byte command, byte[] data, CommandFraming framing) => framing switch
     {
-        CommandFraming.Packed or CommandFraming.Indirect => [[cls, command, .. data]],
+        CommandFraming.Packed or CommandFraming.Indirect or CommandFraming.RoomyAck => [[cls, command, .. data]],
         CommandFraming.HeaderDataAck => data.Length == 0 ? [[cls, command]] : [[cls, command], data],
         CommandFraming.Scattered => [[cls], [command], .. data.Select(b => new[] { b })],
         _ => throw new ArgumentOutOfRangeException(nameof(framing)),

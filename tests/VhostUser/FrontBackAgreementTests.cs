@@ -208,11 +208,11 @@ public sealed class FrontBackAgreementTests
         from rx in Gen.Choose(1, 8)
         select new Rings(m, q, small, roomy, rx);
 
-    /// <summary>Descriptors VQ_PAIRS_SET takes in each framing (2 data bytes, 1 ack byte); the controlq must hold them.</summary>
+    /// <summary>Descriptors VQ_PAIRS_SET takes in each framing (2 data bytes, the ack buffer); the controlq must hold them.</summary>
     private static int DescriptorsFor(CommandFraming f) => f switch
     {
         CommandFraming.Indirect => 1,
-        CommandFraming.Packed => 2,
+        CommandFraming.Packed or CommandFraming.RoomyAck => 2,
         CommandFraming.HeaderDataAck => 3,
         CommandFraming.Scattered => 5,
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
