@@ -44,7 +44,7 @@ public static class SuiteChecks
     [
         Check(nameof(ControlCommandTests.VQ_PAIRS_SET_works_in_any_descriptor_layout), ["ring.framing.dev.no-layout-assumption"], ControlCommandTests.AnyFramingIsAccepted),
         Check(nameof(ControlCommandTests.Unknown_commands_are_answered_ERR), ["robust.ctrl.unknown-command-rejected"], ControlCommandTests.UnknownCommandsAreRejected, 30),
-        Check(nameof(ControlCommandTests.Malformed_commands_leave_the_controlq_working), ["robust.ctrl.malformed-survives"], ControlCommandTests.MalformedCommandsLeaveTheDeviceWorking, 12),
+        Check(nameof(ControlCommandTests.Malformed_commands_leave_the_controlq_working), ["robust.ctrl.malformed-survives"], ControlCommandTests.MalformedCommandsLeaveTheDeviceWorking, 20),
         Check(nameof(ControlCommandTests.VQ_PAIRS_SET_without_MQ_is_answered_ERR), ["robust.mq.pairs-set-without-mq-rejected"], ControlCommandTests.PairsSetWithoutMqIsRejected, 10),
         Check(nameof(ControlqPlacementTests.Controlq_is_at_2N_and_nowhere_else), ["net.vq.def.layout"], ControlqPlacementTests.ControlqAnswersOnlyAtItsIndex),
         Check(nameof(RenegotiationTests.The_controlq_moves_with_the_features_negotiated_after_reset), ["net.vq.def.layout"], RenegotiationTests.ControlqFollowsTheLatestNegotiation, 40),
