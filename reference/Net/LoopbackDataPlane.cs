@@ -235,16 +235,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// </summary>
     private int CopyAfterFirstDescriptor(DescriptorChain chain)
     {
-        var at = SplitRing.NetHeaderSize;
-        _frame.AsSpan(0, at).Clear();
-        var segments = chain.Segments;
-        for (var i = 1; i < segments.Count && !segments[i].DeviceWritable && at < _frame.Length; i++)
-        {
-            var n = (int)Math.Min(segments[i].Length, (uint)(_frame.Length - at));
-            memory.Span(segments[i].Address, n).CopyTo(_frame.AsSpan(at));
-            at += n;
-        }
-        return at;
+        _frame.AsSpan(0, SplitRing.NetHeaderSize).Clear();
+        var afterFirst = new DescriptorChain(chain.Head, [.. chain.Segments.Skip(1)]);
+        return SplitRing.NetHeaderSize + afterFirst.CopyReadable(memory, _frame.AsSpan(SplitRing.NetHeaderSize));
     }
     // Stryker restore all
 
