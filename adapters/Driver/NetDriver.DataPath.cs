@@ -52,9 +52,7 @@ public sealed partial class NetDriver
     public int? SendAndLocate(int txPair, int flow, TimeSpan? wait = null)
     {
         var tag = TransmitTagged(txPair, flow);
-        ReceivedFrame? hit = null;
-        TryWaitUntil(() => (hit = Claim(tag)) is not null, wait ?? Device.SettleTime);
-        return hit?.Pair;
+        return Locate(() => Claim(tag), wait);
     }
 
     /// <summary>
@@ -65,8 +63,14 @@ public sealed partial class NetDriver
     public int? SendAndLocate(int txPair, byte[] frame, TimeSpan? wait = null)
     {
         Transmit(txPair, frame);
+        return Locate(() => Claim(frame), wait);
+    }
+
+    /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for <paramref name="claim"/> to find the frame; its receiveq pair, or null.</summary>
+    private int? Locate(Func<ReceivedFrame?> claim, TimeSpan? wait)
+    {
         ReceivedFrame? hit = null;
-        TryWaitUntil(() => (hit = Claim(frame)) is not null, wait ?? Device.SettleTime);
+        TryWaitUntil(() => (hit = claim()) is not null, wait ?? Device.SettleTime);
         return hit?.Pair;
     }
 

@@ -24,18 +24,19 @@ public sealed class DeviceOperationTests
             Expect.That(d.AcceptFeatures(PairsRangeTests.NetDriverDefaults(d.Offered)), "core.feat.dev.accept-valid-subset", "FEATURES_OK refused");
             var pairs = Math.Min(d.MaxPairs, 2);
             d.SetUpQueues(pairs);
+            var queues = Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue).ToList();
             // Buffers exposed, and kicked, before DRIVER_OK: a driver must not kick yet (§3.1.1), but the
             // device must wait for DRIVER_OK whatever the driver does.
             for (var k = 1; k <= pairs; k++) d.TransmitTagged(k, k);
             if (d.Layout.ControlqIndex is { } cvq)
                 d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), CommandFraming.Packed, TimeSpan.Zero);
-            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue)) d.Device.Kick(vq);
+            foreach (var vq in queues) d.Device.Kick(vq);
             // Writing the status again with the bits already set is allowed (only clearing one is not, §2.1.1), and
             // it is not DRIVER_OK either: a device that starts on any status write with FEATURES_OK would show here.
             d.Device.WriteStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk);
-            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue)) d.Device.Kick(vq);
+            foreach (var vq in queues) d.Device.Kick(vq);
             d.TryWaitUntil(() => false, d.Device.SettleTime);
-            foreach (var vq in Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue))
+            foreach (var vq in queues)
                 Expect.That(d.Queue(vq).DeviceUsedIdx == 0, "core.status.dev.no-use-before-driver-ok",
                     $"vq {vq} ({d.Layout.Identify(vq)}) has used idx {d.Queue(vq).DeviceUsedIdx} before DRIVER_OK");
         });
