@@ -140,7 +140,9 @@ public sealed partial class VirtioNetDevice
     /// <summary>The driver's available buffer notification (a kick) for one virtqueue.</summary>
     public void Notify(int vq)
     {
-        var live = (Status & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.DeviceNeedsReset) == 0;
+        // One read: over vhost-user each read of Status drains the back-end's error eventfd, a syscall per kick.
+        var status = Status;
+        var live = (status & DeviceStatus.DriverOk) != 0 && (status & DeviceStatus.DeviceNeedsReset) == 0;
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
         if (!live && !buggy) return; // §2.1.2: nothing before DRIVER_OK; §2.4.1: nothing after reset
