@@ -11,9 +11,11 @@ namespace VirtioMq.Conformance.Rules;
 /// <summary>
 /// Used buffer notifications (§2.7.7.2): without EVENT_IDX the device notifies after a used update unless
 /// the driver set VIRTQ_AVAIL_F_NO_INTERRUPT; with EVENT_IDX it ignores that flag and notifies when the used
-/// index passes used_event. Only the MUST half is judged: a queue that owes a notification gets one. The
-/// other queues of a case are set up so that they owe none, so a missing notification is never hidden by
-/// another queue's, whatever the transport can tell apart.
+/// index passes used_event. Both halves are judged: a queue that owes a notification gets one (MUST), and a
+/// batch that writes no entry the driver asked to hear about brings none (SHOULD NOT: each one costs a guest an
+/// interrupt it turned off). The other queues of a case are set up so that they owe none, so a missing
+/// notification is never hidden by another queue's, nor a spurious one blamed on the wrong queue, whatever the
+/// transport can tell apart.
 /// </summary>
 [TestFixture, Category("Ring"), Plane(Plane.Data, Plane.Control)]
 public sealed class UsedBufferNotificationTests
@@ -53,56 +55,110 @@ public sealed class UsedBufferNotificationTests
         {
             using var s = ctx.Open();
             var d = s.Driver;
-            d.BeginNegotiation();
-            var features = PairsRangeTests.NetDriverDefaults(d.Offered);
-            if (c.EventIdx != features.Has(FeatureBit.EventIdx))
-            {
-                if (c.EventIdx) return; // the device does not offer EVENT_IDX
-                features = features.Without(FeatureBit.EventIdx);
-            }
-            if (c.Side == Side.Controlq && !features.Has(FeatureBit.NetCtrlVq)) return;
-            Probes.Initialize(d, features, 1);
-            for (var i = 0; i < c.Before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
-            d.ClearReceived();
-
-            var tx = d.Queue(NetQueueLayout.Transmitq(1));
-            var rx = d.Queue(NetQueueLayout.Receiveq(1));
-            var judged = c.Side switch
-            {
-                Side.Transmitq => tx,
-                Side.Receiveq => rx,
-                _ => d.Queue(d.Layout.ControlqIndex!.Value),
-            };
-            foreach (var q in new[] { tx, rx }.Where(q => q != judged)) OweNothing(d, q, c.EventIdx);
-            var usedBefore = judged.DeviceUsedIdx;
-            if (c.EventIdx)
-                d.Device.Memory.WriteU16(judged.Registers.Avail + (ulong)SplitRing.UsedEventOffset(judged.Size), (ushort)(usedBefore + c.Crossing));
-            d.Device.Memory.WriteU16(judged.Registers.Avail, c.FlagSet ? SplitRing.AvailFNoInterrupt : (ushort)0);
-            while (d.Device.WaitForNotification(TimeSpan.Zero)) { }
-
-            // Buffers go in and the kick is sent directly: the driver's own waits would take notifications.
-            var owner = c.Side == Side.Receiveq ? tx : judged;
-            for (var i = 0; i < c.Batch; i++)
-            {
-                if (c.Side == Side.Controlq)
-                    owner.Add([[NetControl.ClassMq, NetControl.MqVqPairsSet, 1, 0]], [1], tag: "command");
-                else
-                    owner.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(100 + i, 0xB0000 + (ulong)i)]], [], tag: "tx");
-            }
-            owner.Publish();
-            d.Device.Kick(owner.Index);
-
-            var clock = Stopwatch.StartNew();
-            while ((ushort)(judged.DeviceUsedIdx - usedBefore) < c.Batch && clock.Elapsed < d.Options.Timeout) Thread.Sleep(1);
-            var used = (ushort)(judged.DeviceUsedIdx - usedBefore);
-            if (used < c.Batch) return; // a device that did not use the buffers is judged by the loopback and controlq rules
+            // used_event names entry Crossing of the batch; the flag is set only where EVENT_IDX says to ignore it.
+            if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.Crossing, noInterrupt: c.FlagSet) is not { } b) return;
             var rule = c.EventIdx ? "ring.notif.dev.event-idx" : "ring.notif.dev.no-event-idx";
             var notified = d.Device.WaitForNotification(d.Device.SettleTime == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
             Expect.That(notified, rule, c.EventIdx
-                ? $"{Describe(d, judged)}: used idx went from {usedBefore} to {judged.DeviceUsedIdx}, passing used_event {(ushort)(usedBefore + c.Crossing)}, and no notification came"
+                ? $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx}, passing used_event {(ushort)(b.UsedBefore + c.Crossing)}, and no notification came"
                   + (c.FlagSet ? " (VIRTQ_AVAIL_F_NO_INTERRUPT was set, which a device must ignore with EVENT_IDX)" : "")
-                : $"{Describe(d, judged)}: used idx went from {usedBefore} to {judged.DeviceUsedIdx} with the avail flags 0, and no notification came");
+                : $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx} with the avail flags 0, and no notification came");
         });
+
+    /// <param name="UsedEvent">With EVENT_IDX: the entry used_event names, counted from the batch's first; always outside
+    /// the batch, so no entry the device writes is the one the driver asked to hear about.</param>
+    public sealed record QuietCase(bool EventIdx, Side Side, int Before, int Batch, int UsedEvent)
+    {
+        public override string ToString() =>
+            $"{(EventIdx ? "EVENT_IDX" : "no EVENT_IDX")}, {Side}, {Before} frame(s) before, {Batch} buffer(s) used at once, " +
+            (EventIdx ? $"used_event at entry {UsedEvent} (the batch is entries 0..{Batch - 1})" : "VIRTQ_AVAIL_F_NO_INTERRUPT set");
+    }
+
+    /// <summary>
+    /// used_event just before the batch and just after it are the edges an off-by-one misses; farther ones catch a
+    /// device that compares without wrapping or against a stale index.
+    /// </summary>
+    private static Gen<QuietCase> QuietCases =>
+        from eventIdx in Gen.Elements(true, true, false)
+        from side in Gen.Elements(Enum.GetValues<Side>())
+        from before in Gen.Choose(0, 5)
+        from batch in side == Side.Controlq ? Gen.Choose(1, 3) : Gen.Choose(1, 6)
+        from usedEvent in Gen.Elements(-1, -1, batch, batch, -2 - before, batch + 7, 0x7FFF)
+        select new QuietCase(eventIdx, side, before, batch, eventIdx ? usedEvent : 0);
+
+    private static IEnumerable<QuietCase> ShrinkQuiet(QuietCase c)
+    {
+        if (c.Before > 0) yield return c with { Before = 0 };
+        if (c.Batch > 1) yield return c with { Batch = 1, UsedEvent = c.UsedEvent >= c.Batch ? 1 : c.UsedEvent };
+    }
+
+    public static Property NoNotificationWhenNoneIsOwed(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(QuietCases, ShrinkQuiet), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.UsedEvent, noInterrupt: !c.EventIdx) is not { } b) return;
+            // Over a socket a notification is a write to an eventfd, so it may trail the used idx: give it the settle time.
+            var notified = d.Device.WaitForNotification(d.Device.SettleTime);
+            Expect.That(!notified, c.EventIdx ? "ring.notif.dev.event-idx-quiet" : "ring.notif.dev.no-event-idx-quiet", c.EventIdx
+                ? $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx} without writing entry {(ushort)(b.UsedBefore + c.UsedEvent)} (used_event), and a notification came"
+                : $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx} with VIRTQ_AVAIL_F_NO_INTERRUPT set, and a notification came");
+        });
+
+    private sealed record Batch(DriverVirtqueue Judged, ushort UsedBefore);
+
+    /// <summary>
+    /// Sets up one pair with or without EVENT_IDX, loops <paramref name="before"/> frames back so the indices are not
+    /// at 0, makes every other queue owe nothing, sets the judged queue's used_event (entry <paramref name="usedEvent"/>
+    /// of the batch) and avail flags, drains pending notifications, then has the device use <paramref name="batch"/>
+    /// buffers on the judged queue in one go. Null when the device cannot run the case (a feature not offered) or did
+    /// not use the buffers (other rules judge that).
+    /// </summary>
+    private static Batch? UseBatch(NetDriver d, bool eventIdx, Side side, int before, int batch, int usedEvent, bool noInterrupt)
+    {
+        d.BeginNegotiation();
+        var features = PairsRangeTests.NetDriverDefaults(d.Offered);
+        if (eventIdx != features.Has(FeatureBit.EventIdx))
+        {
+            if (eventIdx) return null; // the device does not offer EVENT_IDX
+            features = features.Without(FeatureBit.EventIdx);
+        }
+        if (side == Side.Controlq && !features.Has(FeatureBit.NetCtrlVq)) return null;
+        Probes.Initialize(d, features, 1);
+        for (var i = 0; i < before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
+        d.ClearReceived();
+
+        var tx = d.Queue(NetQueueLayout.Transmitq(1));
+        var rx = d.Queue(NetQueueLayout.Receiveq(1));
+        var judged = side switch
+        {
+            Side.Transmitq => tx,
+            Side.Receiveq => rx,
+            _ => d.Queue(d.Layout.ControlqIndex!.Value),
+        };
+        foreach (var q in new[] { tx, rx }.Where(q => q != judged)) OweNothing(d, q, eventIdx);
+        var usedBefore = judged.DeviceUsedIdx;
+        if (eventIdx)
+            d.Device.Memory.WriteU16(judged.Registers.Avail + (ulong)SplitRing.UsedEventOffset(judged.Size), (ushort)(usedBefore + usedEvent));
+        d.Device.Memory.WriteU16(judged.Registers.Avail, noInterrupt ? SplitRing.AvailFNoInterrupt : (ushort)0);
+        while (d.Device.WaitForNotification(d.Device.SettleTime)) { }
+
+        // Buffers go in and the kick is sent directly: the driver's own waits would take notifications.
+        var owner = side == Side.Receiveq ? tx : judged;
+        for (var i = 0; i < batch; i++)
+        {
+            if (side == Side.Controlq)
+                owner.Add([[NetControl.ClassMq, NetControl.MqVqPairsSet, 1, 0]], [1], tag: "command");
+            else
+                owner.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(100 + i, 0xB0000 + (ulong)i)]], [], tag: "tx");
+        }
+        owner.Publish();
+        d.Device.Kick(owner.Index);
+
+        var clock = Stopwatch.StartNew();
+        while ((ushort)(judged.DeviceUsedIdx - usedBefore) < batch && clock.Elapsed < d.Options.Timeout) Thread.Sleep(1);
+        return (ushort)(judged.DeviceUsedIdx - usedBefore) < batch ? null : new Batch(judged, usedBefore);
+    }
 
     /// <summary>Makes a queue owe no notification for the updates the case causes on it.</summary>
     private static void OweNothing(NetDriver d, DriverVirtqueue q, bool eventIdx)
@@ -119,4 +175,8 @@ public sealed class UsedBufferNotificationTests
     [Test, Requirement("ring.notif.dev.no-event-idx", "ring.notif.dev.event-idx")]
     public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() =>
         Suite.Verify(NotificationsAreSentWhenOwed(SuiteContext.Current), cases: 60);
+
+    [Test, Category("Should"), Requirement("ring.notif.dev.no-event-idx-quiet", "ring.notif.dev.event-idx-quiet")]
+    public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() =>
+        Suite.Verify(NoNotificationWhenNoneIsOwed(SuiteContext.Current), cases: 40);
 }
