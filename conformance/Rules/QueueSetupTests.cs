@@ -1,0 +1,187 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// The queues as the driver sets them up (§2.7, §4.1.4.3): a split ring has any power-of-two size up to the
+/// device's maximum, and the driver may pick a smaller one than offered, so a device runs rings of every such
+/// size, down to one entry. A ring placed partly past the end of guest memory is the driver's fault; a careful
+/// device refuses it (or gives up with DEVICE_NEEDS_RESET) instead of reading or writing beyond the memory it
+/// was given, and its other queues keep working.
+/// </summary>
+[TestFixture, Category("Ring"), Plane(Plane.Data, Plane.Control)]
+public sealed class QueueSetupTests
+{
+    public sealed record SizeCase(int Size, int Frames, int Commands)
+    {
+        public override string ToString() => $"receiveq1, transmitq1 and the controlq of {Size} entries, {Frames} frame(s), {Commands} VQ_PAIRS_SET(1)";
+    }
+
+    /// <summary>Every power of two up to 256, with enough traffic to wrap each ring at least once.</summary>
+    private static Gen<SizeCase> SizeCases =>
+        from log in Gen.Choose(0, 8)
+        let size = 1 << log
+        from extra in Gen.Choose(1, 3)
+        select new SizeCase(size, Math.Min(size + extra, 40), Math.Min(size + extra, 12));
+
+    public static Property EveryQueueSizeWorks(SuiteContext ctx) =>
+        Prop.ForAll(Arb.From(SizeCases, c => c.Size > 1 ? [c with { Size = c.Size / 2 }] : []), c =>
+        {
+            using var s = ctx.Open();
+            var d = new NetDriver(s.Device, ctx.DriverOptions with { QueueSize = c.Size, SmallQueueSize = c.Size });
+            d.BeginNegotiation();
+            if (c.Size > s.Device.QueueMaxSize) return;
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1, "core.feat.dev.accept-valid-subset");
+            const string rule = "ring.def.queue-size";
+            for (var i = 0; i < c.Frames; i++)
+            {
+                var at = d.SendAndLocate(1, flow: i, d.ResponseWait);
+                Expect.That(at == 1, rule, $"{c}: frame {i + 1} on transmitq1 " + (at is { } p ? $"came back on receiveq{p}" : "never came back"));
+            }
+            if (d.Layout.ControlqIndex is null || !d.Negotiated.Has(FeatureBit.NetMq)) return;
+            // A command and its ack are two descriptors; a one-entry controlq can carry them only in an indirect table.
+            var framing = c.Size > 1 ? CommandFraming.Packed : CommandFraming.Indirect;
+            if (framing == CommandFraming.Indirect && !d.Negotiated.Has(FeatureBit.IndirectDesc)) return;
+            for (var i = 0; i < c.Commands; i++)
+            {
+                NetAck ack;
+                try
+                {
+                    ack = d.VqPairsSet(1, framing);
+                }
+                catch (DeviceProtocolException e)
+                {
+                    throw Expect.Violated(rule, $"{c}: command {i + 1}: {e.Message}");
+                }
+                Expect.That(ack == NetAck.Ok, rule, $"{c}: command {i + 1}, VQ_PAIRS_SET(1), was answered {ack}");
+            }
+        });
+
+    public enum Target { Transmitq2, Controlq }
+
+    /// <summary>Which part of the ring runs past the end of guest memory.</summary>
+    public enum Cut
+    {
+        /// <summary>The last descriptor, which the chain ends on, outside.</summary>
+        DescriptorTable,
+        /// <summary>flags and idx inside, the ring entries outside.</summary>
+        AvailableRing,
+        /// <summary>flags and idx inside, the used elements outside.</summary>
+        UsedRing,
+    }
+
+    public sealed record OutsideCase(Target Target, Cut Cut, bool EventIdx, int Flow)
+    {
+        public override string ToString() =>
+            $"{Target} with its {Cut} running past the end of guest memory, a buffer on it, {(EventIdx ? "EVENT_IDX" : "no EVENT_IDX")}, then flow {Flow} on transmitq1";
+    }
+
+    private const int OutsideRingSize = 4;
+    private const string OutsideRule = "robust.ring.queue-outside-memory-refused";
+
+    public static Property QueuesPastTheEndOfMemoryAreRefused(SuiteContext ctx)
+    {
+        var gen = from target in Gen.Elements(Enum.GetValues<Target>())
+                  from cut in Gen.Elements(Enum.GetValues<Cut>())
+                  from eventIdx in Gen.Elements(true, false)
+                  from flow in Gen.Choose(0, 99)
+                  select new OutsideCase(target, cut, eventIdx, flow);
+        return Prop.ForAll(Arb.From(gen), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            Probes.Reset(d);
+            d.BeginNegotiation();
+            var features = PairsRangeTests.NetDriverDefaults(d.Offered);
+            if (!c.EventIdx) features = features.Without(FeatureBit.EventIdx);
+            else if (!features.Has(FeatureBit.EventIdx)) return;
+            var pairs = c.Target == Target.Transmitq2 ? 2 : 1;
+            if (c.Target == Target.Transmitq2 && (!features.Has(FeatureBit.NetMq) || d.MaxPairs < 2)) return;
+            if (c.Target == Target.Controlq && !features.Has(FeatureBit.NetCtrlVq)) return;
+            if (!d.AcceptFeatures(features))
+                throw Expect.Violated("core.feat.dev.accept-valid-subset", $"the device refused FEATURES_OK for the valid subset {features} (offered {d.Offered})");
+            d.SetUpQueues(pairs);
+            var vq = c.Target == Target.Controlq ? d.Layout.ControlqIndex!.Value : NetQueueLayout.Transmitq(2);
+            var model = PairsRangeTests.Model(d);
+            try
+            {
+                d.Device.SetupQueue(vq, PlaceAtTheEnd(d, c));
+                d.SetDriverOk();
+                if (c.Target == Target.Transmitq2) model = Probes.PairsSet(d, model, 2);
+                d.Device.Kick(vq);
+                d.TryWaitUntil(() => false, d.Device.SettleTime);
+            }
+            catch (Exception e) when (e is not ConformanceViolationException)
+            {
+                throw Expect.Violated(OutsideRule, $"{c}: the device failed: {e.GetType().Name}: {e.Message}");
+            }
+            if ((d.Device.ReadStatus() & DeviceStatus.DeviceNeedsReset) != 0) return; // giving up on it is careful too
+            int? at;
+            try
+            {
+                at = d.SendAndLocate(1, c.Flow, d.ResponseWait);
+            }
+            catch (DeviceProtocolException e)
+            {
+                throw Expect.Violated(OutsideRule, $"{c}: afterwards transmitq1 failed: {e.Message}");
+            }
+            Expect.That(at is { } p && p <= model.CurrentPairs, OutsideRule,
+                $"{c}: afterwards a frame on transmitq1 " + (at is { } q ? $"came back on receiveq{q}" : "never came back") + ", and the device did not set DEVICE_NEEDS_RESET");
+        });
+    }
+
+    /// <summary>
+    /// Builds a 4-entry ring by hand with one buffer made available (a frame on a transmitq, VQ_PAIRS_SET(1) on the
+    /// controlq) and one of its parts running past the end of guest memory; the driver writes only the bytes inside.
+    /// </summary>
+    private static QueueRegisters PlaceAtTheEnd(NetDriver d, OutsideCase c)
+    {
+        var mem = d.Device.Memory;
+        var end = d.Device.MemoryBase + d.Device.MemorySize;
+        const int n = OutsideRingSize;
+        var alloc = new GuestAllocator(d.Device.MemoryBase + d.Device.MemorySize / 2, d.Device.MemorySize / 4);
+        var desc = c.Cut == Cut.DescriptorTable ? end - (ulong)(SplitRing.DescriptorSize * (n - 1)) : alloc.AllocateRing(SplitRing.DescriptorTableBytes(n), SplitRing.DescriptorAlign);
+        var avail = c.Cut == Cut.AvailableRing ? end - 4 : alloc.AllocateRing(SplitRing.AvailRingBytes(n), SplitRing.AvailAlign);
+        var used = c.Cut == Cut.UsedRing ? end - 4 : alloc.AllocateRing(SplitRing.UsedRingBytes(n), SplitRing.UsedAlign);
+        if (c.Cut != Cut.DescriptorTable) mem.Span(desc, SplitRing.DescriptorTableBytes(n)).Clear();
+        if (c.Cut != Cut.AvailableRing) mem.Span(avail, SplitRing.AvailRingBytes(n)).Clear();
+        if (c.Cut != Cut.UsedRing) mem.Span(used, SplitRing.UsedRingBytes(n)).Clear();
+        mem.Span(end - 4, 4).Clear();
+
+        // The chain ends on the last descriptor, so with the table cut that one lies outside memory.
+        byte[][] segments = c.Target == Target.Controlq
+            ? [[NetControl.ClassMq, NetControl.MqVqPairsSet, 1, 0], [0xFF]]
+            : [[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(c.Flow + 1000, 0x0D7E5)]];
+        var head = n - segments.Length;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var slot = alloc.AllocateSlot();
+            segments[i].CopyTo(mem.Span(slot, segments[i].Length));
+            var at = desc + (ulong)(SplitRing.DescriptorSize * (head + i));
+            var last = i == segments.Length - 1;
+            var writable = c.Target == Target.Controlq && last;
+            if (at + SplitRing.DescriptorSize > end) continue;
+            mem.WriteU64(at, slot);
+            mem.WriteU32(at + 8, (uint)segments[i].Length);
+            mem.WriteU16(at + 12, (ushort)((writable ? SplitRing.DescFWrite : 0) | (last ? 0 : SplitRing.DescFNext)));
+            mem.WriteU16(at + 14, (ushort)(head + i + 1));
+        }
+        if (avail + 6 <= end) mem.WriteU16(avail + 4, (ushort)head);
+        mem.WriteU16Release(avail + 2, 1);
+        return new QueueRegisters(n, desc, avail, used);
+    }
+
+    [Test, Requirement("ring.def.queue-size")]
+    public void Rings_of_every_size_the_driver_may_choose_work() =>
+        Suite.Verify(EveryQueueSizeWorks(SuiteContext.Current), cases: 20);
+
+    [Test, Category("Robustness"), Requirement(OutsideRule)]
+    public void A_ring_past_the_end_of_guest_memory_is_refused() =>
+        Suite.Verify(QueuesPastTheEndOfMemoryAreRefused(SuiteContext.Current), cases: 24);
+}
