@@ -20,6 +20,8 @@ public sealed class MalformedChainTests
     {
         Loop, NextPastTable, ReadableAfterWritable, OutsideMemory, HeadPastQueueSize,
         IndirectWithNext, EmptyIndirect, MisalignedIndirect, NestedIndirect, IndirectWithoutFeature,
+        /// <summary>A transmit buffer shorter than the virtio-net header, which the driver must send whole (§5.1.9.2.1).</summary>
+        ShorterThanHeader,
     }
 
     private const ulong BadTag = 0xBAD0C0DE;
@@ -44,6 +46,8 @@ public sealed class MalformedChainTests
             {
                 Malformation.Loop => tx.Add([packet[..40], packet[40..]], [], tag: "tx"),
                 Malformation.ReadableAfterWritable => tx.Add([packet], [SplitRing.NetHeaderSize], tag: "tx"),
+                // 11, 8, 5 or 2 bytes: a device that takes the header as given would read a frame of negative length.
+                Malformation.ShorterThanHeader => tx.Add([packet[..(SplitRing.NetHeaderSize - 1 - 3 * c.Before)]], [], tag: "tx"),
                 _ => tx.Add([packet], [], tag: "tx", indirect: indirect),
             } ?? throw new InvalidOperationException("transmitq1 has no free descriptors");
             Break(d, tx, head, c.Malformation);
@@ -110,12 +114,17 @@ public sealed class MalformedChainTests
                 break;
             case Malformation.IndirectWithoutFeature:
                 break; // the driver built an indirect table although INDIRECT_DESC was not negotiated
+            case Malformation.ShorterThanHeader:
+                break; // the chain is well formed; its one buffer is too short to be a packet
         }
     }
 
     private static bool NeedsReset(NetDriver d) => (d.Device.ReadStatus() & DeviceStatus.DeviceNeedsReset) != 0;
 
-    /// <summary>The driver exposes more buffers than the ring has entries: the device cannot tell which entries are real.</summary>
+    /// <summary>
+    /// The driver exposes more buffers than the ring has entries: the device cannot tell which entries are real. Once
+    /// it has said so, a reset must clear it: the device is judged again after a fresh initialization.
+    /// </summary>
     public static Property AnImpossibleAvailableIndexNeedsAReset(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(Gen.Choose(0, 3).SelectMany(before => Gen.Choose(1, 1000).Select(excess => (Before: before, Excess: excess)))), c =>
         {
@@ -132,13 +141,20 @@ public sealed class MalformedChainTests
             var said = d.TryWaitUntil(() => NeedsReset(d), d.ResponseWait == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
             Expect.That(said, "core.status.dev.needs-reset",
                 $"transmitq1 avail idx moved from {published} to {claimed}, {tx.Size + c.Excess} buffers on a {tx.Size}-entry ring, and the device did not set DEVICE_NEEDS_RESET (status {d.Device.ReadStatus()})");
+
+            // A reset is the driver's way out of DEVICE_NEEDS_RESET: afterwards the device starts clean.
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            var status = d.Device.ReadStatus();
+            Expect.That((status & DeviceStatus.DeviceNeedsReset) == 0, "core.status.reset-value",
+                $"after transmitq1 was overrun, a reset and a fresh initialization, the device still shows DEVICE_NEEDS_RESET (status {status}): the error outlived the reset");
+            Probes.Loopback(d, PairsRangeTests.Model(d), 1, 0, "core.status.reset-value", "net.vq.def.layout");
         });
 
     [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
     public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>
         Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: 40);
 
-    [Test, Category("Should"), Requirement("core.status.dev.needs-reset")]
+    [Test, Category("Should"), Requirement("core.status.dev.needs-reset", "core.status.reset-value")]
     public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() =>
         Suite.Verify(AnImpossibleAvailableIndexNeedsAReset(SuiteContext.Current), cases: 10);
 }
