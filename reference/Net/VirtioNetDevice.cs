@@ -22,7 +22,6 @@ public sealed partial class VirtioNetDevice
     private readonly INetDataPlane _dataPlane;
     private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
-    private int _resets;
     private int? _firstControlq;
 
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
@@ -160,7 +159,6 @@ public sealed partial class VirtioNetDevice
         if (_options.Has(DeviceFault.ResetKeepsRings)) return;
         _registers.Clear();
         _controlq = null;
-        _resets++;
         // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (_options.Has(DeviceFault.ResetKeepsPairs) && _dataPlane is LoopbackDataPlane loopback)
         {
