@@ -19,12 +19,22 @@ public sealed class MaskedDeviceDetectionTests
             .SetArgDisplayNames("needs-reset", "impossible avail idx"),
         new TestCaseData("notifications", (Func<SuiteContext, Property>)UsedBufferNotificationTests.NotificationsAreSentWhenOwed, 60, "ring.notif.dev.no-event-idx|ring.notif.dev.event-idx")
             .SetArgDisplayNames("notifications", "used buffer notifications"),
+        new TestCaseData("bug=notify-always", (Func<SuiteContext, Property>)UsedBufferNotificationTests.NoNotificationWhenNoneIsOwed, 40,
+                "ring.notif.dev.no-event-idx-quiet|ring.notif.dev.event-idx-quiet")
+            .SetArgDisplayNames("notify-always", "no notification when none is owed"),
+        new TestCaseData("bug=needs-reset-kept", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, 10, "core.status.reset-value")
+            .SetArgDisplayNames("needs-reset-kept", "impossible avail idx, then a reset"),
+        new TestCaseData("bug=no-one-entry-rings", (Func<SuiteContext, Property>)QueueSetupTests.EveryQueueSizeWorks, 20, "ring.def.queue-size")
+            .SetArgDisplayNames("no-one-entry-rings", "rings of every size"),
+        new TestCaseData("bug=reads-past-memory", (Func<SuiteContext, Property>)QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, 24,
+                "robust.ring.queue-outside-memory-refused")
+            .SetArgDisplayNames("reads-past-memory", "a ring past the end of memory"),
     ];
 
     [Test, TestCaseSource(nameof(Cases))]
     public void The_property_fails_on_the_device_without_the_answer(string hidden, Func<SuiteContext, Property> property, int cases, string rules)
     {
-        var ctx = Context($"masked://?pairs=8&hide={hidden}");
+        var ctx = Context($"masked://?pairs=8&{(hidden.Contains('=') ? hidden : $"hide={hidden}")}");
         var outcome = PropertyRunner.Run(hidden, property(ctx), ctx.Settings, cases);
         Assert.That(outcome.Passed, Is.False, $"passed {outcome.Cases} case(s) with {hidden} hidden");
         Assert.That(outcome.Violation?.RequirementId, Is.AnyOf(rules.Split('|')), FailureReport.Format(outcome, ctx.Settings, hidden));

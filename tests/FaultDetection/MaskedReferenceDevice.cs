@@ -11,12 +11,20 @@ namespace VirtioMq.Tests.FaultDetection;
 /// The in-process reference with one of its answers hidden from the driver, as a device that lacks that behaviour
 /// would look: for the properties whose bug is the absence of something (a status bit, an interrupt), which a fault
 /// switch inside the device would only imitate the same way. URI: <c>masked://?pairs=N&amp;hide=needs-reset|notifications</c>.
+/// <c>bug=</c> adds what such a device does on top, seen from the transport: <c>notify-always</c> (a notification
+/// after every kick, whatever the driver's suppression asks), <c>needs-reset-kept</c> (DEVICE_NEEDS_RESET outlives a
+/// reset), <c>no-one-entry-rings</c> (a ring of one entry is accepted and never used), <c>reads-past-memory</c> (a
+/// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would).
 /// </summary>
 public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
 {
     private readonly InProcessReferenceDevice _inner = new(DeviceUri.Parse($"reference://?pairs={uri.Query["pairs"][0]}"));
-    private readonly bool _hideNeedsReset = uri.Query["hide"].Contains("needs-reset");
-    private readonly bool _hideNotifications = uri.Query["hide"].Contains("notifications");
+    private readonly bool _hideNeedsReset = uri.GetAll("hide").Contains("needs-reset");
+    private readonly bool _hideNotifications = uri.GetAll("hide").Contains("notifications");
+    private readonly HashSet<string> _bugs = [.. uri.GetAll("bug")];
+    private readonly Dictionary<int, QueueRegisters> _rings = [];
+    private bool _kicked;
+    private bool _neededReset;
 
     public static DeviceResolver Resolver() =>
         new ServiceCollection().AddVirtioDevices().AddDeviceAdapter("masked", u => new MaskedReferenceDevice(u)).BuildServiceProvider()
@@ -28,16 +36,47 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     public ulong MemorySize => _inner.MemorySize;
     public FeatureSet ReadDeviceFeatures() => _inner.ReadDeviceFeatures();
     public void WriteDriverFeatures(FeatureSet features) => _inner.WriteDriverFeatures(features);
-    public DeviceStatus ReadStatus() => _hideNeedsReset ? _inner.ReadStatus() & ~DeviceStatus.DeviceNeedsReset : _inner.ReadStatus();
+    public DeviceStatus ReadStatus()
+    {
+        var status = _inner.ReadStatus();
+        _neededReset |= (status & DeviceStatus.DeviceNeedsReset) != 0;
+        if (_bugs.Contains("needs-reset-kept") && _neededReset && (status & DeviceStatus.DriverOk) != 0) status |= DeviceStatus.DeviceNeedsReset;
+        return _hideNeedsReset ? status & ~DeviceStatus.DeviceNeedsReset : status;
+    }
+
     public void WriteStatus(DeviceStatus status) => _inner.WriteStatus(status);
     public void ReadConfig(int offset, Span<byte> destination) => _inner.ReadConfig(offset, destination);
     public int NumQueues => _inner.NumQueues;
     public int QueueMaxSize => _inner.QueueMaxSize;
-    public void SetupQueue(int vq, QueueRegisters registers) => _inner.SetupQueue(vq, registers);
-    public void Kick(int vq) => _inner.Kick(vq);
+    public void SetupQueue(int vq, QueueRegisters registers)
+    {
+        _rings[vq] = registers;
+        if (_bugs.Contains("no-one-entry-rings") && registers.Size == 1) return;
+        _inner.SetupQueue(vq, registers);
+    }
+
+    public void Kick(int vq)
+    {
+        if (_bugs.Contains("reads-past-memory") && _rings.TryGetValue(vq, out var r) && RunsPastMemory(r))
+            throw new GuestMemoryFault(MemoryBase + MemorySize, 1);
+        _inner.Kick(vq);
+        _kicked = true;
+    }
+
+    private bool RunsPastMemory(QueueRegisters r)
+    {
+        var end = MemoryBase + MemorySize;
+        return r.Desc + (ulong)SplitRing.DescriptorTableBytes(r.Size) > end || r.Avail + (ulong)SplitRing.AvailRingBytes(r.Size) > end
+            || r.Used + (ulong)SplitRing.UsedRingBytes(r.Size) > end;
+    }
 
     public bool WaitForNotification(TimeSpan timeout)
     {
+        if (_bugs.Contains("notify-always") && _kicked)
+        {
+            _kicked = false;
+            return !_hideNotifications;
+        }
         var notified = _inner.WaitForNotification(timeout);
         return notified && !_hideNotifications;
     }
