@@ -64,7 +64,8 @@ public sealed class DeviceOperationTests
 
     /// <summary>
     /// Once status reads 0 after a reset, the device leaves the old rings alone until it is initialised
-    /// again (§2.4.1), even when the driver, wrongly, exposes buffers on them and kicks.
+    /// again (§2.4.1), even when the driver, wrongly, exposes buffers on them and kicks; and a new initialisation
+    /// that sets up fewer queues does not bring the rings it left out back to life.
     /// </summary>
     public static Property ResetQuiesces(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(Gen.Choose(1, 4), k => Generators.ShrinkPairs(k)), k =>
@@ -91,6 +92,16 @@ public sealed class DeviceOperationTests
             foreach (var q in old)
                 Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], "core.reset.dev.quiesce",
                     $"after the reset completed, vq {q.Index} ({d.Layout.Identify(q.Index)}) had its used idx moved from {usedBefore[q.Index]} to {q.DeviceUsedIdx}");
+            if (pairs < 2) return;
+
+            // Initialised again with one pair, the driver's rings of the other pairs are no queues any more: their memory
+            // (untouched, as the new rings take the place of the first ones) still holds the buffers exposed above.
+            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            var gone = old.Where(q => !d.HasQueue(q.Index)).ToList();
+            d.TryWaitUntil(() => gone.Any(q => q.DeviceUsedIdx != usedBefore[q.Index]), d.Device.SettleTime);
+            foreach (var q in gone)
+                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], "core.reset.dev.quiesce",
+                    $"initialised again with 1 pair after the reset, the device used the old ring of vq {q.Index}, which the driver did not set up again (used idx {usedBefore[q.Index]} -> {q.DeviceUsedIdx})");
         });
 
     [Test, Requirement("core.reset.dev.quiesce", "core.reset.dev.status-zero")]

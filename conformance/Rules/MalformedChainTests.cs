@@ -18,57 +18,114 @@ public sealed class MalformedChainTests
 {
     public enum Malformation
     {
-        Loop, NextPastTable, ReadableAfterWritable, OutsideMemory, HeadPastQueueSize,
-        IndirectWithNext, EmptyIndirect, MisalignedIndirect, NestedIndirect, IndirectWithoutFeature,
+        Loop, NextPastTable, ReadableAfterWritable,
+        /// <summary>Readable, readable, writable, writable, then readable again: an odd number of writables before it is no excuse.</summary>
+        ReadableAfterWritables,
+        OutsideMemory, HeadPastQueueSize,
+        IndirectWithNext, EmptyIndirect, MisalignedIndirect,
+        /// <summary>The indirect table's entry points at a second, well-formed table: one table per descriptor only.</summary>
+        NestedIndirect,
+        /// <summary>An entry of a one-entry indirect table chains to entry 1.</summary>
+        NextPastIndirectTable,
+        IndirectWithoutFeature,
         /// <summary>A transmit buffer shorter than the virtio-net header, which the driver must send whole (§5.1.9.2.1).</summary>
         ShorterThanHeader,
+        /// <summary>A receive buffer outside guest memory, posted ahead of a good one.</summary>
+        ReceiveOutsideMemory,
+    }
+
+    /// <param name="Before">Frames looped back first, so the indices are not at 0.</param>
+    /// <param name="SameKick">The well-formed frame is made available with the malformed chain, under one kick.</param>
+    public sealed record ChainCase(Malformation Malformation, int Before, bool SameKick)
+    {
+        public override string ToString() =>
+            $"{Malformation} on {(Malformation == Malformation.ReceiveOutsideMemory ? "receiveq1" : "transmitq1")} after {Before} frame(s)" +
+            (SameKick ? ", a well-formed frame behind it under the same kick" : "");
     }
 
     private const ulong BadTag = 0xBAD0C0DE;
+    private const ulong GoodTag = 0x600D;
+    private const string ChainRule = "robust.ring.malformed-chain-refused";
+
+    private static bool IsIndirect(Malformation m) => m is Malformation.IndirectWithNext or Malformation.EmptyIndirect or Malformation.MisalignedIndirect
+        or Malformation.NestedIndirect or Malformation.NextPastIndirectTable or Malformation.IndirectWithoutFeature;
+
+    private static Gen<ChainCase> ChainCases =>
+        from m in Gen.Elements(Enum.GetValues<Malformation>())
+        from before in Gen.Choose(0, 3)
+        from sameKick in Gen.Elements(false, true)
+        select new ChainCase(m, m == Malformation.ReceiveOutsideMemory ? 0 : before, sameKick && m != Malformation.ReceiveOutsideMemory);
+
+    private static IEnumerable<ChainCase> ShrinkChain(ChainCase c)
+    {
+        if (c.Before > 0) yield return c with { Before = 0 };
+        if (c.SameKick) yield return c with { SameKick = false };
+    }
 
     public static Property MalformedChainsAreRefused(SuiteContext ctx) =>
-        Prop.ForAll(Arb.From(Gen.Elements(Enum.GetValues<Malformation>()).SelectMany(m => Gen.Choose(0, 3).Select(before => (Malformation: m, Before: before)))), c =>
+        Prop.ForAll(Arb.From(ChainCases, ShrinkChain), c =>
         {
             using var s = ctx.Open();
-            var d = s.Driver;
+            var receive = c.Malformation == Malformation.ReceiveOutsideMemory;
+            // A bad receive buffer must be the first the device meets, so the driver posts none of its own there.
+            var d = receive ? new NetDriver(s.Device, ctx.DriverOptions with { ReceiveBuffersPerQueue = 0 }) : s.Driver;
             d.BeginNegotiation();
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
-            var indirect = c.Malformation is Malformation.IndirectWithNext or Malformation.EmptyIndirect or Malformation.MisalignedIndirect
-                or Malformation.NestedIndirect or Malformation.IndirectWithoutFeature;
+            var indirect = IsIndirect(c.Malformation);
             if (c.Malformation == Malformation.IndirectWithoutFeature) features = features.Without(FeatureBit.IndirectDesc);
             else if (indirect && !features.Has(FeatureBit.IndirectDesc)) return;
             Probes.Initialize(d, features, 1);
             for (var i = 0; i < c.Before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
+            d.ClearReceived();
 
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
+            var rx = d.Queue(NetQueueLayout.Receiveq(1));
+            var broken = receive ? rx : tx;
             byte[] packet = [.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(7, BadTag)];
             var head = c.Malformation switch
             {
                 Malformation.Loop => tx.Add([packet[..40], packet[40..]], [], tag: "tx"),
                 Malformation.ReadableAfterWritable => tx.Add([packet], [SplitRing.NetHeaderSize], tag: "tx"),
+                Malformation.ReadableAfterWritables => tx.Add([packet[..40], packet[40..]], [SplitRing.NetHeaderSize, SplitRing.NetHeaderSize, SplitRing.NetHeaderSize], tag: "tx"),
                 // 11, 8, 5 or 2 bytes: a device that takes the header as given would read a frame of negative length.
                 Malformation.ShorterThanHeader => tx.Add([packet[..(SplitRing.NetHeaderSize - 1 - 3 * c.Before)]], [], tag: "tx"),
+                Malformation.ReceiveOutsideMemory => rx.Add([], [d.Options.ReceiveBufferBytes], tag: "bad-rx"),
                 _ => tx.Add([packet], [], tag: "tx", indirect: indirect),
-            } ?? throw new InvalidOperationException("transmitq1 has no free descriptors");
-            Break(d, tx, head, c.Malformation);
-            d.PublishAndKick(tx);
+            } ?? throw new InvalidOperationException($"vq {broken.Index} has no free descriptors");
+            Break(d, broken, head, c.Malformation);
+            if (receive) rx.Add([], [d.Options.ReceiveBufferBytes], tag: "rx");
+            if (c.SameKick) tx.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(8, GoodTag)]], [], tag: "tx");
+            d.PublishAndKick(broken);
 
-            const string rule = "robust.ring.malformed-chain-refused";
             if (NeedsReset(d)) return; // giving up on the ring is a careful answer too
-            Expect.That(d.Claim(BadTag) is null, rule, $"a transmitq1 chain with {c.Malformation} was delivered as a frame");
             int? at = null;
             try
             {
-                at = d.SendAndLocate(1, flow: 8, d.ResponseWait);
+                at = c.SameKick ? Locate(d, GoodTag) : d.SendAndLocate(1, flow: 8, d.ResponseWait);
             }
             catch (DeviceProtocolException e)
             {
-                throw Expect.Violated(rule, $"after a transmitq1 chain with {c.Malformation}: {e.Message}");
+                throw Expect.Violated(ChainRule, $"after {c}: {e.Message}");
             }
             if (at is null && NeedsReset(d)) return;
-            Expect.That(at == 1, rule, $"after a transmitq1 chain with {c.Malformation}, a well-formed frame on transmitq1 " +
+            Expect.That(at == 1, ChainRule, $"after {c}, a well-formed frame on transmitq1 " +
                 (at is { } p ? $"came back on receiveq{p}" : "never came back") + ", and the device did not set DEVICE_NEEDS_RESET");
+            // Nothing of the refused chain reaches a receiveq, not even a piece of it.
+            d.CollectReceived();
+            Expect.That(d.Received.Count == 0, ChainRule, $"{c}: the refused chain came back as a {d.Received.FirstOrDefault()?.Frame.Length}-byte frame");
+            // And it is returned: a device that keeps refused chains leaves the driver without descriptors. A head past
+            // the queue size names no buffer, so nothing can be returned for it.
+            if (c.Malformation == Malformation.HeadPastQueueSize) return;
+            var returned = d.TryWaitUntil(() => broken.DeviceUsedIdx == broken.PublishedIdx || NeedsReset(d), d.ResponseWait);
+            Expect.That(returned, ChainRule, $"{c}: vq {broken.Index} used idx stays at {broken.DeviceUsedIdx} while avail idx is {broken.PublishedIdx}: the refused chain never came back used");
         });
+
+    private static int? Locate(NetDriver d, ulong tag)
+    {
+        ReceivedFrame? got = null;
+        d.TryWaitUntil(() => (got = d.Claim(tag)) is not null, d.ResponseWait);
+        return got?.Pair;
+    }
 
     /// <summary>Rewrites the descriptors (or the avail entry) of a chain the driver built well, before it is published.</summary>
     private static void Break(NetDriver d, DriverVirtqueue q, ushort head, Malformation m)
@@ -88,12 +145,18 @@ public sealed class MalformedChainTests
                 mem.WriteU16(h + 12, SplitRing.DescFNext);
                 mem.WriteU16(h + 14, (ushort)q.Size);
                 break;
+            case Malformation.ReadableAfterWritables:
+                // The chain's fifth descriptor, the last writable one, turns readable.
+                var fifth = head;
+                for (var i = 0; i < 4; i++) fifth = mem.ReadU16(Desc(q.Registers.Desc, fifth) + 14);
+                mem.WriteU16(Desc(q.Registers.Desc, fifth) + 12, 0);
+                break;
             case Malformation.ReadableAfterWritable:
                 // The packet descriptor turns device-writable and the (header-sized) writable one after it readable.
                 mem.WriteU16(h + 12, SplitRing.DescFWrite | SplitRing.DescFNext);
                 mem.WriteU16(Desc(q.Registers.Desc, second) + 12, 0);
                 break;
-            case Malformation.OutsideMemory:
+            case Malformation.OutsideMemory or Malformation.ReceiveOutsideMemory:
                 mem.WriteU64(h, d.Device.MemoryBase + d.Device.MemorySize);
                 break;
             case Malformation.HeadPastQueueSize:
@@ -109,8 +172,20 @@ public sealed class MalformedChainTests
                 mem.WriteU32(h + 8, SplitRing.DescriptorSize + 4);
                 break;
             case Malformation.NestedIndirect:
+                // A second table in the same slot, holding the packet's descriptor: a device that follows it sends the packet.
                 var table = mem.ReadU64(h);
+                var inner = table + 1024;
+                mem.Span(Desc(table, 0), SplitRing.DescriptorSize).CopyTo(mem.Span(inner, SplitRing.DescriptorSize));
+                mem.WriteU64(Desc(table, 0), inner);
+                mem.WriteU32(Desc(table, 0) + 8, SplitRing.DescriptorSize);
                 mem.WriteU16(Desc(table, 0) + 12, SplitRing.DescFIndirect);
+                break;
+            case Malformation.NextPastIndirectTable:
+                // Entry 1 lies past the one-entry table; it is zeroed, so a device that reads it finds an empty descriptor.
+                var single = mem.ReadU64(h);
+                mem.Span(Desc(single, 1), SplitRing.DescriptorSize).Clear();
+                mem.WriteU16(Desc(single, 0) + 12, SplitRing.DescFNext);
+                mem.WriteU16(Desc(single, 0) + 14, 1);
                 break;
             case Malformation.IndirectWithoutFeature:
                 break; // the driver built an indirect table although INDIRECT_DESC was not negotiated
@@ -125,30 +200,47 @@ public sealed class MalformedChainTests
     /// The driver exposes more buffers than the ring has entries: the device cannot tell which entries are real. Once
     /// it has said so, a reset must clear it: the device is judged again after a fresh initialization.
     /// </summary>
-    public static Property AnImpossibleAvailableIndexNeedsAReset(SuiteContext ctx) =>
-        Prop.ForAll(Arb.From(Gen.Choose(0, 3).SelectMany(before => Gen.Choose(1, 1000).Select(excess => (Before: before, Excess: excess)))), c =>
+    public sealed record OverrunCase(int Before, int Excess, bool OnControlq)
+    {
+        public override string ToString() => $"{(OnControlq ? "the controlq" : "transmitq1")} overrun by {Excess} after {Before} frame(s)";
+    }
+
+    public static Property AnImpossibleAvailableIndexNeedsAReset(SuiteContext ctx)
+    {
+        var gen = from before in Gen.Choose(0, 3)
+                  from excess in Gen.Choose(1, 1000)
+                  from onControlq in Gen.Elements(false, false, true)
+                  select new OverrunCase(before, excess, onControlq);
+        return Prop.ForAll(Arb.From(gen), c =>
         {
             using var s = ctx.Open();
             var d = s.Driver;
             d.BeginNegotiation();
-            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            var features = PairsRangeTests.NetDriverDefaults(d.Offered);
+            if (c.OnControlq && !features.Has(FeatureBit.NetCtrlVq)) return;
+            Probes.Initialize(d, features, 1);
             for (var i = 0; i < c.Before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
-            var tx = d.Queue(NetQueueLayout.Transmitq(1));
-            var published = tx.PublishedIdx;
-            var claimed = (ushort)(published + tx.Size + c.Excess);
-            d.Device.Memory.WriteU16Release(tx.Registers.Avail + 2, claimed);
-            d.Device.Kick(tx.Index);
+            var q = c.OnControlq ? d.Queue(d.Layout.ControlqIndex!.Value) : d.Queue(NetQueueLayout.Transmitq(1));
+            var name = c.OnControlq ? "the controlq" : "transmitq1";
+            var published = q.PublishedIdx;
+            var claimed = (ushort)(published + q.Size + c.Excess);
+            d.Device.Memory.WriteU16Release(q.Registers.Avail + 2, claimed);
+            d.Device.Kick(q.Index);
             var said = d.TryWaitUntil(() => NeedsReset(d), d.ResponseWait == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
             Expect.That(said, "core.status.dev.needs-reset",
-                $"transmitq1 avail idx moved from {published} to {claimed}, {tx.Size + c.Excess} buffers on a {tx.Size}-entry ring, and the device did not set DEVICE_NEEDS_RESET (status {d.Device.ReadStatus()})");
+                $"{name} avail idx moved from {published} to {claimed}, {q.Size + c.Excess} buffers on a {q.Size}-entry ring, and the device did not set DEVICE_NEEDS_RESET (status {d.Device.ReadStatus()})");
+            // Only a reset clears it: a bit that comes and goes tells the driver nothing it can act on.
+            for (var i = 0; i < 3; i++)
+                Expect.That(NeedsReset(d), "core.status.dev.needs-reset", $"{name} was overrun; DEVICE_NEEDS_RESET showed, then read {i + 1} no longer showed it");
 
             // A reset is the driver's way out of DEVICE_NEEDS_RESET: afterwards the device starts clean.
-            Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
+            Probes.Initialize(d, features, 1);
             var status = d.Device.ReadStatus();
             Expect.That((status & DeviceStatus.DeviceNeedsReset) == 0, "core.status.reset-value",
-                $"after transmitq1 was overrun, a reset and a fresh initialization, the device still shows DEVICE_NEEDS_RESET (status {status}): the error outlived the reset");
+                $"after {name} was overrun, a reset and a fresh initialization, the device still shows DEVICE_NEEDS_RESET (status {status}): the error outlived the reset");
             Probes.Loopback(d, PairsRangeTests.Model(d), 1, 0, "core.status.reset-value", "net.vq.def.layout");
         });
+    }
 
     [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
     public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>

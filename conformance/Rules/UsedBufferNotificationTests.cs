@@ -97,7 +97,7 @@ public sealed class UsedBufferNotificationTests
         {
             using var s = ctx.Open();
             var d = s.Driver;
-            if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.UsedEvent, noInterrupt: !c.EventIdx) is not { } b) return;
+            if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.UsedEvent, noInterrupt: !c.EventIdx, kickIdleReceiveq: true) is not { } b) return;
             // Over a socket a notification is a write to an eventfd, so it may trail the used idx: give it the settle time.
             var notified = d.Device.WaitForNotification(d.Device.SettleTime);
             Expect.That(!notified, c.EventIdx ? "ring.notif.dev.event-idx-quiet" : "ring.notif.dev.no-event-idx-quiet", c.EventIdx
@@ -111,10 +111,11 @@ public sealed class UsedBufferNotificationTests
     /// Sets up one pair with or without EVENT_IDX, loops <paramref name="before"/> frames back so the indices are not
     /// at 0, makes every other queue owe nothing, sets the judged queue's used_event (entry <paramref name="usedEvent"/>
     /// of the batch) and avail flags, drains pending notifications, then has the device use <paramref name="batch"/>
-    /// buffers on the judged queue in one go. Null when the device cannot run the case (a feature not offered) or did
+    /// buffers on the judged queue in one go. With <paramref name="kickIdleReceiveq"/> a receive buffer is posted and kicked
+    /// first, a kick that uses nothing and so owes no notification either. Null when the device cannot run the case (a feature not offered) or did
     /// not use the buffers (other rules judge that).
     /// </summary>
-    private static Batch? UseBatch(NetDriver d, bool eventIdx, Side side, int before, int batch, int usedEvent, bool noInterrupt)
+    private static Batch? UseBatch(NetDriver d, bool eventIdx, Side side, int before, int batch, int usedEvent, bool noInterrupt, bool kickIdleReceiveq = false)
     {
         d.BeginNegotiation();
         var features = PairsRangeTests.NetDriverDefaults(d.Offered);
@@ -142,6 +143,11 @@ public sealed class UsedBufferNotificationTests
             d.Device.Memory.WriteU16(judged.Registers.Avail + (ulong)SplitRing.UsedEventOffset(judged.Size), (ushort)(usedBefore + usedEvent));
         d.Device.Memory.WriteU16(judged.Registers.Avail, noInterrupt ? SplitRing.AvailFNoInterrupt : (ushort)0);
         while (d.Device.WaitForNotification(d.Device.SettleTime)) { }
+        if (kickIdleReceiveq && rx.Add([], [d.Options.ReceiveBufferBytes], tag: "rx") is not null)
+        {
+            rx.Publish();
+            d.Device.Kick(rx.Index);
+        }
 
         // Buffers go in and the kick is sent directly: the driver's own waits would take notifications.
         var owner = side == Side.Receiveq ? tx : judged;
