@@ -131,6 +131,9 @@ public sealed class UsedBufferNotificationTests
 
         var tx = d.Queue(NetQueueLayout.Transmitq(1));
         var rx = d.Queue(NetQueueLayout.Receiveq(1));
+        // A device may return transmit buffers after the looped-back frame arrived: let it finish, or the batch below
+        // would be judged from a used idx the device was still moving.
+        d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.ResponseWait);
         var judged = side switch
         {
             Side.Transmitq => tx,
