@@ -27,6 +27,8 @@ public sealed class MalformedChainTests
         NestedIndirect,
         /// <summary>An entry of a one-entry indirect table chains to entry 1.</summary>
         NextPastIndirectTable,
+        /// <summary>A two-entry indirect table whose second entry lies past the end of guest memory; the chain uses only the first.</summary>
+        IndirectTableOutsideMemory,
         IndirectWithoutFeature,
         /// <summary>A transmit buffer shorter than the virtio-net header, which the driver must send whole (§5.1.9.2.1).</summary>
         ShorterThanHeader,
@@ -48,7 +50,8 @@ public sealed class MalformedChainTests
     private const string ChainRule = "robust.ring.malformed-chain-refused";
 
     private static bool IsIndirect(Malformation m) => m is Malformation.IndirectWithNext or Malformation.EmptyIndirect or Malformation.MisalignedIndirect
-        or Malformation.NestedIndirect or Malformation.NextPastIndirectTable or Malformation.IndirectWithoutFeature;
+        or Malformation.NestedIndirect or Malformation.NextPastIndirectTable or Malformation.IndirectTableOutsideMemory
+        or Malformation.IndirectWithoutFeature;
 
     private static Gen<ChainCase> ChainCases =>
         from m in Gen.Elements(Enum.GetValues<Malformation>())
@@ -180,6 +183,13 @@ public sealed class MalformedChainTests
                 mem.WriteU32(Desc(table, 0) + 8, SplitRing.DescriptorSize);
                 mem.WriteU16(Desc(table, 0) + 12, SplitRing.DescFIndirect);
                 break;
+            case Malformation.IndirectTableOutsideMemory:
+                // The table moves to the last 16 bytes of memory with the packet's descriptor, and claims two entries.
+                var end = d.Device.MemoryBase + d.Device.MemorySize;
+                mem.Span(mem.ReadU64(h), SplitRing.DescriptorSize).CopyTo(mem.Span(end - SplitRing.DescriptorSize, SplitRing.DescriptorSize));
+                mem.WriteU64(h, end - SplitRing.DescriptorSize);
+                mem.WriteU32(h + 8, 2 * SplitRing.DescriptorSize);
+                break;
             case Malformation.NextPastIndirectTable:
                 // Entry 1 lies past the one-entry table; it is zeroed, so a device that reads it finds an empty descriptor.
                 var single = mem.ReadU64(h);
@@ -244,7 +254,7 @@ public sealed class MalformedChainTests
 
     [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
     public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>
-        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: 40);
+        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: 60);
 
     [Test, Category("Should"), Requirement("core.status.dev.needs-reset", "core.status.reset-value")]
     public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() =>

@@ -183,5 +183,5 @@ public sealed class QueueSetupTests
 
     [Test, Category("Robustness"), Requirement(OutsideRule)]
     public void A_ring_past_the_end_of_guest_memory_is_refused() =>
-        Suite.Verify(QueuesPastTheEndOfMemoryAreRefused(SuiteContext.Current), cases: 24);
+        Suite.Verify(QueuesPastTheEndOfMemoryAreRefused(SuiteContext.Current), cases: 40);
 }

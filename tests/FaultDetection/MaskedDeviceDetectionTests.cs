@@ -26,7 +26,7 @@ public sealed class MaskedDeviceDetectionTests
             .SetArgDisplayNames("needs-reset-kept", "impossible avail idx, then a reset"),
         new TestCaseData("bug=no-one-entry-rings", (Func<SuiteContext, Property>)QueueSetupTests.EveryQueueSizeWorks, 20, "ring.def.queue-size")
             .SetArgDisplayNames("no-one-entry-rings", "rings of every size"),
-        new TestCaseData("bug=reads-past-memory", (Func<SuiteContext, Property>)QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, 24,
+        new TestCaseData("bug=reads-past-memory", (Func<SuiteContext, Property>)QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, 40,
                 "robust.ring.queue-outside-memory-refused")
             .SetArgDisplayNames("reads-past-memory", "a ring past the end of memory"),
     ];
