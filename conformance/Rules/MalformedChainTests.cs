@@ -163,7 +163,8 @@ public sealed class MalformedChainTests
                 mem.WriteU64(h, d.Device.MemoryBase + d.Device.MemorySize);
                 break;
             case Malformation.HeadPastQueueSize:
-                mem.WriteU16(q.Registers.Avail + 4 + 2UL * (ulong)(q.PublishedIdx % q.Size), (ushort)(q.Size + head));
+                // The first index past the table: the edge an off-by-one in the device's bound check lets through.
+                mem.WriteU16(q.Registers.Avail + 4 + 2UL * (ulong)(q.PublishedIdx % q.Size), (ushort)q.Size);
                 break;
             case Malformation.IndirectWithNext:
                 mem.WriteU16(h + 12, SplitRing.DescFIndirect | SplitRing.DescFNext);
