@@ -66,12 +66,16 @@ public sealed partial class NetDriver
         return Locate(() => Claim(frame), wait);
     }
 
-    /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for <paramref name="claim"/> to find the frame; its receiveq pair, or null.</summary>
-    private int? Locate(Func<ReceivedFrame?> claim, TimeSpan? wait)
+    /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for the frame carrying <paramref name="tag"/>; null if it did not come.</summary>
+    public ReceivedFrame? WaitForFrame(ulong tag, TimeSpan? wait = null) => WaitFor(() => Claim(tag), wait);
+
+    private int? Locate(Func<ReceivedFrame?> claim, TimeSpan? wait) => WaitFor(claim, wait)?.Pair;
+
+    private ReceivedFrame? WaitFor(Func<ReceivedFrame?> claim, TimeSpan? wait)
     {
         ReceivedFrame? hit = null;
         TryWaitUntil(() => (hit = claim()) is not null, wait ?? Device.SettleTime);
-        return hit?.Pair;
+        return hit;
     }
 
     /// <summary>Takes the received frame whose bytes are exactly <paramref name="frame"/>, if it has arrived.</summary>

@@ -95,12 +95,18 @@ public static class Probes
     /// <summary>Negotiates <paramref name="features"/> and sets up queues; a refused valid subset breaks the given rule.</summary>
     public static void Initialize(NetDriver driver, FeatureSet features, int pairs, string refusalRule = "core.feat.dev.accept-valid-subset")
     {
+        Negotiate(driver, features, refusalRule);
+        driver.SetUpQueues(pairs);
+        driver.SetDriverOk();
+    }
+
+    /// <summary>Resets the device and negotiates <paramref name="features"/> (steps 1-6 of §3.1.1), for probes that set up queues of their own.</summary>
+    public static void Negotiate(NetDriver driver, FeatureSet features, string refusalRule = "core.feat.dev.accept-valid-subset")
+    {
         Reset(driver);
         driver.BeginNegotiation();
         if (!driver.AcceptFeatures(features))
             throw Expect.Violated(refusalRule, $"the device refused FEATURES_OK for the valid subset {features} (offered {driver.Offered})");
-        driver.SetUpQueues(pairs);
-        driver.SetDriverOk();
     }
 
     public static byte[] Le16(int n) => [(byte)n, (byte)(n >> 8)];

@@ -95,8 +95,7 @@ public sealed class DataPathFramingTests
             tx.Add([.. bounds.Zip(bounds.Skip(1), (a, b) => packet[a..b])], [], tag: "tx", indirect: c.TxIndirect);
             d.PublishAndKick(tx);
 
-            ReceivedFrame? got = null;
-            d.TryWaitUntil(() => (got = d.Claim(tag)) is not null, d.ResponseWait);
+            var got = d.WaitForFrame(tag, d.ResponseWait);
             if (got is null)
                 throw Expect.Violated(c.TxFlags != 0 ? "net.tx.dev.ignore-unknown-flags" : "ring.framing.dev.no-layout-assumption",
                     $"the frame never came back on receiveq1; {c}");

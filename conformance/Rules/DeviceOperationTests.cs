@@ -53,8 +53,7 @@ public sealed class DeviceOperationTests
             if (d.Negotiated.Has(FeatureBit.NetMq)) d.VqPairsSet(k);
             var sent = TestFrames.Udp(c.Flow, 0xC0FFEE);
             d.Transmit(k, sent);
-            ReceivedFrame? got = null;
-            d.TryWaitUntil(() => (got = d.Claim(0xC0FFEE)) is not null, d.ResponseWait);
+            var got = d.WaitForFrame(0xC0FFEE, d.ResponseWait);
             if (got is null) return; // loss is judged by the mapping tests
             var numBuffers = got.Header.Length >= 12 ? BinaryPrimitives.ReadUInt16LittleEndian(got.Header.AsSpan(10)) : -1;
             Expect.That(numBuffers == 1, "net.rx.dev.num-buffers-1", $"receiveq{got.Pair}: num_buffers is {numBuffers} without MRG_RXBUF");

@@ -104,7 +104,7 @@ public sealed class MalformedChainTests
             int? at = null;
             try
             {
-                at = c.SameKick ? Locate(d, GoodTag) : d.SendAndLocate(1, flow: 8, d.ResponseWait);
+                at = c.SameKick ? d.WaitForFrame(GoodTag, d.ResponseWait)?.Pair : d.SendAndLocate(1, flow: 8, d.ResponseWait);
             }
             catch (DeviceProtocolException e)
             {
@@ -122,13 +122,6 @@ public sealed class MalformedChainTests
             var returned = d.TryWaitUntil(() => broken.DeviceUsedIdx == broken.PublishedIdx || NeedsReset(d), d.ResponseWait);
             Expect.That(returned, ChainRule, $"{c}: vq {broken.Index} used idx stays at {broken.DeviceUsedIdx} while avail idx is {broken.PublishedIdx}: the refused chain never came back used");
         });
-
-    private static int? Locate(NetDriver d, ulong tag)
-    {
-        ReceivedFrame? got = null;
-        d.TryWaitUntil(() => (got = d.Claim(tag)) is not null, d.ResponseWait);
-        return got?.Pair;
-    }
 
     /// <summary>Rewrites the descriptors (or the avail entry) of a chain the driver built well, before it is published.</summary>
     private static void Break(NetDriver d, DriverVirtqueue q, ushort head, Malformation m)

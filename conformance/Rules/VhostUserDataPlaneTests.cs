@@ -77,9 +77,7 @@ public sealed class VhostUserDataPlaneTests
             var drained = d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             Expect.That(drained, "vu.ring.disabled-tx-discard",
                 $"transmitq{k} (vring {tx.Index}) was disabled by VQ_PAIRS_SET({n}); its buffer was never returned used (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}): a disabled ring must still be processed");
-            ReceivedFrame? hit = null;
-            d.TryWaitUntil(() => (hit = d.Claim(tag)) is not null, Settle(d));
-            if (hit is { } h)
+            if (d.WaitForFrame(tag, Settle(d)) is { } h)
                 throw h.Pair > n
                     ? Expect.Violated("vu.ring.disabled-rx-no-packets", $"a frame arrived on receiveq{h.Pair} (vring {NetQueueLayout.Receiveq(h.Pair)}), which VQ_PAIRS_SET({n}) disabled")
                     : Expect.Violated("vu.ring.disabled-tx-discard", $"a frame sent on disabled transmitq{k} (vring {tx.Index}) was forwarded to receiveq{h.Pair}; a disabled ring's packets must be discarded");
