@@ -74,6 +74,9 @@ public sealed class DriverVirtqueue
         {
             var s = _alloc.AllocateSlot();
             slots.Add(s);
+            // Zeroed, so whatever the device leaves in it was written by this use: a frame found past the used length
+            // proves the length short, never an echo of the slot's previous use.
+            _mem.Span(s, len).Clear();
             segs.Add((s, (uint)len, SplitRing.DescFWrite));
             writable.Add((s, (uint)len));
         }
@@ -142,20 +145,21 @@ public sealed class DriverVirtqueue
         var len = _mem.ReadU32(elem + 4);
         _lastUsedIdx++;
         if (id >= Size || !_outstanding.Remove((ushort)id, out var o))
-            throw new DeviceProtocolException($"virtqueue {Index}: device returned id {id}, which is not an outstanding buffer head");
-        var written = new byte[Math.Min(len, (uint)o.Writable.Sum(w => (long)w.Len))];
+            throw new DeviceProtocolException($"virtqueue {Index}: the device put id {id} in the used ring, which is not the head of a buffer it holds " +
+                "(returned twice, or never made available)") { RequirementId = "ring.used.def.returns-buffers" };
+        // All the writable bytes, not only the first len: a frame that runs past a short used length is still found.
+        var contents = new byte[o.Writable.Sum(w => (long)w.Len)];
         var at = 0;
         foreach (var (addr, wlen) in o.Writable)
         {
-            if (at == written.Length) break;
-            var n = (int)Math.Min(wlen, (uint)(written.Length - at));
-            _mem.Span(addr, n).CopyTo(written.AsSpan(at));
-            at += n;
+            _mem.Span(addr, (int)wlen).CopyTo(contents.AsSpan(at));
+            at += (int)wlen;
         }
+        var written = contents[..(int)Math.Min(len, (uint)contents.Length)];
         foreach (var d in o.Descriptors) _freeDescriptors.Push(d);
         foreach (var s in o.Slots) _alloc.FreeSlot(s);
         if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
-        return new UsedBuffer(Index, (ushort)id, len, written, o.Tag);
+        return new UsedBuffer(Index, (ushort)id, len, written, o.Tag) { Contents = contents };
     }
 
     private void WriteDescriptor(ulong table, ushort i, ulong addr, uint len, ushort flags, ushort next)

@@ -6,6 +6,11 @@ public sealed partial class NetDriver
 {
     private readonly List<ReceivedFrame> _received = [];
     private ulong _nextTag = 1;
+    // The frames sent with a tag of this driver's, by tag, and the tags already seen come back: every frame the
+    // device delivers is judged against what was sent (FrameJudgement), and a tag that comes back twice is a
+    // duplicate, whichever check is running.
+    private readonly Dictionary<ulong, byte[]> _sentTagged = [];
+    private readonly HashSet<ulong> _deliveredTags = [];
 
     /// <summary>Frames taken from receive queues and not yet claimed by a caller.</summary>
     public IReadOnlyList<ReceivedFrame> Received => _received;
@@ -41,7 +46,9 @@ public sealed partial class NetDriver
     public ulong TransmitTagged(int pair, int flow)
     {
         var tag = _nextTag++;
-        Transmit(pair, TestFrames.Udp(flow, tag));
+        var frame = TestFrames.Udp(flow, tag);
+        _sentTagged[tag] = frame;
+        Transmit(pair, frame);
         return tag;
     }
 
@@ -128,6 +135,19 @@ public sealed partial class NetDriver
     {
         if (!Equals(u.Tag, "rx")) return;
         var hdr = Math.Min(SplitRing.NetHeaderSize, u.Written.Length);
-        _received.Add(new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length));
+        var received = new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length) { Contents = u.Contents };
+        // Found by the tag in the whole buffer, so a used length that leaves out the header still finds its frame. A frame
+        // spread over several buffers (MRG_RXBUF) is left to the checks that build such rings.
+        if (u.Contents.Length > SplitRing.NetHeaderSize && TestFrames.TagOf(u.Contents.AsSpan(SplitRing.NetHeaderSize)) is { } tag
+            && _sentTagged.TryGetValue(tag, out var sent) && u.Contents.Length >= SplitRing.NetHeaderSize + sent.Length)
+        {
+            if (!_deliveredTags.Add(tag))
+                throw new DeviceProtocolException($"frame duplicated: the frame tagged {tag}, sent once, came back a second time on receiveq{received.Pair}")
+                { RequirementId = "net.tx.def.sent-once" };
+            if (FrameJudgement.Judge(u.Contents, u.Length, sent, Negotiated, received.Pair) is { } v)
+                throw new DeviceProtocolException(v.Message) { RequirementId = v.RequirementId };
+            received = received with { Frame = u.Contents[SplitRing.NetHeaderSize..(SplitRing.NetHeaderSize + sent.Length)] };
+        }
+        _received.Add(received);
     }
 }

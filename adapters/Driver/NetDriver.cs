@@ -149,11 +149,26 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     /// </summary>
     public void WaitUntil(Func<bool> condition, string waitedFor, TimeSpan? timeout = null, string? requirementId = null)
     {
-        if (!TryWaitUntil(condition, timeout ?? _options.Timeout))
-            throw new DeviceTimeoutException(waitedFor, timeout ?? _options.Timeout) { RequirementId = requirementId };
+        var wait = Patience.Current.Cap(timeout ?? _options.Timeout);
+        if (!TryWaitUntil(condition, wait))
+            throw new DeviceTimeoutException(waitedFor, wait) { RequirementId = requirementId };
     }
 
+    /// <summary>
+    /// Polls <paramref name="condition"/> for up to <paramref name="timeout"/> (cut short once the device has timed out
+    /// in this check, see <see cref="Patience"/>). A full-length wait that runs out counts as the device's timeout;
+    /// settle waits, which wait out the absence of something, do not.
+    /// </summary>
     public bool TryWaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var full = timeout >= _options.Timeout;
+        timeout = Patience.Current.Cap(timeout);
+        if (WaitFor(condition, timeout)) return true;
+        if (full) Patience.Current.RanOut();
+        return false;
+    }
+
+    private bool WaitFor(Func<bool> condition, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())

@@ -1,4 +1,10 @@
 namespace VirtioMq.Adapters.Driver;
 
-/// <summary>A frame taken from receiveq <see cref="Pair"/>: the virtio-net header and the Ethernet frame after it.</summary>
-public sealed record ReceivedFrame(int Pair, byte[] Header, byte[] Frame, uint UsedLength);
+/// <summary>
+/// A frame taken from receiveq <see cref="Pair"/>: the virtio-net header and the Ethernet frame after it, as far as
+/// the used length reaches; <see cref="Contents"/> is the whole buffer, for frames the used length cuts short.
+/// </summary>
+public sealed record ReceivedFrame(int Pair, byte[] Header, byte[] Frame, uint UsedLength)
+{
+    public byte[] Contents { get; init; } = [.. Header, .. Frame];
+}

@@ -1,4 +1,8 @@
 namespace VirtioMq.Adapters.Driver;
 
 /// <summary>A buffer the device returned: its token, the length it reported, and the bytes it wrote (at most that length).</summary>
-public sealed record UsedBuffer(int Queue, ushort Head, uint Length, byte[] Written, object? Tag);
+public sealed record UsedBuffer(int Queue, ushort Head, uint Length, byte[] Written, object? Tag)
+{
+    /// <summary>Every writable byte of the buffer, whatever the used length says (zeroed when it was posted).</summary>
+    public byte[] Contents { get; init; } = Written;
+}

@@ -39,7 +39,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         var ack = Has(VhostUserProtocolFeature.ReplyAck);
         Transmit(VhostUserMessage.NewRequest(request, payload, fds, needReply: ack));
         if (!ack) return;
-        var status = Payload.ReadU64(ReceiveReply(request));
+        var status = Payload.ReadU64(ReceiveReply(request, ackOnly: true));
         if (status != 0)
             throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} refused {request.WireName()} (REPLY_ACK status {status})");
     }
@@ -66,18 +66,19 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         }
     }
 
-    private VhostUserMessage ReceiveReply(VhostUserRequest request)
+    private VhostUserMessage ReceiveReply(VhostUserRequest request, bool ackOnly = false)
     {
         VhostUserMessage reply;
         try
         {
-            reply = channel.Receive(Timeout, $"the vhost-user back-end's reply to {request.WireName()}");
+            reply = channel.Receive(Patience.Current.Cap(Timeout), $"the vhost-user back-end's reply to {request.WireName()}");
         }
         catch (TimeoutException e)
         {
-            throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Timeout)
+            Patience.Current.RanOut();
+            throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Patience.Current.Cap(Timeout))
             {
-                RequirementId = request switch
+                RequirementId = ackOnly ? "vu.reply-ack.must-reply" : request switch
                 {
                     VhostUserRequest.GetVringBase => "vu.get-base.reply-last-avail",
                     VhostUserRequest.GetQueueNum => "vu.mq.get-queue-num-reply",

@@ -83,9 +83,12 @@ public sealed record MqDeviceModel(
         }
         if (!Live || txPair > CurrentPairs) return v; // the device may drop it, or deliver it on an enabled queue
         if (rxPair is null)
-            v.Add(txPair == 1
-                ? new Violation("net.vq.def.layout", "frame sent on transmitq1 (vq 1) never came back on any receiveq: the device does not use the spec's queue layout or drops traffic")
-                : new Violation("net.mq.def.vq-pairs-set", $"frame sent on transmitq{txPair} with virtqueue_pairs={CurrentPairs} never came back: pair {txPair} is not usable"));
+            v.Add(txPair > 1 && PairsSetSinceReset
+                ? new Violation("net.mq.def.vq-pairs-set",
+                    $"frame lost: sent on transmitq{txPair}, which VQ_PAIRS_SET({CurrentPairs}) made usable and the device acked, it never came back on any receiveq")
+                : new Violation("net.tx.def.sent",
+                    $"frame lost: sent on transmitq{txPair} (vq {NetQueueLayout.Transmitq(txPair)}), usable with virtqueue_pairs={CurrentPairs}, it never came back on any receiveq " +
+                    "(a device that uses another queue layout, receive and transmit swapped, looks the same)"));
         else if (rxPair != txPair && MultiqueueNegotiated)
             v.Add(new Violation("net.mq.dev.follow-tx", $"frame sent on transmitq{txPair} came back on receiveq{rxPair}, not receiveq{txPair}"));
         return v;

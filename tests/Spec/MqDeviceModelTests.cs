@@ -53,7 +53,8 @@ public sealed class MqDeviceModelTests
         Assert.That(four.JudgeLoopback(3, 3), Is.Empty);
         Assert.That(four.JudgeLoopback(3, 1).Single().RequirementId, Is.EqualTo("net.mq.dev.follow-tx"));
         Assert.That(four.JudgeLoopback(3, null).Single().RequirementId, Is.EqualTo("net.mq.def.vq-pairs-set"));
-        Assert.That(four.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo("net.vq.def.layout"));
+        Assert.That(four.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo("net.tx.def.sent"), "a lost frame is a lost frame, not a layout");
+        Assert.That(fresh.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo("net.tx.def.sent"));
         Assert.That(four.JudgeLoopback(6, 6).Single().RequirementId, Is.EqualTo("net.mq.dev.rx-limit-after-used"));
         Assert.That(four.JudgeLoopback(6, null), Is.Empty, "a frame on a disabled pair may be dropped");
         Assert.That(four.JudgeLoopback(6, 2), Is.Empty, "or delivered on an enabled queue");
