@@ -11,6 +11,7 @@ public sealed class ConformanceViolationException : Exception
 
     public ConformanceViolationException(Violation violation) : base(violation.ToString())
     {
+        ThisCase.Judged();
         Violation = violation;
         _newest = violation;
     }
@@ -31,14 +32,20 @@ public static class Expect
     /// <summary>Throws the first violation whose requirement is one of <paramref name="checkedIds"/>; the others belong to other tests.</summary>
     public static void None(IEnumerable<Violation> violations, params string[] checkedIds)
     {
+        ThisCase.Judged();
         foreach (var v in violations)
             if (checkedIds.Contains(v.RequirementId)) throw new ConformanceViolationException(v);
     }
 
     public static void That(bool condition, string requirementId, string message)
     {
+        ThisCase.Judged();
         if (!condition) throw new ConformanceViolationException(new Violation(requirementId, message));
     }
 
-    public static ConformanceViolationException Violated(string requirementId, string message) => new(new Violation(requirementId, message));
+    public static ConformanceViolationException Violated(string requirementId, string message)
+    {
+        ThisCase.Judged();
+        return new(new Violation(requirementId, message));
+    }
 }

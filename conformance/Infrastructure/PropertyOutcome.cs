@@ -15,4 +15,17 @@ public sealed record PropertyOutcome(
     string? Error)
 {
     public string SeedText => $"({Seed.Seed},{Seed.Gamma})";
+
+    /// <summary>Cases that judged at least one rule (see <see cref="ThisCase"/>).</summary>
+    public int JudgedCases { get; init; }
+
+    /// <summary>Cases that judged nothing, by the reason they gave.</summary>
+    public IReadOnlyDictionary<string, int> NotApplicable { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>What the runner did differently from a plain run: a budget cut the cases or the shrinking short.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>The reasons given by cases that judged nothing, most frequent first.</summary>
+    public string NotApplicableText =>
+        string.Join("; ", NotApplicable.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} ({kv.Value} case(s))"));
 }

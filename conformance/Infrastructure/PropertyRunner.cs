@@ -24,12 +24,14 @@ public static class PropertyRunner
         int? maxShrinks = null)
     {
         var seed = settings.Seed ?? ((ulong)Random.Shared.NextInt64(), (ulong)Random.Shared.NextInt64() | 1);
-        var capture = new CapturingRunner(afterCase, maxShrinks);
+        var capture = new CapturingRunner(afterCase, maxShrinks, settings.CheckBudget);
         var config = Config.Quick
             .WithName(name)
             .WithMaxTest(cases ?? settings.Cases)
             .WithRunner(capture)
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed.Item1, seed.Item2), FSharpOption<int>.None)));
+        ThisCase.Take();
+        using var patience = Patience.Begin(settings.AfterTimeout);
         try
         {
             Check.One(config, property);
@@ -38,13 +40,28 @@ public static class PropertyRunner
         {
             return capture.Stopped(name, seed);
         }
+        catch (CasesStopped)
+        {
+            return capture.Passed(name, seed, capture.Cases) with { Note = $"stopped after {capture.Cases} case(s): the check's time budget ({settings.CheckBudget.TotalSeconds:0} s) was spent" };
+        }
         return capture.Outcome(name, seed);
     }
 
     private sealed class ShrinkingStopped : Exception;
 
-    private sealed class CapturingRunner(Action<int>? afterCase, int? maxShrinks) : IRunner
+    private sealed class CasesStopped : Exception;
+
+    /// <param name="budget">
+    /// The time a check may take. Past it, a passing check ends after the case it is in (its outcome says how many
+    /// ran), and a failing one stops shrinking and reports the smallest failing case found so far: a slow or
+    /// broken device must not hold a run for longer than its budget.
+    /// </param>
+    private sealed class CapturingRunner(Action<int>? afterCase, int? maxShrinks, TimeSpan budget) : IRunner
     {
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private int _judgedCases;
+        private readonly Dictionary<string, int> _notApplicable = [];
+        public int Cases { get; private set; }
         private TestResult? _result;
         private int _lastCase;
         private Violation? _lastCaseViolation;
@@ -58,26 +75,38 @@ public static class PropertyRunner
         public void OnArguments(int ntest, Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<int, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string>> every)
         {
             _lastCase = ntest;
-            if (maxShrinks is not null)
-            {
-                _lastCaseViolation = ConformanceViolationException.TakeNewest();
-                _lastCaseArgs = Describe(args);
-            }
+            Cases = ntest + 1;
+            var (judged, notApplicable) = ThisCase.Take();
+            if (judged > 0) _judgedCases++;
+            else if (notApplicable is not null) _notApplicable[notApplicable] = _notApplicable.GetValueOrDefault(notApplicable) + 1;
+            // Kept for every case: a case that fails is the last one FsCheck reports before it shrinks.
+            _lastCaseViolation = ConformanceViolationException.TakeNewest();
+            _lastCaseArgs = Describe(args);
             afterCase?.Invoke(ntest);
+            // Only after a case that broke no rule: FsCheck shrinks a failing one next, and that must not read as a pass.
+            if (_clock.Elapsed > budget && _lastCaseViolation is null) throw new CasesStopped();
         }
 
         public void OnShrink(Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string> everyShrink)
         {
             _shrinks++;
-            if (maxShrinks is not { } limit) return;
             _lastShrunkArgs = Describe(args);
-            if (_shrinks >= limit) throw new ShrinkingStopped();
+            if (maxShrinks is { } limit && _shrinks >= limit) throw new ShrinkingStopped();
+            if (_clock.Elapsed > budget) throw new ShrinkingStopped();
         }
+
+        /// <summary>A passing outcome with the account of what its cases judged.</summary>
+        public PropertyOutcome Passed(string name, (ulong, ulong) seed, int cases) =>
+            new(name, true, cases, 0, seed, null, null, null, null) { JudgedCases = _judgedCases, NotApplicable = _notApplicable };
 
         /// <summary>The outcome when shrinking was cut short: the first failing case and the rule it broke.</summary>
         public PropertyOutcome Stopped(string name, (ulong, ulong) seed) =>
             new(name, false, _lastCase + 1, _shrinks, seed, _lastCaseViolation, _lastShrunkArgs, _lastCaseArgs,
-                _lastCaseViolation is null ? $"shrinking stopped after {_shrinks} step(s); the first failing case named no rule" : null);
+                _lastCaseViolation is null ? $"shrinking stopped after {_shrinks} step(s); the first failing case named no rule" : null)
+            {
+                Note = $"shrinking stopped after {_shrinks} step(s) ({_clock.Elapsed.TotalSeconds:0} s): the counterexample is the last failing one found, " +
+                    "not the smallest (the violation is the first failing case's)",
+            };
         public void OnFinished(string name, TestResult result) => _result = result;
 
         public PropertyOutcome Outcome(string name, (ulong, ulong) seed)
@@ -85,12 +114,12 @@ public static class PropertyRunner
             switch (_result)
             {
                 case TestResult.Passed p:
-                    return new PropertyOutcome(name, true, p.Item1.NumberOfTests, 0, seed, null, null, null, null);
+                    return Passed(name, seed, p.Item1.NumberOfTests);
                 case TestResult.Failed f:
                     var error = f.Item4 is Outcome.Failed of ? of.Item : null;
-                    // A wait of the driver that knows the rule its timeout breaks names it, like a check would.
+                    // A wait of the driver, or a value it read, that knows the rule the device broke names it, like a check would.
                     var violation = (error as ConformanceViolationException)?.Violation
-                        ?? (error is DeviceTimeoutException { RequirementId: { } id } t ? new Violation(id, t.Message) : null);
+                        ?? (error is DeviceProtocolException { RequirementId: { } id } t ? new Violation(id, t.Message) : null);
                     return new PropertyOutcome(name, false, f.Item1.NumberOfTests, f.Item1.NumberOfShrinks, seed, violation,
                         Describe(f.Item3), Describe(f.Item2), violation is null ? error?.ToString() ?? "the property returned false" : null);
                 case TestResult.Exhausted e:

@@ -12,60 +12,115 @@ public static class Suite
         var test = TestContext.CurrentContext.Test;
         var settings = SuiteContext.Current.Settings;
         SkipUnlessApplicable(test, settings.Version);
+        if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
         var outcome = PropertyRunner.Run(test.Name, property, settings, cases);
         var record = Record(outcome, test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), settings, test.FullName);
-        if (!outcome.Passed)
+        var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
+        switch (record.Outcome)
         {
-            var violated = outcome.Violation is { } v && RequirementCatalogue.Default.TryGet(v.RequirementId, out var r) ? r : null;
-            // A rule the chosen spec version does not have cannot fail certification against that version.
-            if (violated is not null && !violated.AppliesTo(settings.Version))
-                NotApplicable($"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation!.Message}");
-            var report = FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
-            if (settings.Expected is { } known && outcome.Violation is { } found && known.Lists(test.Name, found.RequirementId))
-            {
-                RunRecorder.Add(record with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
-                Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
-            }
-            RunRecorder.Add(record);
-            if (record.Outcome == CheckOutcome.Warning && settings.Strict)
-                Assert.Fail($"{FailureReport.LevelText(violated!.Level)} not met (a warning; failed because {SuiteSettings.StrictVariable} is set): {report}");
-            if (record.Outcome == CheckOutcome.Warning)
-            {
-                Assert.Warn($"{FailureReport.LevelText(violated!.Level)} not met (does not deny certification): {report}");
-                return outcome;
-            }
-            Assert.Fail(report);
+            case CheckOutcome.NotApplicable:
+                RunRecorder.Add(record);
+                Assert.Ignore($"not applicable: {record.Reason}");
+                break;
+            case CheckOutcome.Error:
+                RunRecorder.Add(record);
+                Assert.Fail($"SUITE ERROR, not a finding about the device: {record.Message}{Environment.NewLine}{report}");
+                break;
+            case CheckOutcome.Failed or CheckOutcome.Warning:
+                var violated = RequirementCatalogue.Default.Get(outcome.Violation!.RequirementId);
+                // A rule the chosen spec version does not have cannot fail certification against that version.
+                if (!violated.AppliesTo(settings.Version))
+                    NotApplicable($"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation.Message}");
+                if (settings.Expected is { } known && known.Lists(test.Name, violated.Id))
+                {
+                    RunRecorder.Add(record with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
+                    Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
+                }
+                RunRecorder.Add(record);
+                if (record.Outcome == CheckOutcome.Warning && settings.Strict)
+                    Assert.Fail($"{FailureReport.LevelText(violated.Level)} not met (a warning; failed because {SuiteSettings.StrictVariable} is set): {report}");
+                if (record.Outcome == CheckOutcome.Warning)
+                {
+                    Assert.Warn($"{FailureReport.LevelText(violated.Level)} not met (does not deny certification): {report}");
+                    return outcome;
+                }
+                Assert.Fail(report);
+                break;
         }
         if (settings.Expected is { } expected && expected.Lists(test.Name))
         {
-            RunRecorder.Add(record with { Outcome = CheckOutcome.Failed, Message = "listed as a known finding but passed" });
-            Assert.Fail($"{test.Name} is listed in {expected.Path} as a known finding ({string.Join(", ", expected.For(test.Name))}) but passed " +
-                $"{outcome.Cases} case(s) against {settings.Device}: the device was fixed, or the finding was luck; remove the line.");
+            var message = $"{test.Name} is listed in {expected.Path} as a known finding ({string.Join(", ", expected.For(test.Name))}) but passed " +
+                $"{outcome.Cases} case(s) against {settings.Device}: the device was fixed, or the finding was luck; remove the line.";
+            RunRecorder.Add(record with { Outcome = CheckOutcome.UnexpectedPass, Message = message });
+            Assert.Fail(message);
         }
         RunRecorder.Add(record);
-        TestContext.Out.WriteLine($"Ok, {outcome.Cases} case(s) against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}");
+        TestContext.Out.WriteLine($"Ok, {outcome.JudgedCases} of {outcome.Cases} case(s) judged against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}" +
+            (record.Reason is { } note ? $"; {note}" : ""));
         return outcome;
     }
 
     /// <summary>
-    /// What the report keeps of a property's outcome. The verdict rule (README) lives here: only a MUST-level
-    /// rule or a binding definition makes a failure; a SHOULD or robustness expectation makes a warning.
+    /// What the report keeps of a property's outcome. The verdict rule (README) lives here: a MUST-level rule or a
+    /// binding definition makes a failure; a SHOULD or robustness expectation makes a warning; a violation that no
+    /// device can commit (a permission, a driver's rule, a rule not in the catalogue) or a crash of the check makes a
+    /// suite error, never a finding about the device. A check none of whose cases judged anything did not pass: it
+    /// was not applicable, with the reasons its cases gave, or it is a suite error when they gave none.
     /// </summary>
     public static CheckRecord Record(PropertyOutcome outcome, string test, string fixture, IReadOnlyList<string> ids, string checkedPlanes,
         SuiteSettings settings, string replayFilter)
     {
         var record = new CheckRecord(test, fixture, ids, checkedPlanes, CheckOutcome.Passed, outcome.Cases, outcome.SeedText);
-        if (outcome.Passed) return record;
-        var violated = outcome.Violation is { } v && RequirementCatalogue.Default.TryGet(v.RequirementId, out var r) ? r : null;
-        var warning = violated is not null && !violated.IsMandatory && violated.Level != Level.Definition;
-        return record with
+        if (outcome.Passed)
         {
-            Outcome = warning ? CheckOutcome.Warning : CheckOutcome.Failed,
+            if (outcome.JudgedCases > 0)
+                return record with { Reason = PassNote(outcome) };
+            return outcome.NotApplicable.Count > 0
+                ? record with { Outcome = CheckOutcome.NotApplicable, Reason = outcome.NotApplicableText }
+                : record with
+                {
+                    Outcome = CheckOutcome.Error,
+                    Message = $"none of its {outcome.Cases} case(s) judged anything and none said why: a check must judge a rule or say it is not applicable",
+                };
+        }
+        var failed = record with
+        {
+            Outcome = CheckOutcome.Failed,
             ViolatedRequirement = outcome.Violation?.RequirementId,
             Message = outcome.Violation?.Message ?? outcome.Error,
             ShrunkCase = outcome.ShrunkCase,
             Replay = FailureReport.ReplayCommand(outcome, settings, replayFilter),
+            Reason = outcome.Note,
         };
+        if (outcome.Violation is not { } v)
+            return failed with { Outcome = CheckOutcome.Error, Message = $"the check itself failed (named no rule): {outcome.Error}" };
+        if (!RequirementCatalogue.Default.TryGet(v.RequirementId, out var violated))
+            return failed with { Outcome = CheckOutcome.Error, Message = $"the check named {v.RequirementId}, which is not in the catalogue: {v.Message}" };
+        if (violated.Level == Level.May)
+            return failed with { Outcome = CheckOutcome.Error, Message = $"the check named {v.RequirementId} as broken, but it is a MAY: a permission cannot be broken. {v.Message}" };
+        if (violated.Actor == Actor.Driver)
+            return failed with { Outcome = CheckOutcome.Error, Message = $"the check named {v.RequirementId} as broken, but it binds drivers, not the device: {v.Message}" };
+        var warning = !violated.IsMandatory && violated.Level != Level.Definition;
+        return failed with { Outcome = warning ? CheckOutcome.Warning : CheckOutcome.Failed };
+    }
+
+    private static string? PassNote(PropertyOutcome outcome)
+    {
+        var notes = new List<string>();
+        if (outcome.JudgedCases < outcome.Cases && outcome.NotApplicable.Count > 0)
+            notes.Add($"{outcome.Cases - outcome.JudgedCases} case(s) not applicable: {outcome.NotApplicableText}");
+        if (outcome.Note is { } n) notes.Add(n);
+        return notes.Count == 0 ? null : string.Join("; ", notes);
+    }
+
+    /// <summary>Ends the current test as never started (the device cannot be reached, or the run's budget is spent).</summary>
+    private static void NotRun(string reason)
+    {
+        var test = TestContext.CurrentContext.Test;
+        var settings = SuiteContext.Current.Settings;
+        RunRecorder.Add(new CheckRecord(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings),
+            CheckOutcome.NotRun, 0, null, Reason: reason));
+        Assert.Ignore($"not run: {reason}");
     }
 
     /// <summary>Ends the current test as not applicable to this device or version, and says so in the report.</summary>

@@ -1,4 +1,5 @@
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Infrastructure;
@@ -12,9 +13,19 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// them as warnings: strictness changes what a test run says, not the verdict rule. Mutation testing
 /// (mutation/run.sh) uses it, since a mutant that only a SHOULD catches is caught all the same.
 /// </param>
+/// <param name="CheckBudget">The longest one check may take: past it, no new case starts and shrinking stops (see PropertyRunner).</param>
+/// <param name="RunBudget">The longest a whole run may take: a check whose turn comes later is not run, and the report says so.</param>
 public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout,
     KnownFindings? Expected = null, bool Strict = false)
 {
+    public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan RunBudget { get; init; } = TimeSpan.FromSeconds(270);
+
+    /// <summary>What a wait is cut to once the device has timed out in a check (see <see cref="Patience"/>).</summary>
+    public TimeSpan AfterTimeout => Timeout < Patience.DefaultAfterTimeout ? Timeout : Patience.DefaultAfterTimeout;
+
+    public const string CheckBudgetVariable = "VIRTIO_CHECK_BUDGET_S";
+    public const string RunBudgetVariable = "VIRTIO_RUN_BUDGET_S";
     public const string DeviceVariable = "VIRTIO_DEVICE";
     public const string SpecVariable = "VIRTIO_SPEC";
     public const string CasesVariable = "VIRTIO_CASES";
@@ -37,8 +48,17 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
             Get(SeedVariable, "seed") is { } seed ? ParseSeed(seed) : null,
             TimeSpan.FromMilliseconds(Get(TimeoutVariable, "timeout-ms") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 5000),
             KnownFindings.Load(Get(ExpectedVariable, "expected")),
-            Get(StrictVariable, "strict") is { } strict && strict is "1" or "true");
+            Get(StrictVariable, "strict") is { } strict && strict is "1" or "true")
+        {
+            CheckBudget = Get(CheckBudgetVariable, "check-budget-s") is { } cb ? Seconds(CheckBudgetVariable, cb) : TimeSpan.FromSeconds(20),
+            RunBudget = Get(RunBudgetVariable, "run-budget-s") is { } rb ? Seconds(RunBudgetVariable, rb) : TimeSpan.FromSeconds(270),
+        };
     }
+
+    private static TimeSpan Seconds(string variable, string text) =>
+        int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s)
+            : throw new FormatException($"{variable}='{text}' is not a number of seconds above 0");
 
     /// <summary>Parses FsCheck's "(seed,gamma)" form, which is what failure messages print.</summary>
     public static (ulong, ulong) ParseSeed(string text)

@@ -72,6 +72,7 @@ public static class Probes
         {
             throw Expect.Violated("net.vq.def.layout", $"VQ_PAIRS_SET({n}) on the controlq (vq {driver.Layout.ControlqIndex}) was never answered: {e.Message}");
         }
+        ThisCase.Judged();
         if (model.JudgeVqPairsSetAck(n, ack) is { } v && checkedIds.Contains(v.RequirementId)) throw new ConformanceViolationException(v);
         var (next, expected) = model.VqPairsSet(n);
         // When the device answered differently than the model, what it did next is unknown: follow its answer.

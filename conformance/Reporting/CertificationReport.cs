@@ -25,7 +25,7 @@ public sealed record RequirementResult(
     string? Replay);
 
 public sealed record CheckSummary(string Test, string Outcome, int Cases, string? Seed, string Checked, IReadOnlyList<string> Requirements,
-    string? Violated, string? Replay);
+    string? Violated, string? Replay, string? Note = null);
 
 public sealed record Coverage(string Group, int Statements, int Covered)
 {
@@ -39,6 +39,22 @@ public enum RunKind
     Driver,
 }
 
+/// <summary>
+/// One reason a device is not certified. <see cref="Expected"/>: an expected-results file lists it, so the run still
+/// passes; every other reason fails `dotnet test`, which is how the exit code and the verdict stay one.
+/// </summary>
+/// <param name="Kind">must-failure, known-finding, unjudged, suite-error, not-run, incomplete, unreachable, no-multiqueue,
+/// strict-warning, untracked-failure.</param>
+public sealed record Blocker(string Kind, string? Requirement, string Text, bool Expected = false);
+
+/// <summary>What the run itself knew beyond its checks: whether it ended, what the device offers, how strict it was.</summary>
+/// <param name="Complete">False while checks are still running, or when the run was interrupted: the report is partial.</param>
+/// <param name="MultiqueueOffered">Whether the device offers VIRTIO_NET_F_MQ; null when it was never read.</param>
+/// <param name="Unreachable">Why the device or the settings could not be used at all, if so.</param>
+/// <param name="UntrackedFailures">Tests that failed without a check record (outside Suite.Verify): each is a suite bug.</param>
+public sealed record RunConditions(bool Complete = true, bool? MultiqueueOffered = null, string? Unreachable = null, bool Strict = false,
+    int UntrackedFailures = 0);
+
 /// <summary>Everything report.json holds; report.md and report.html are views of the same object.</summary>
 public sealed record CertificationReport(
     string Schema,
@@ -50,6 +66,10 @@ public sealed record CertificationReport(
     IReadOnlyDictionary<string, string> DeviceIdentity,
     DateTimeOffset RunDate,
     bool Certified,
+    bool Complete,
+    IReadOnlyList<Blocker> NotCertifiedBecause,
+    IReadOnlyList<string> Unexpected,
+    bool RunFails,
     string VerdictRule,
     IReadOnlyList<string> MustFailures,
     IReadOnlyList<string> KnownFindings,

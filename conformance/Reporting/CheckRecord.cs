@@ -12,6 +12,18 @@ public enum CheckOutcome
     KnownFinding,
     /// <summary>Did not run: the rule does not exist in the certified version, or the device is of another kind.</summary>
     NotApplicable,
+    /// <summary>
+    /// Could not judge the device, through no rule of its own: the check crashed (a bug of the suite), named a rule a
+    /// device cannot break, or an expected-results entry no longer holds. Denies certification: nothing was shown.
+    /// </summary>
+    Error,
+    /// <summary>
+    /// Passed, but an expected-results file lists it as a known finding: the device was fixed or the finding was luck.
+    /// The rules it names count as passed; the run fails until the line is removed, so the file follows the device.
+    /// </summary>
+    UnexpectedPass,
+    /// <summary>Never started: the device could not be reached, or the run's time budget was spent before its turn.</summary>
+    NotRun,
 }
 
 /// <summary>What the report keeps of one conformance test: its rules, the plane it judged, and how it ended.</summary>

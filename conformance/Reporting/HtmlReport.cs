@@ -23,12 +23,15 @@ public static class HtmlReport
         h.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>virtio-net MQ conformance: ")
             .Append(E(r.Device)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         var driverRun = r.RunKind == RunKind.Driver;
-        h.Append(driverRun ? "<h1>virtio-net multiqueue driver conformance <span class=\"badge " : "<h1>virtio-net multiqueue conformance <span class=\"badge ").Append(r.Certified ? "ok\">CERTIFIED" : "bad\">NOT CERTIFIED").Append("</span></h1>");
+        h.Append(driverRun ? "<h1>virtio-net multiqueue driver conformance <span class=\"badge " : "<h1>virtio-net multiqueue conformance <span class=\"badge ").Append(r.Certified ? "ok\">CERTIFIED" : "bad\">NOT CERTIFIED").Append("</span>")
+            .Append(r.Complete ? "" : " <span class=\"badge bad\">INCOMPLETE</span>").Append("</h1>");
         h.Append("<dl>");
         if (driverRun) Item(h, "run", "<strong>driver run</strong>: judged from what the device recorded; device rules are not judged");
         Item(h, driverRun ? "driver" : "device", $"<code>{E(r.Device)}</code>");
         Item(h, "certified against", E($"virtio {r.SpecVersion} (and the vhost-user protocol for vhost-user rules)"));
         Item(h, "suite", E($"{r.SuiteVersion} ({r.SuiteCommit}), run {r.RunDate:yyyy-MM-dd HH:mm} UTC"));
+        if (r.NotCertifiedBecause.Count > 0)
+            Item(h, "not certified because", string.Join("<br>", r.NotCertifiedBecause.Select(b => E(b.Text + (b.Expected ? " (expected)" : "")))));
         Item(h, "MUST failures", E(List(r.MustFailures)));
         Item(h, "known findings", E(List(r.KnownFindings)));
         Item(h, "SHOULD warnings", E(List(r.ShouldWarnings)));

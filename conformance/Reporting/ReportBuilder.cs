@@ -13,8 +13,10 @@ public static class ReportBuilder
 
     public const string VerdictRule =
         "Certified only when every applicable device MUST / MUST NOT rule and binding definition that was checked passed (a known finding is a failure), " +
-        "and none was left unjudged by a check that stopped at another finding first. " +
-        "SHOULD failures and robustness findings are listed but do not deny certification. Driver rules are not judged by a device run.";
+        "none was left unjudged by a check that stopped at another finding first, every check could judge (a crash of the suite denies it), " +
+        "the run ended, and the device offers multiqueue. " +
+        "SHOULD failures and robustness findings are listed but do not deny certification. Driver rules are not judged by a device run. " +
+        "dotnet test fails exactly when the device is not certified for a reason the expected-results file does not list.";
 
     public const string DriverVerdictRule =
         "Certified only when every driver MUST / MUST NOT rule and binding definition that was checked passed, and none was left unjudged. " +
@@ -23,18 +25,23 @@ public static class ReportBuilder
     /// <param name="device">What was judged: the device URI, or for a driver run a description of the driver.</param>
     public static CertificationReport Build(IReadOnlyList<CheckRecord> checks, RequirementCatalogue catalogue, SpecVersion version,
         string device, IReadOnlyDictionary<string, string> identity, DateTimeOffset runDate, string suiteVersion, string commit,
-        RunKind kind = RunKind.Device)
+        RunKind kind = RunKind.Device, RunConditions? run = null)
     {
+        run ??= new RunConditions();
         var results = catalogue.All.Select(r => Judge(r, checks, version, kind)).ToList();
         bool Binding(RequirementResult r) => IsMust(catalogue.Get(r.Id), kind);
-        var mandatoryFailed = results.Where(r => r.Verdict is Verdict.Fail or Verdict.KnownFinding && Binding(r)).ToList();
         var warnings = checks.Where(c => c.Outcome == CheckOutcome.Warning && c.ViolatedRequirement is { } id && catalogue.TryGet(id, out _)).ToList();
-        // A binding rule whose checks all ran but stopped at a SHOULD or robustness finding before judging it: nothing
-        // showed it holds. Without this, a device that refuses every FEATURES_OK (a SHOULD) would be certified on warnings.
-        var unjudged = results.Where(r => r.Verdict == Verdict.NotCovered && r.Why == StoppedEarly && Binding(r)).ToList();
+        var blockers = Blockers(checks, results, warnings, catalogue, kind, run, Binding);
+        var unexpected = blockers.Where(b => !b.Expected).Select(b => b.Text)
+            .Concat(checks.Where(c => c.Outcome == CheckOutcome.UnexpectedPass).Select(c => $"{c.Test}: {c.Message}"))
+            .ToList();
         return new CertificationReport(
             SchemaId, kind, suiteVersion, commit, version.Label(), device, identity, runDate,
-            Certified: mandatoryFailed.Count == 0 && unjudged.Count == 0,
+            Certified: blockers.Count == 0,
+            run.Complete,
+            blockers,
+            unexpected,
+            RunFails: unexpected.Count > 0,
             kind == RunKind.Driver ? DriverVerdictRule : VerdictRule,
             MustFailures: [.. results.Where(r => r.Verdict == Verdict.Fail && Binding(r)).Select(r => r.Id)],
             KnownFindings: [.. results.Where(r => r.Verdict == Verdict.KnownFinding).Select(r => r.Id)],
@@ -42,8 +49,42 @@ public static class ReportBuilder
             RobustnessFindings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level == Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
             Coverage: CoverageOf(catalogue, version, checks),
             Checks: [.. checks.OrderBy(c => c.Fixture, StringComparer.Ordinal).ThenBy(c => c.Test, StringComparer.Ordinal).Select(c => new CheckSummary(
-                c.Test, Kebab(c.Outcome.ToString()), c.Cases, c.Seed, c.Checked, c.Requirements, c.ViolatedRequirement, c.Replay))],
+                c.Test, Kebab(c.Outcome.ToString()), c.Cases, c.Seed, c.Checked, c.Requirements, c.ViolatedRequirement, c.Replay, c.Reason ?? c.Message))],
             Requirements: results);
+    }
+
+    /// <summary>
+    /// Every reason the device is not certified, each once. The verdict and the run's exit code are both read from this
+    /// one list, so they cannot disagree: the device is certified when it is empty, and the run fails when it holds a
+    /// reason the expected-results file does not list.
+    /// </summary>
+    private static List<Blocker> Blockers(IReadOnlyList<CheckRecord> checks, List<RequirementResult> results, List<CheckRecord> warnings,
+        RequirementCatalogue catalogue, RunKind kind, RunConditions run, Func<RequirementResult, bool> binding)
+    {
+        var b = new List<Blocker>();
+        if (run.Unreachable is { } why) b.Add(new("unreachable", null, $"the run could not start: {why}"));
+        if (run.MultiqueueOffered == false)
+            b.Add(new("no-multiqueue", null, "the device does not offer VIRTIO_NET_F_MQ: there is no multiqueue to certify (single-queue rules were still judged)"));
+        foreach (var r in results.Where(r => r.Verdict == Verdict.Fail && binding(r)))
+            b.Add(new("must-failure", r.Id, $"{r.Id} ({r.Level}) failed: {r.Why}"));
+        foreach (var r in results.Where(r => r.Verdict == Verdict.KnownFinding && binding(r)))
+            b.Add(new("known-finding", r.Id, $"{r.Id} ({r.Level}) failed, a known finding: {r.Why}", Expected: true));
+        // A binding rule whose checks all ran but stopped at a SHOULD or robustness finding before judging it: nothing
+        // showed it holds. Without this, a device that refuses every FEATURES_OK (a SHOULD) would be certified on warnings.
+        foreach (var r in results.Where(r => r.Verdict == Verdict.NotCovered && r.Why == StoppedEarly && binding(r)))
+            b.Add(new("unjudged", r.Id, $"{r.Id} ({r.Level}) was never judged: {string.Join(", ", r.Tests)} stopped at another rule's finding first"));
+        foreach (var c in checks.Where(c => c.Outcome == CheckOutcome.Error))
+            b.Add(new("suite-error", null, $"{c.Test} could not judge the device: {c.Message}"));
+        var notRun = checks.Where(c => c.Outcome == CheckOutcome.NotRun).ToList();
+        if (notRun.Count > 0 && run.Unreachable is null)
+            b.Add(new("not-run", null, $"{notRun.Count} check(s) never ran ({notRun[0].Reason}): {string.Join(", ", notRun.Select(c => c.Test))}"));
+        if (!run.Complete) b.Add(new("incomplete", null, "the run did not end: this report holds only the checks judged before it stopped"));
+        if (run.UntrackedFailures > 0)
+            b.Add(new("untracked-failure", null, $"{run.UntrackedFailures} test(s) failed without a verdict of the suite: a bug of the suite, see the test log"));
+        if (run.Strict && kind == RunKind.Device)
+            foreach (var w in warnings)
+                b.Add(new("strict-warning", w.ViolatedRequirement, $"{w.ViolatedRequirement} ({LevelText(catalogue.Get(w.ViolatedRequirement!).Level)}) not met, and the run is strict: {w.Message}"));
+        return b;
     }
 
     /// <summary>The normative statements (not definitions) that at least one test names, by level and actor.</summary>
@@ -75,7 +116,9 @@ public static class ReportBuilder
 
     private static RequirementResult Judge(Requirement r, IReadOnlyList<CheckRecord> checks, SpecVersion version, RunKind kind)
     {
-        var mine = checks.Where(c => c.Requirements.Contains(r.Id)).ToList();
+        // A check that found the device breaking a rule it does not name (a lost or duplicated frame, a short used length,
+        // seen while it judged something else) still judges that rule: its failure must reach the rule's verdict.
+        var mine = checks.Where(c => c.Requirements.Contains(r.Id) || c.ViolatedRequirement == r.Id).ToList();
         var tests = mine.Select(c => c.Test).Distinct().ToList();
         var section = r.Source == RequirementSource.VhostUser ? r.Sections[Requirement.VhostUserSectionKey] : r.AppliesTo(version) ? r.SectionIn(version) : "";
         RequirementResult Result(Verdict v, string? why = null, CheckRecord? evidence = null) => new(
@@ -89,9 +132,13 @@ public static class ReportBuilder
             return Result(Verdict.Fail, $"{fail.Test}: {fail.Message}", fail);
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome == CheckOutcome.KnownFinding) is { } known)
             return Result(Verdict.KnownFinding, $"{known.Test}: {known.Message} ({known.Reason})", known);
-        if (mine.Any(c => c.Outcome == CheckOutcome.Passed)) return Result(Verdict.Pass);
+        if (mine.Any(c => c.Outcome is CheckOutcome.Passed or CheckOutcome.UnexpectedPass)) return Result(Verdict.Pass);
         if (mine.Count > 0 && mine.All(c => c.Outcome == CheckOutcome.NotApplicable)) return Result(Verdict.NotApplicable, mine[0].Reason);
-        if (mine.Count > 0) return Result(Verdict.NotCovered, StoppedEarly);
+        // Stopped at a warning: nothing else denies certification, so the rule left unjudged must (see Blockers).
+        if (mine.Any(c => c.Outcome == CheckOutcome.Warning)) return Result(Verdict.NotCovered, StoppedEarly);
+        if (mine.Any(c => c.Outcome == CheckOutcome.Failed)) return Result(Verdict.NotCovered, "its tests stopped at another rule's failure first");
+        if (mine.Any(c => c.Outcome == CheckOutcome.Error)) return Result(Verdict.NotCovered, "its checks could not judge the device (suite errors)");
+        if (mine.Any(c => c.Outcome == CheckOutcome.NotRun)) return Result(Verdict.NotCovered, $"its checks never ran: {mine.First(c => c.Outcome == CheckOutcome.NotRun).Reason}");
         return Result(Verdict.NotCovered, NamedByTests().Contains(r.Id) ? "its tests did not run (filtered out)" : "no test yet");
     }
 

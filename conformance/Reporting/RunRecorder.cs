@@ -10,9 +10,13 @@ public static class RunRecorder
 
     public static DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>Raised after each check is recorded (the run keeps its report on disk up to date with it).</summary>
+    public static event Action<CheckRecord>? Added;
+
     public static void Add(CheckRecord record)
     {
         lock (Records) Records.Add(record);
+        Added?.Invoke(record);
     }
 
     public static IReadOnlyList<CheckRecord> Snapshot()

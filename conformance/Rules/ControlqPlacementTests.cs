@@ -28,7 +28,7 @@ public sealed class ControlqPlacementTests
             using var s = ctx.Open(c.MaxPairs);
             var d = s.Driver;
             var features = Generators.Close(c.Wish.Intersect(offered));
-            if (!features.Has(FeatureBit.NetCtrlVq)) return; // a device without a controlq has nothing to place
+            if (!features.Has(FeatureBit.NetCtrlVq)) { ThisCase.NotApplicable("no controlq negotiated in this case: nothing to place"); return; }
             Probes.Initialize(d, features, pairs: 2);
             var layout = NetQueueLayout.For(features, d.MaxPairs, ctx.Version);
             var cvq = layout.ControlqIndex!.Value;

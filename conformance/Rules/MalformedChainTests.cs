@@ -76,7 +76,7 @@ public sealed class MalformedChainTests
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
             var indirect = IsIndirect(c.Malformation);
             if (c.Malformation == Malformation.IndirectWithoutFeature) features = features.Without(FeatureBit.IndirectDesc);
-            else if (indirect && !features.Has(FeatureBit.IndirectDesc)) return;
+            else if (indirect && !features.Has(FeatureBit.IndirectDesc)) { ThisCase.NotApplicable("the device does not offer VIRTIO_F_INDIRECT_DESC"); return; }
             Probes.Initialize(d, features, 1);
             for (var i = 0; i < c.Before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
             d.ClearReceived();
@@ -100,7 +100,7 @@ public sealed class MalformedChainTests
             if (c.SameKick) tx.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(8, GoodTag)]], [], tag: "tx");
             d.PublishAndKick(broken);
 
-            if (NeedsReset(d)) return; // giving up on the ring is a careful answer too
+            if (NeedsReset(d)) { ThisCase.Judged(); return; } // giving up on the ring is a careful answer too
             int? at = null;
             try
             {
@@ -110,7 +110,7 @@ public sealed class MalformedChainTests
             {
                 throw Expect.Violated(ChainRule, $"after {c}: {e.Message}");
             }
-            if (at is null && NeedsReset(d)) return;
+            if (at is null && NeedsReset(d)) { ThisCase.Judged(); return; }
             Expect.That(at == 1, ChainRule, $"after {c}, a well-formed frame on transmitq1 " +
                 (at is { } p ? $"came back on receiveq{p}" : "never came back") + ", and the device did not set DEVICE_NEEDS_RESET");
             // Nothing of the refused chain reaches a receiveq, not even a piece of it.
@@ -221,7 +221,7 @@ public sealed class MalformedChainTests
             var d = s.Driver;
             d.BeginNegotiation();
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
-            if (c.OnControlq && !features.Has(FeatureBit.NetCtrlVq)) return;
+            if (c.OnControlq && !features.Has(FeatureBit.NetCtrlVq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_CTRL_VQ"); return; }
             Probes.Initialize(d, features, 1);
             for (var i = 0; i < c.Before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
             var q = c.OnControlq ? d.Queue(d.Layout.ControlqIndex!.Value) : d.Queue(NetQueueLayout.Transmitq(1));

@@ -21,7 +21,7 @@ public sealed class PairsRangeTests
             d.BeginNegotiation(); // reads max_virtqueue_pairs before FEATURES_OK, which must be allowed
             if (FeatureRules.FirstUnsatisfied(d.Offered) is { } u)
                 throw Expect.Violated("core.feat.dev.no-unsatisfied-dependency", $"the device offers {u.Feature} without {u.Missing} (offered {d.Offered})");
-            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            if (!d.Offered.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ"); return; }
             var before = d.MaxPairs;
             Expect.That(before is >= NetControl.VqPairsMin and <= NetControl.VqPairsMax, "net.cfg.dev.max-pairs-range",
                 $"max_virtqueue_pairs reads {before} with MQ offered; it must be 1..0x8000");
@@ -48,7 +48,7 @@ public sealed class PairsRangeTests
             using var s = ctx.Open(c.MaxPairs);
             var d = s.Driver;
             d.BeginNegotiation();
-            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            if (!d.Offered.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ"); return; }
             var features = NetDriverDefaults(d.Offered);
             var n = Math.Min(c.Pairs, d.MaxPairs);
             // The driver sets up every queue it is about to enable (§5.1.9.5.6.1).
@@ -77,7 +77,7 @@ public sealed class PairsRangeTests
             using var s = ctx.Open(c.MaxPairs);
             var d = s.Driver;
             d.BeginNegotiation();
-            if (!d.Offered.Has(FeatureBit.NetMq)) return;
+            if (!d.Offered.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ"); return; }
             var pairs = Math.Min(d.MaxPairs, Generators.TrafficPairs);
             Probes.Initialize(d, NetDriverDefaults(d.Offered), pairs);
             var before = Math.Min(c.Before, pairs);

@@ -53,7 +53,7 @@ public sealed class TransmitCompletionTests
             d.BeginNegotiation();
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
             var pairs = Math.Min(c.Pairs, features.Has(FeatureBit.NetMq) ? Math.Min(d.MaxPairs, Generators.TrafficPairs) : 1);
-            if (c.Pair > pairs) return;
+            if (c.Pair > pairs) { ThisCase.NotApplicable($"the device has fewer than {c.Pair} pairs to send on"); return; }
             Probes.Initialize(d, features, pairs);
             var model = PairsRangeTests.Model(d);
             if (model.MultiqueueNegotiated && pairs > 1) Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");

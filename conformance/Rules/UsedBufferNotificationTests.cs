@@ -121,10 +121,10 @@ public sealed class UsedBufferNotificationTests
         var features = PairsRangeTests.NetDriverDefaults(d.Offered);
         if (eventIdx != features.Has(FeatureBit.EventIdx))
         {
-            if (eventIdx) return null; // the device does not offer EVENT_IDX
+            if (eventIdx) { ThisCase.NotApplicable("the device does not offer VIRTIO_F_EVENT_IDX"); return null; }
             features = features.Without(FeatureBit.EventIdx);
         }
-        if (side == Side.Controlq && !features.Has(FeatureBit.NetCtrlVq)) return null;
+        if (side == Side.Controlq && !features.Has(FeatureBit.NetCtrlVq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_CTRL_VQ"); return null; }
         Probes.Initialize(d, features, 1);
         for (var i = 0; i < before; i++) d.SendAndLocate(1, flow: i, d.ResponseWait);
         d.ClearReceived();

@@ -35,14 +35,18 @@ public sealed class VhostUserRingEnableTests
     public static Property EachRingHasItsOwnEnableState(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(Gen.Elements(Enum.GetValues<History>()).ArrayOf(2 * (Pairs - 1)).Select(r => new Case(r)), Shrink), c =>
         {
-            if (ctx.Device.Scheme != "vhost-user") return;
+            if (ctx.Device.Scheme != "vhost-user") { ThisCase.NotApplicable("the device is not reached over vhost-user"); return; }
             using var s = ctx.Open(Pairs);
             var d = s.Driver;
             d.BeginNegotiation();
             var pairs = Math.Min(d.MaxPairs, Pairs);
             var backend = (VhostUserDevice)s.Device;
             // Without the protocol-features bit every ring is enabled for good: nothing here applies.
-            if (pairs < 2 || !backend.BackendFeatures.Has(FeatureBit.ProtocolFeatures)) return;
+            if (pairs < 2 || !backend.BackendFeatures.Has(FeatureBit.ProtocolFeatures))
+            {
+                ThisCase.NotApplicable(pairs < 2 ? "the back-end serves one pair" : "the back-end does not offer VHOST_USER_F_PROTOCOL_FEATURES: every ring is enabled for good");
+                return;
+            }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), pairs);
             // The device model enabled pair 1 at DRIVER_OK; the other rings get the case's history, enables first.
             var rings = Enumerable.Range(2, 2 * (pairs - 1)).ToList();
@@ -67,6 +71,7 @@ public sealed class VhostUserRingEnableTests
                 History.EnabledThenDisabled => "SET_VRING_ENABLE 1 then 0",
                 _ => "no SET_VRING_ENABLE",
             };
+            ThisCase.Judged();
             // First the rings an enable message named: they must be in the state it set.
             foreach (var (k, rx) in arrived)
             {
