@@ -40,10 +40,28 @@ public static class Probes
     public static void LoopbackAll(NetDriver driver, MqDeviceModel model, IEnumerable<(int TxPair, int Flow)> sends, params string[] checkedIds)
     {
         var optional = new List<(int TxPair, ulong Tag)>();
+        // Automatic steering is by flow (§5.1.9.5.6): frames of one flow sent from one transmitq, with nothing of that
+        // flow sent elsewhere in between, land on one receiveq. Where is free (follow-tx is a SHOULD); scattering is not.
+        var flowLandedOn = new Dictionary<int, (int TxPair, int RxPair)>();
         foreach (var (txPair, flow) in sends)
         {
-            if (model.Live && txPair <= model.CurrentPairs) Loopback(driver, model, txPair, flow, checkedIds);
-            else optional.Add((txPair, driver.TransmitTagged(txPair, flow)));
+            if (model.Live && txPair <= model.CurrentPairs)
+            {
+                var at = Loopback(driver, model, txPair, flow, checkedIds);
+                if (model.MultiqueueNegotiated && model.PairsSetSinceReset && at is { } rx)
+                {
+                    if (flowLandedOn.TryGetValue(flow, out var before) && before.TxPair == txPair && checkedIds.Contains("net.mq.dev.auto-steering"))
+                        Expect.That(before.RxPair == rx, "net.mq.dev.auto-steering",
+                            $"flow {flow} sent again from transmitq{txPair} landed on receiveq{rx}, its previous frame on receiveq{before.RxPair}: not steered by flow");
+                    flowLandedOn[flow] = (txPair, rx);
+                }
+            }
+            else
+            {
+                // A frame of the flow on another queue may move it (follow-tx): judge its next frames afresh.
+                flowLandedOn.Remove(flow);
+                optional.Add((txPair, driver.TransmitTagged(txPair, flow)));
+            }
             // A faulty device may deliver what it should drop; take it off the rings at once so its buffers
             // are replaced and a frame the device owes an answer for is never lost for want of one.
             driver.CollectReceived();

@@ -53,9 +53,19 @@ public sealed class QueueMappingTests
             Probes.LoopbackAll(d, model, c.Sends.Where(x => x.TxPair <= pairs).Select(x => (x.TxPair, x.Flow)), checkedIds);
         });
 
-    [Test, Requirement("net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
-    public void Frames_come_back_only_on_enabled_receive_queues() =>
-        Suite.Verify(Mapping(SuiteContext.Current, "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used"));
+    /// <summary>
+    /// What the mandatory mapping check judges: where frames land, and that each one sent is delivered once, whole and
+    /// with a used length that counts it (the driver judges every delivered frame, see FrameJudgement), steered by flow.
+    /// </summary>
+    public static readonly string[] MandatoryRules =
+    [
+        "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.auto-steering",
+        "net.tx.def.sent", "net.tx.def.sent-once", "ring.used.dev.write-len-bytes",
+    ];
+
+    [Test, Requirement("net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.auto-steering",
+        "net.tx.def.sent", "net.tx.def.sent-once", "ring.used.dev.write-len-bytes")]
+    public void Frames_come_back_only_on_enabled_receive_queues() => Suite.Verify(Mapping(SuiteContext.Current, MandatoryRules));
 
     [Test, Category("Should"), Requirement("net.mq.dev.follow-tx")]
     public void Frames_are_steered_to_the_receiveq_of_their_transmitq() =>

@@ -34,7 +34,7 @@ public static class SuiteChecks
 {
     private const int Default = 100;
 
-    private static readonly string[] MandatoryMapping = ["net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used"];
+    private static readonly string[] MandatoryMapping = [.. QueueMappingTests.MandatoryRules];
 
     private static SuiteCheck Check(string test, string[] ids, Func<SuiteContext, Property> property, int cases = Default) => new(test, ids, cases, false, property);
     private static SuiteCheck VhostUser(string test, string[] ids, Func<SuiteContext, Property> property, int cases) => new(test, ids, cases, true, property);

@@ -84,6 +84,17 @@ public static class BugZoo
         new(DeviceFault.TxPartialBurstKept, new("synthetic", "-",
                 "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back)"),
             "ring.used.def.returns-buffers", "ring.used.def.returns-buffers"),
+        new(DeviceFault.RxLenWithoutHeader, new("synthetic", "-",
+                "a receive path that reports the frame length it copied as the used length and forgets the header it wrote first; the class the suite once read as lost frames"),
+            "ring.used.dev.write-len-bytes", "ring.used.dev.write-len-bytes"),
+        new(DeviceFault.RxDuplicates, new("synthetic", "-", "a receive path that retries a delivery it already completed, so each frame lands twice"),
+            "net.tx.def.sent-once", "net.tx.def.sent-once"),
+        new(DeviceFault.DropsTopPair, new("synthetic", "-",
+                "VQ_PAIRS_SET acked and applied to steering, but the highest transmitq in use never forwarded: the class that passed dotnet test on warnings alone"),
+            "net.mq.def.vq-pairs-set", "net.mq.def.vq-pairs-set"),
+        new(DeviceFault.DropsFirstFrame, new("synthetic", "-",
+                "each transmitq loses the first frame after the device starts (a ring armed late): the device that once kept a run going past 15 minutes"),
+            "net.tx.def.sent", "net.tx.def.sent"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

@@ -48,6 +48,14 @@ public enum DeviceFault
     MalformedChainStopsQueue,
     /// <summary>Transmit buffers are returned used only in whole bursts of 32; a partial burst is never published.</summary>
     TxPartialBurstKept,
+    /// <summary>The used length of a receive buffer counts the frame but not the virtio-net header written in front of it.</summary>
+    RxLenWithoutHeader,
+    /// <summary>Every frame is delivered twice, into two receive buffers.</summary>
+    RxDuplicates,
+    /// <summary>VQ_PAIRS_SET(n) is acked and applied, but frames sent on transmitqn (the highest pair in use, n above 1) are dropped.</summary>
+    DropsTopPair,
+    /// <summary>The first frame sent on each transmitq after the device starts is dropped.</summary>
+    DropsFirstFrame,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -115,6 +123,10 @@ public static class DeviceFaults
         DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
         DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",
         DeviceFault.TxPartialBurstKept => "tx-partial-burst-kept",
+        DeviceFault.RxLenWithoutHeader => "rx-len-without-header",
+        DeviceFault.RxDuplicates => "rx-duplicates",
+        DeviceFault.DropsTopPair => "drops-top-pair",
+        DeviceFault.DropsFirstFrame => "drops-first-frame",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -44,6 +44,11 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _txHeaderOwnDescriptor = options.Has(DeviceFault.TxHeaderOwnDescriptor);
     private readonly bool _malformedChainStopsQueue = options.Has(DeviceFault.MalformedChainStopsQueue);
     private readonly bool _txPartialBurstKept = options.Has(DeviceFault.TxPartialBurstKept);
+    private readonly bool _rxLenWithoutHeader = options.Has(DeviceFault.RxLenWithoutHeader);
+    private readonly bool _rxDuplicates = options.Has(DeviceFault.RxDuplicates);
+    private readonly bool _dropsTopPair = options.Has(DeviceFault.DropsTopPair);
+    private readonly bool _dropsFirstFrame = options.Has(DeviceFault.DropsFirstFrame);
+    private readonly HashSet<int> _firstFrameDropped = [];
     // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
     // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
@@ -275,6 +280,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         var flow = FlowKey.Of(_frame.AsSpan(SplitRing.NetHeaderSize, length - SplitRing.NetHeaderSize));
         _steering.Transmitted(flow, pair);
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+        if (_dropsTopPair && pair > 1 && _enabledReceivePairs.Count > 0 && pair == _enabledReceivePairs.Max || _dropsFirstFrame && _firstFrameDropped.Add(txRing)) return;
+        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         int? rxPair = _steerAllToQ1 ? 1
             : buggy ? pair
             : _steerToMaxPairs ? SpreadOverMaxPairs(flow)
@@ -318,7 +325,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         else
         {
             var written = chain.Write(memory, packet);
-            q.PushUsed(chain.Head, (uint)written);
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            q.PushUsed(chain.Head, (uint)(_rxLenWithoutHeader ? written - SplitRing.NetHeaderSize : written));
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            if (_rxDuplicates && TryPop(q) is { } again) q.PushUsed(again.Head, (uint)again.Write(memory, packet));
             // Counted whether or not the ring is enabled: only a buggy device delivers to a disabled one.
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
             _counters.CountFrame(ring, _enabled.Contains(ring));
