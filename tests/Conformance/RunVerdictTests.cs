@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace VirtioMq.Tests.Conformance;
+
+/// <summary>
+/// The suite as its users run it: `dotnet test conformance` in its own process, judged by its exit code and the
+/// report.json it leaves. The exit code and the report's verdict must agree in every case (a device that breaks a
+/// binding rule, a healthy one, a device nobody serves, a wrong setting), and a run stopped in the middle still
+/// leaves a report marked incomplete.
+/// </summary>
+[TestFixture, NonParallelizable]
+public sealed class RunVerdictTests
+{
+    private static readonly string Root = FindRoot();
+    private string _reports = "";
+
+    [SetUp]
+    public void MakeFolder() => _reports = Directory.CreateTempSubdirectory("vmq-verdict-").FullName;
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(_reports, recursive: true);
+
+    private const string Mapping = "FullyQualifiedName~QueueMappingTests.Frames_come_back_only_on_enabled_receive_queues";
+
+    [Test]
+    public void An_acked_pair_that_loses_frames_fails_the_run_and_the_report()
+    {
+        var run = Run("reference://?pairs=4&fault=drops-top-pair", Mapping);
+        var report = Report();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(report.GetProperty("certified").GetBoolean(), Is.False);
+            Assert.That(report.GetProperty("runFails").GetBoolean(), Is.True);
+            Assert.That(report.GetProperty("mustFailures").EnumerateArray().Select(e => e.GetString()), Does.Contain("net.mq.def.vq-pairs-set"));
+        });
+    }
+
+    [Test]
+    public void The_healthy_reference_passes_the_run_and_is_certified()
+    {
+        var run = Run("reference://?pairs=4", Mapping);
+        var report = Report();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.Output);
+            Assert.That(report.GetProperty("certified").GetBoolean(), Is.True, report.ToString());
+            Assert.That(report.GetProperty("complete").GetBoolean(), Is.True);
+        });
+    }
+
+    [Test]
+    public void A_device_nobody_serves_is_one_line_and_a_short_run()
+    {
+        var socket = Path.Combine(_reports, "nobody.sock");
+        var clock = Stopwatch.StartNew();
+        var run = Run($"vhost-user://{socket}?pairs=2&connect-timeout=500", filter: null);
+        var report = Report();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(90)), "every check waited out its own connect timeout");
+            Assert.That(report.GetProperty("notCertifiedBecause")[0].GetProperty("kind").GetString(), Is.EqualTo("unreachable"));
+            Assert.That(Lines(run.Output, "could not be reached"), Is.LessThanOrEqualTo(3), run.Output);
+            Assert.That(run.Output, Does.Not.Contain("Failed:     2"), "one failure for the whole run, not one per check");
+        });
+    }
+
+    [Test]
+    public void A_wrong_setting_is_one_line_and_a_short_run()
+    {
+        var run = Run("reference://?pairs=4&fault=no-such-fault", filter: null);
+        var report = Report();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(report.GetProperty("notCertifiedBecause")[0].GetProperty("text").GetString(), Does.Contain("no-such-fault"));
+            Assert.That(run.Output, Does.Not.Contain("Failed:     2"), "one failure for the whole run, not one per check");
+        });
+    }
+
+    [Test]
+    public void A_run_killed_midway_leaves_a_report_marked_incomplete()
+    {
+        using var process = Start("reference://?pairs=8", filter: null);
+        var json = Path.Combine(_reports, "report.json");
+        var clock = Stopwatch.StartNew();
+        // Wait for the first checks to be on disk, then kill the whole run, test host included.
+        while (clock.Elapsed < TimeSpan.FromSeconds(120) && !(File.Exists(json) && Checks(json) >= 3)) Thread.Sleep(200);
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(10_000);
+        var report = Report();
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.GetProperty("complete").GetBoolean(), Is.False);
+            Assert.That(report.GetProperty("certified").GetBoolean(), Is.False, "a run that did not end certifies nothing");
+            Assert.That(report.GetProperty("checks").GetArrayLength(), Is.GreaterThanOrEqualTo(3));
+        });
+    }
+
+    private static int Checks(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            return doc.RootElement.GetProperty("checks").GetArrayLength();
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static int Lines(string output, string text) => output.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
+
+    private JsonElement Report()
+    {
+        var path = Path.Combine(_reports, "report.json");
+        Assert.That(File.Exists(path), Is.True, $"no report at {path}");
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.Clone();
+    }
+
+    private (int ExitCode, string Output) Run(string device, string? filter)
+    {
+        using var process = Start(device, filter);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet test conformance against {device} had not ended after 4 minutes");
+        }
+        return (process.ExitCode, output.Result + error.Result);
+    }
+
+    private Process Start(string device, string? filter)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "test", Path.Combine(Root, "conformance"), "--no-build" }) start.ArgumentList.Add(a);
+        if (filter is not null) { start.ArgumentList.Add("--filter"); start.ArgumentList.Add(filter); }
+        // The outer run's settings (CI's report folder, an expected-results file) are not this run's.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("VIRTIO_", StringComparison.Ordinal)).ToList()) start.Environment.Remove(key);
+        start.Environment["VIRTIO_DEVICE"] = device;
+        start.Environment["VIRTIO_REPORT_DIR"] = _reports;
+        start.Environment["VIRTIO_CASES"] = "20";
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Conformance.sln not found above " + AppContext.BaseDirectory);
+    }
+}
