@@ -129,6 +129,14 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     /// <summary>Sets up one virtqueue at an index of the caller's choice (probes use it to place a queue where a faulty device expects one).</summary>
     public DriverVirtqueue AddQueue(int vq, int size)
     {
+        // The queue indices come from the device's own config space (max_virtqueue_pairs sets where each queue and the
+        // controlq are): one past the queues the device has means the field does not say what §5.1.4 defines, a wrong
+        // byte order being the usual cause. The device's answer is judged, never a crash of the check.
+        if (vq >= Device.NumQueues)
+            throw new DeviceProtocolException(
+                $"max_virtqueue_pairs reads {MaxPairs} (0x{MaxPairs:x4}), which puts vq {vq} ({Layout.Identify(vq)}) in the layout, but the device has " +
+                $"{Device.NumQueues} virtqueues (room for {(Device.NumQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
+            { RequirementId = "net.cfg.def.layout" };
         size = Math.Min(size, Device.QueueMaxSize);
         var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx));
         Device.SetupQueue(vq, q.Registers);

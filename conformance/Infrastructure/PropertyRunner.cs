@@ -32,6 +32,7 @@ public static class PropertyRunner
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed.Item1, seed.Item2), FSharpOption<int>.None)));
         ThisCase.Take();
         using var patience = Patience.Begin(settings.AfterTimeout);
+        using var watch = new ViolationWatch();
         try
         {
             Check.One(config, property);
@@ -80,7 +81,7 @@ public static class PropertyRunner
             if (judged > 0) _judgedCases++;
             else if (notApplicable is not null) _notApplicable[notApplicable] = _notApplicable.GetValueOrDefault(notApplicable) + 1;
             // Kept for every case: a case that fails is the last one FsCheck reports before it shrinks.
-            _lastCaseViolation = ConformanceViolationException.TakeNewest();
+            _lastCaseViolation = ViolationWatch.TakeNewest();
             _lastCaseArgs = Describe(args);
             afterCase?.Invoke(ntest);
             // Only after a case that broke no rule: FsCheck shrinks a failing one next, and that must not read as a pass.
@@ -132,4 +133,38 @@ public static class PropertyRunner
         private static string Describe(Microsoft.FSharp.Collections.FSharpList<object> args) =>
             string.Join(Environment.NewLine, args.Select(a => a?.ToString() ?? "null"));
     }
+}
+
+/// <summary>
+/// The newest violation thrown on this thread while a check runs, whether a check raised it or the driver found the
+/// device breaking a rule (a DeviceProtocolException that names one). FsCheck keeps a case's exception to itself until
+/// the run ends, and a runner that stops early still has to say which rule the first failing case broke.
+/// </summary>
+internal sealed class ViolationWatch : IDisposable
+{
+    [ThreadStatic] private static Violation? _newest;
+    private readonly int _thread = Environment.CurrentManagedThreadId;
+
+    public ViolationWatch()
+    {
+        _newest = null;
+        AppDomain.CurrentDomain.FirstChanceException += Seen;
+    }
+
+    private void Seen(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+    {
+        if (Environment.CurrentManagedThreadId != _thread) return;
+        if (e.Exception is ConformanceViolationException c) _newest = c.Violation;
+        else if (e.Exception is DeviceProtocolException { RequirementId: { } id } d) _newest = new Violation(id, d.Message);
+    }
+
+    /// <summary>Returns and forgets the newest violation seen on this thread.</summary>
+    public static Violation? TakeNewest()
+    {
+        var v = _newest;
+        _newest = null;
+        return v;
+    }
+
+    public void Dispose() => AppDomain.CurrentDomain.FirstChanceException -= Seen;
 }

@@ -13,7 +13,7 @@ namespace VirtioMq.Tests.FaultDetection;
 /// switch inside the device would only imitate the same way. URI: <c>masked://?pairs=N&amp;hide=needs-reset|notifications</c>.
 /// <c>bug=</c> adds what such a device does on top, seen from the transport: <c>notify-always</c> (a notification
 /// after every kick, whatever the driver's suppression asks), <c>needs-reset-kept</c> (DEVICE_NEEDS_RESET outlives a
-/// reset), <c>no-one-entry-rings</c> (a ring of one entry is accepted and never used), <c>reads-past-memory</c> (a
+/// reset), <c>max-pairs-byte-swapped</c> (max_virtqueue_pairs read big-endian), <c>no-one-entry-rings</c> (a ring of one entry is accepted and never used), <c>reads-past-memory</c> (a
 /// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would).
 /// </summary>
 public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
@@ -45,7 +45,14 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     }
 
     public void WriteStatus(DeviceStatus status) => _inner.WriteStatus(status);
-    public void ReadConfig(int offset, Span<byte> destination) => _inner.ReadConfig(offset, destination);
+    public void ReadConfig(int offset, Span<byte> destination)
+    {
+        _inner.ReadConfig(offset, destination);
+        // max_virtqueue_pairs in big-endian byte order, as a device that forgets the le16 of §5.1.4 would give it.
+        var at = NetConfig.MaxVirtqueuePairsOffset - offset;
+        if (_bugs.Contains("max-pairs-byte-swapped") && at >= 0 && at + 1 < destination.Length)
+            (destination[at], destination[at + 1]) = (destination[at + 1], destination[at]);
+    }
     public int NumQueues => _inner.NumQueues;
     public int QueueMaxSize => _inner.QueueMaxSize;
     public void SetupQueue(int vq, QueueRegisters registers)
