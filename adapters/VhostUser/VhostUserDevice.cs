@@ -44,7 +44,8 @@ public sealed class VhostUserDevice : IVirtioDevice
             var bytes = (long)uri.GetInt("memory-mib", 32) << 20;
             _ram = new GuestRam("virtio-mq-vhost-user-ram", bytes);
             _plane = new VhostUserDataPlane(_connection, _ram.Device, new MemoryTableSource(_ram.DriverMapping, GuestBase), BackendFeatures);
-            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), _ram.Device, _plane, Withheld(BackendFeatures));
+            // As QEMU does, a device with one queue pair offers no VIRTIO_NET_F_MQ: there is no multiqueue to negotiate.
+            _model = new VirtioNetDevice(new ReferenceOptions(Pairs, Multiqueue: Pairs > 1), _ram.Device, _plane, Withheld(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
             _model.UsedBufferNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));

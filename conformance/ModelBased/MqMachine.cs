@@ -56,7 +56,9 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         public override DriverSession Actual() => ctx.Open(maxPairs);
         public override MachineModel Model()
         {
-            var m = ctx.CanChoosePairs ? maxPairs : facts.MaxPairs;
+            // Without MQ (or RSS) there is one pair whatever the URI asked for: max_virtqueue_pairs does not exist (§5.1.4).
+            var multiqueue = facts.Offered.Has(FeatureBit.NetMq) || facts.Offered.Has(FeatureBit.NetRss);
+            var m = !multiqueue ? 1 : ctx.CanChoosePairs ? maxPairs : facts.MaxPairs;
             return new MachineModel(MqDeviceModel.Initial(facts.Offered, m, ctx.Version), Math.Min(m, Generators.TrafficPairs), false);
         }
         public override string ToString() => $"open device with max_virtqueue_pairs={maxPairs}";

@@ -1,7 +1,9 @@
 namespace VirtioMq.Reference.Net;
 
 /// <summary>How a reference device is built: its max_virtqueue_pairs and any bugs to reproduce.</summary>
-public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlySet<DeviceFault>? Faults = null, int QueueMaxSize = 256)
+/// <param name="Multiqueue">False for a single-queue device: VIRTIO_NET_F_MQ is not offered (not a bug: what the suite
+/// must tell apart from a multiqueue device, with a verdict that says there is no multiqueue to certify).</param>
+public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlySet<DeviceFault>? Faults = null, int QueueMaxSize = 256, bool Multiqueue = true)
 {
     public IReadOnlySet<DeviceFault> FaultSet => Faults ?? new HashSet<DeviceFault>();
     public bool Has(DeviceFault f) => FaultSet.Contains(f);

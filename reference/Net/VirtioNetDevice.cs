@@ -41,6 +41,7 @@ public sealed partial class VirtioNetDevice
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
         // Stryker disable once all : used only by the vhost-user front-end model, for features its back-end lacks (tests/VhostUser)
         if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
+        if (!options.Multiqueue) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetMq);
         // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
         if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
         if (dataPlane is null)

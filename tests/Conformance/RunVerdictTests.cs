@@ -51,6 +51,23 @@ public sealed class RunVerdictTests
     }
 
     [Test]
+    public void A_device_without_multiqueue_is_not_certified_and_no_check_passes_without_judging()
+    {
+        var run = Run("reference://?pairs=4&mq=off", filter: null);
+        var report = Report();
+        var checks = report.GetProperty("checks").EnumerateArray().ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(report.GetProperty("notCertifiedBecause").EnumerateArray().Select(b => b.GetProperty("kind").GetString()),
+                Is.EqualTo(new[] { "no-multiqueue" }), report.GetProperty("notCertifiedBecause").ToString());
+            // The multiqueue checks have nothing to judge on it: not applicable, with the reason, never a pass.
+            Assert.That(checks.Single(c => c.GetProperty("test").GetString() == "Every_pair_count_from_1_to_max_is_accepted_and_usable")
+                .GetProperty("outcome").GetString(), Is.EqualTo("not-applicable"));
+        });
+    }
+
+    [Test]
     public void A_device_nobody_serves_is_one_line_and_a_short_run()
     {
         var socket = Path.Combine(_reports, "nobody.sock");
