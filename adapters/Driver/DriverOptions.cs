@@ -14,6 +14,13 @@ public sealed record DriverOptions
     public int SmallQueueSize { get; init; } = 4;
     public int RoomyPairs { get; init; } = 16;
 
+    /// <summary>
+    /// The avail and used idx every ring this driver sets up starts at. 0 is a ring after reset; a vhost-user front-end
+    /// may hand a back-end rings at any index (SET_VRING_BASE, as after migration), which is how a check reaches the
+    /// 16-bit wrap without 65,536 buffers. A virtio device restarts its rings at 0, so only vhost-user checks set it.
+    /// </summary>
+    public ushort RingStartIndex { get; init; }
+
     /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
     public int ReceiveBufferBytes { get; init; } = 1526;
 }

@@ -48,6 +48,8 @@ public enum DeviceFault
     MalformedChainStopsQueue,
     /// <summary>Transmit buffers are returned used only in whole bursts of 32; a partial burst is never published.</summary>
     TxPartialBurstKept,
+    /// <summary>Ring indices are compared as integers, not modulo 65536: every ring stalls once its avail idx wraps to 0.</summary>
+    IdxWrapStall,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -115,6 +117,7 @@ public static class DeviceFaults
         DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
         DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",
         DeviceFault.TxPartialBurstKept => "tx-partial-burst-kept",
+        DeviceFault.IdxWrapStall => "idx-wrap-stall",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 
