@@ -150,6 +150,12 @@ public sealed class DriverVirtqueue
     /// <summary>The used idx the device has published.</summary>
     public ushort DeviceUsedIdx => _mem.ReadU16Acquire(Registers.Used + 2);
 
+    /// <summary>
+    /// The avail_event the device last wrote (§2.7.10), or null without EVENT_IDX. A device that writes it says how far
+    /// it has taken buffers, which tells "never took them" from "took them and never published them used".
+    /// </summary>
+    public ushort? DeviceAvailEvent => _eventIdx ? _mem.ReadU16Acquire(Registers.Used + (ulong)SplitRing.AvailEventOffset(Size)) : null;
+
     /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
     public UsedBuffer? TakeUsed()
     {

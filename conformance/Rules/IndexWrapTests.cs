@@ -152,17 +152,14 @@ public sealed class IndexWrapTests
                 d.TryWaitUntil(() => { Reap(); return tx.Queue.Outstanding == 0 && arrivals == sent; }, d.ResponseWait);
                 Reap();
                 if (tx.Queue.Outstanding > 0)
-                    throw Expect.Violated(tx.AvailWrapped || tx.UsedWrapped ? AvailWrap : "ring.used.def.returns-buffers",
-                        $"{c}: {tx.Queue.Outstanding} of the {batch} frame(s) just made available on {tx.Name} never came back used " +
-                        $"{(tx.AvailWrapped ? "after its avail idx wrapped from 65535 to 0" : "before any index wrapped")}; {tx.State}");
+                    throw Stalled(c, tx, $"{tx.Queue.Outstanding} of the {batch} frame(s) just made available on {tx.Name} never came back used", "ring.used.def.returns-buffers");
                 if (arrivals < sent)
                 {
                     var missing = Enumerable.Range(0, sent).First(i => !arrived[i]);
-                    var wrapped = rxs.FirstOrDefault(r => r.AvailWrapped || r.UsedWrapped);
-                    throw Expect.Violated(wrapped is not null ? AvailWrap : "net.vq.def.layout",
-                        $"{c}: {sent - arrivals} of the {sent} frame(s) sent on {tx.Name} never came back (the first is frame {missing}) although every " +
-                        $"receiveq had buffers posted{(wrapped is not null ? $"; the avail idx of {wrapped.Name} had wrapped from 65535 to 0" : "")}; " +
-                        string.Join("; ", rxs.Select(r => r.State)));
+                    var what = $"{sent - arrivals} of the {sent} frame(s) sent on {tx.Name} never came back (the first is frame {missing}) although every receiveq had buffers posted";
+                    // The receiveq that took buffers and never published them, else one whose avail idx wrapped, else any.
+                    var rx = rxs.FirstOrDefault(r => TakenUnpublished(r.Queue) > 0) ?? rxs.FirstOrDefault(r => r.AvailWrapped) ?? rxs[0];
+                    throw Stalled(c, rx, what, "net.vq.def.layout", string.Join("; ", rxs.Where(r => r != rx).Select(r => r.State)));
                 }
             }
             // A device that repeats old entries after the wrap does it late as often as not: give it the settle time.
@@ -174,6 +171,31 @@ public sealed class IndexWrapTests
             Expect.That(tx.Queue.DeviceUsedIdx == tx.Queue.PublishedIdx && (ushort)(tx.Queue.PublishedIdx - start) == (ushort)total, UsedWrap,
                 $"{c}: after {total} frames {tx.Name}'s used idx is {tx.Queue.DeviceUsedIdx}, not its avail idx {tx.Queue.PublishedIdx}; {tx.State}");
         });
+
+    /// <summary>
+    /// Buffers the device says it took (its avail_event, with EVENT_IDX) beyond those it published used; 0 when it
+    /// does not say. Tells a used idx that stopped at the wrap from an avail idx the device stopped reading.
+    /// </summary>
+    private static int TakenUnpublished(DriverVirtqueue q) =>
+        q.DeviceAvailEvent is { } seen && (ushort)(seen - q.DeviceUsedIdx) <= q.Outstanding ? (ushort)(seen - q.DeviceUsedIdx) : 0;
+
+    /// <summary>
+    /// Names what a ring that stopped returning buffers broke: buffers taken but never published used once used idx
+    /// reached the wrap are the used ring's; buffers left untaken once avail idx wrapped are the available ring's;
+    /// a ring that stopped before either wrapped breaks <paramref name="otherwise"/>, not a wrap rule.
+    /// </summary>
+    private static ConformanceViolationException Stalled(object c, Tally t, string what, string otherwise, string more = "")
+    {
+        var unpublished = TakenUnpublished(t.Queue);
+        var after = more.Length > 0 ? $"; {more}" : "";
+        if (unpublished > 0 && t.Start + t.Taken + unpublished >= Wrap)
+            return Expect.Violated(UsedWrap, $"{c}: {what}; the device took {unpublished} buffer(s) of {t.Name} (avail_event {t.Queue.DeviceAvailEvent}) " +
+                $"but its used idx stopped at {t.Queue.DeviceUsedIdx} instead of wrapping from 65535 to 0; {t.State}{after}");
+        if (t.AvailWrapped)
+            return Expect.Violated(AvailWrap, $"{c}: {what}; the avail idx of {t.Name} had wrapped from 65535 to 0 and the device took no buffer " +
+                $"after it{(t.Queue.DeviceAvailEvent is { } e ? $" (avail_event {e})" : "")}; {t.State}{after}");
+        return Expect.Violated(otherwise, $"{c}: {what}, before any index of {t.Name} wrapped; {t.State}{after}");
+    }
 
     /// <param name="Lead">Over vhost-user: how far below 65536 the controlq resumes.</param>
     public sealed record ControlCase(int Lead)
@@ -212,8 +234,8 @@ public sealed class IndexWrapTests
                 }
                 catch (DeviceTimeoutException e)
                 {
-                    throw Expect.Violated(wrapped ? AvailWrap : "net.vq.def.layout",
-                        $"{c}: VQ_PAIRS_SET({n}) was never answered {(wrapped ? "once the controlq's avail idx had wrapped from 65535 to 0" : "before any index wrapped")}: {e.Message}; {State(i)}");
+                    var t = new Tally(cvq, "the controlq", start) { Taken = i, Offered = i + 1 };
+                    throw Stalled(c, t, $"VQ_PAIRS_SET({n}) was never answered ({e.Message})", "net.vq.def.layout");
                 }
                 catch (DeviceProtocolException e)
                 {

@@ -26,6 +26,7 @@ public sealed class IndexWrapDetectionTests
         Assert.That(outcome.Passed, Is.False, $"the wrap check passed {outcome.Cases} case(s) on a device that stalls at the wrap ({plane})");
         Assert.That(outcome.Violation?.RequirementId, Is.EqualTo(IndexWrapTests.AvailWrap), FailureReport.Format(outcome, device.Context.Settings, Data.Test));
         Assert.That(outcome.Cases, Is.EqualTo(1), "every case crosses the wrap, so the first one already fails");
+        TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, Data.Test));
     }
 
     [Test]
@@ -34,6 +35,7 @@ public sealed class IndexWrapDetectionTests
         using var device = ZooDevice.Start(DeviceFault.IdxWrapStall, ZooPlane.Device);
         var outcome = device.Run(Controlq);
         Assert.That(outcome.Violation?.RequirementId, Is.EqualTo(IndexWrapTests.AvailWrap), FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
+        TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
     }
 
     [TestCase(ZooPlane.Device, "data")]
