@@ -130,7 +130,8 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     public DriverVirtqueue AddQueue(int vq, int size)
     {
         size = Math.Min(size, Device.QueueMaxSize);
-        var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx), _options.RingStartIndex);
+        var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
+            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
         Device.SetupQueue(vq, q.Registers);
         _queues[vq] = q;
         return q;

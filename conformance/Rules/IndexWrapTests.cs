@@ -73,8 +73,9 @@ public sealed class IndexWrapTests
             var overSocket = ctx.Device.Scheme == "vhost-user";
             var start = overSocket ? (ushort)(Wrap - c.Lead) : (ushort)0;
             using var s = ctx.Open();
-            // A driver of its own: the session's driver starts rings at 0, and only a front-end may start them elsewhere.
-            var d = new NetDriver(s.Device, ctx.DriverOptions with { RingStartIndex = start });
+            // A driver of its own: the session's driver starts rings at 0, and only a front-end may start them elsewhere. The
+            // controlq stays at 0: this check is about the data rings, which over vhost-user are another program's.
+            var d = new NetDriver(s.Device, ctx.DriverOptions with { DataRingStartIndex = start });
             d.BeginNegotiation();
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
             var pairs = Math.Min(c.Pairs, features.Has(FeatureBit.NetMq) ? Math.Min(d.MaxPairs, Generators.TrafficPairs) : 1);
@@ -212,7 +213,7 @@ public sealed class IndexWrapTests
             var start = overSocket ? (ushort)(Wrap - c.Lead) : (ushort)0;
             // Two pairs are enough to see a command take effect, and in-process keep each of the 65,536 commands cheap.
             using var s = ctx.Open(2);
-            var d = new NetDriver(s.Device, ctx.DriverOptions with { RingStartIndex = start });
+            var d = new NetDriver(s.Device, ctx.DriverOptions with { ControlqStartIndex = start });
             d.BeginNegotiation();
             // VQ_PAIRS_SET is the command every multiqueue device must act on; without MQ there is nothing to drive.
             if (!d.Offered.Has(FeatureBit.NetMq) || !d.Offered.Has(FeatureBit.NetCtrlVq)) return;

@@ -38,6 +38,17 @@ public sealed class IndexWrapDetectionTests
         TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
     }
 
+    [Test]
+    public void Over_vhost_user_the_controlq_check_judges_the_front_end_not_a_back_end_that_stalls()
+    {
+        // The back-end's rings stall at the wrap, but the controlq check moves only the controlq (the suite's own
+        // front-end) to the wrap: its frames cross data rings at 0, so the back-end's bug is not laid at its door.
+        using var device = ZooDevice.Start(DeviceFault.IdxWrapStall, ZooPlane.Backend, TimeSpan.FromSeconds(1));
+        Assert.That(Controlq.JudgesBackEnds, Is.False, "the controlq check is a Control-plane check");
+        var outcome = device.Run(Controlq);
+        Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
+    }
+
     [TestCase(ZooPlane.Device, "data")]
     [TestCase(ZooPlane.Device, "controlq")]
     [TestCase(ZooPlane.Backend, "data")]
