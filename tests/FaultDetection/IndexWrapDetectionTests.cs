@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -36,6 +39,22 @@ public sealed class IndexWrapDetectionTests
         var outcome = device.Run(Controlq);
         Assert.That(outcome.Violation?.RequirementId, Is.EqualTo(IndexWrapTests.AvailWrap), FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
         TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, Controlq.Test));
+    }
+
+    [Test]
+    public void Over_vhost_user_a_ring_starts_at_the_index_the_driver_chose_and_stops_past_the_wrap()
+    {
+        // The start index reaches the back-end as SET_VRING_BASE: after 10 frames from 65530 the back-end's own
+        // next avail index (GET_VRING_BASE) has wrapped to 4, and the used idx it published agrees.
+        using var device = ZooDevice.Start(null, ZooPlane.Backend);
+        using var s = device.Context.Open();
+        var d = new NetDriver(s.Device, device.Context.DriverOptions with { DataRingStartIndex = 65530 });
+        d.Initialize(pairs: 1);
+        var tx = d.Queue(NetQueueLayout.Transmitq(1));
+        for (var i = 0; i < 10; i++) Assert.That(d.SendAndLocate(1, flow: i, d.Options.Timeout), Is.EqualTo(1), $"frame {i}");
+        Assert.That(d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout), $"used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}");
+        Assert.That(tx.PublishedIdx, Is.EqualTo((ushort)4));
+        Assert.That(((VhostUserDevice)s.Device).DataPlane.StopRing(tx.Index), Is.EqualTo((ushort)4));
     }
 
     [Test]
