@@ -61,7 +61,6 @@ public sealed class IndexWrapTests
 
         /// <summary>Whether the avail idx has passed 65535 → 0 since the check began.</summary>
         public bool AvailWrapped => Start + Offered >= Wrap;
-        public bool UsedWrapped => Start + Taken >= Wrap;
 
         public string State => $"{Name} (vq {Queue.Index}, size {Queue.Size}): avail idx {Queue.PublishedIdx}, used idx {Queue.DeviceUsedIdx}, " +
             $"started at {Start}, {Offered} buffer(s) made available, {Taken} taken back, {Queue.Outstanding} with the device";
