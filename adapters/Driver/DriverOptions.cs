@@ -14,6 +14,20 @@ public sealed record DriverOptions
     public int SmallQueueSize { get; init; } = 4;
     public int RoomyPairs { get; init; } = 16;
 
+    /// <summary>
+    /// The avail and used idx the receiveqs and transmitqs this driver sets up start at. 0 is a ring after reset; a
+    /// vhost-user front-end may hand a back-end rings at any index (SET_VRING_BASE, as after migration), which is how a
+    /// check reaches the 16-bit wrap without 65,536 buffers. A virtio device restarts its rings at 0, so only vhost-user
+    /// checks set it.
+    /// </summary>
+    public ushort DataRingStartIndex { get; init; }
+
+    /// <summary>
+    /// The same for the controlq, apart so that a check of one ring kind's wrap leaves the others at 0: over vhost-user
+    /// the controlq is the suite's own front-end, and a data ring stalled at the wrap must not be blamed on it.
+    /// </summary>
+    public ushort ControlqStartIndex { get; init; }
+
     /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
     public int ReceiveBufferBytes { get; init; } = 1526;
 }

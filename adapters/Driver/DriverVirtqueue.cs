@@ -22,7 +22,12 @@ public sealed class DriverVirtqueue
     // Descriptor ids are kept here, not re-read from the table: a faulty device might have scribbled on it.
     private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, ushort[] Descriptors, object? Tag);
 
-    public DriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx)
+    /// <param name="startIndex">
+    /// Where the free-running avail and used indices start. 0 for a ring the device sets up after a reset; any other
+    /// value lays the ring out as one resumed mid-life (a vhost-user front-end sends it as SET_VRING_BASE), so a check
+    /// can reach the 65535 → 0 wrap without pushing 65,536 buffers first.
+    /// </param>
+    public DriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0)
     {
         _mem = memory;
         _alloc = allocator;
@@ -37,6 +42,19 @@ public sealed class DriverVirtqueue
         _mem.Span(Registers.Desc, SplitRing.DescriptorTableBytes(size)).Clear();
         _mem.Span(Registers.Avail, SplitRing.AvailRingBytes(size)).Clear();
         _mem.Span(Registers.Used, SplitRing.UsedRingBytes(size)).Clear();
+        if (startIndex != 0)
+        {
+            // Every index of a resumed ring agrees: nothing outstanding, and both event indices where the device would
+            // have left them, so neither side's notification test reads a stale 0 as 65,000 entries behind.
+            _availIdx = _lastUsedIdx = _kickedAt = startIndex;
+            _mem.WriteU16(Registers.Avail + 2, startIndex);
+            _mem.WriteU16(Registers.Used + 2, startIndex);
+            if (eventIdx)
+            {
+                _mem.WriteU16(Registers.Avail + (ulong)SplitRing.UsedEventOffset(size), startIndex);
+                _mem.WriteU16(Registers.Used + (ulong)SplitRing.AvailEventOffset(size), startIndex);
+            }
+        }
         for (var i = size - 1; i >= 0; i--) _freeDescriptors.Push((ushort)i);
     }
 
@@ -134,6 +152,12 @@ public sealed class DriverVirtqueue
 
     /// <summary>The used idx the device has published.</summary>
     public ushort DeviceUsedIdx => _mem.ReadU16Acquire(Registers.Used + 2);
+
+    /// <summary>
+    /// The avail_event the device last wrote (§2.7.10), or null without EVENT_IDX. A device that writes it says how far
+    /// it has taken buffers, which tells "never took them" from "took them and never published them used".
+    /// </summary>
+    public ushort? DeviceAvailEvent => _eventIdx ? _mem.ReadU16Acquire(Registers.Used + (ulong)SplitRing.AvailEventOffset(Size)) : null;
 
     /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
     public UsedBuffer? TakeUsed()

@@ -138,7 +138,8 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
                 $"{Device.NumQueues} virtqueues (room for {(Device.NumQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
             { RequirementId = "net.cfg.def.layout" };
         size = Math.Min(size, Device.QueueMaxSize);
-        var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx));
+        var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
+            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
         Device.SetupQueue(vq, q.Registers);
         _queues[vq] = q;
         return q;

@@ -95,6 +95,9 @@ public static class BugZoo
         new(DeviceFault.DropsFirstFrame, new("synthetic", "-",
                 "each transmitq loses the first frame after the device starts (a ring armed late): the device that once kept a run going past 15 minutes"),
             "net.tx.def.sent", "net.tx.def.sent"),
+        new(DeviceFault.IdxWrapStall, new("arcboxlabs/arcbox", "issue #229",
+                "the receive poll compared avail and used idx widened to usize with >=, so after 65,535 frames the wrapped avail idx read as 'nothing available' and receive stalled for good; the transmit side kept its last avail idx in a usize and mismatched after 65,536 frames"),
+            "ring.avail.dev.idx-wrap", "ring.avail.dev.idx-wrap"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

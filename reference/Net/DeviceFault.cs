@@ -56,6 +56,8 @@ public enum DeviceFault
     DropsTopPair,
     /// <summary>The first frame sent on each transmitq after the device starts is dropped.</summary>
     DropsFirstFrame,
+    /// <summary>Ring indices are compared as integers, not modulo 65536: every ring stalls once its avail idx wraps to 0.</summary>
+    IdxWrapStall,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -127,6 +129,7 @@ public static class DeviceFaults
         DeviceFault.RxDuplicates => "rx-duplicates",
         DeviceFault.DropsTopPair => "drops-top-pair",
         DeviceFault.DropsFirstFrame => "drops-first-frame",
+        DeviceFault.IdxWrapStall => "idx-wrap-stall",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -49,6 +49,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _dropsTopPair = options.Has(DeviceFault.DropsTopPair);
     private readonly bool _dropsFirstFrame = options.Has(DeviceFault.DropsFirstFrame);
     private readonly HashSet<int> _firstFrameDropped = [];
+    private readonly bool _idxWrapStall = options.Has(DeviceFault.IdxWrapStall);
     // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
     // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
@@ -100,6 +101,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             // Stryker restore all
             // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
             q.StopsOnRefusedChain = _malformedChainStopsQueue;
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            q.ComparesIndicesUnwrapped = _idxWrapStall;
             _rings[vq] = q;
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)

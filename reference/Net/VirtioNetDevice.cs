@@ -233,6 +233,8 @@ public sealed partial class VirtioNetDevice
                 // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so used idx starts at 0 either way
                 _controlq.SyncUsedIdxFromMemory();
                 _controlq.LastAvailIdx = _controlq.UsedIdx;
+                // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+                _controlq.ComparesIndicesUnwrapped = _options.Has(DeviceFault.IdxWrapStall);
             }
             catch (ChainError e)
             {

@@ -75,6 +75,12 @@ public sealed class DeviceVirtqueue
 
     /// <summary>Set once a chain was refused with <see cref="StopsOnRefusedChain"/>: the queue is dead until it is set up again.</summary>
     public bool Stopped { get; private set; }
+
+    /// <summary>
+    /// The idx-wrap-stall bug: the 16-bit indices are compared as plain integers, so once the driver's avail idx wraps
+    /// to a small number while the device's own is still near 65535, the ring looks empty and is never served again.
+    /// </summary>
+    public bool ComparesIndicesUnwrapped { get; set; }
     // Stryker restore all
 
     // Stryker disable once all : equivalent in-process: the driver zeroes every ring it sets up, so used idx reads 0 wherever it is read from; a vhost-user ring resumed with used entries is where it counts (tests/VhostUser)
@@ -108,6 +114,8 @@ public sealed class DeviceVirtqueue
             }
             // Stryker restore all
             if (availIdx == _lastAvailIdx) return null;
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            if (ComparesIndicesUnwrapped && availIdx < _lastAvailIdx) return null;
             if ((ushort)(availIdx - _lastAvailIdx) > Size)
             {
                 Broken = true;

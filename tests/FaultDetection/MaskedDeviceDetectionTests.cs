@@ -29,6 +29,10 @@ public sealed class MaskedDeviceDetectionTests
         new TestCaseData("bug=reads-past-memory", (Func<SuiteContext, Property>)QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, 40,
                 "robust.ring.queue-outside-memory-refused")
             .SetArgDisplayNames("reads-past-memory", "a ring past the end of memory"),
+        new TestCaseData("bug=used-idx-saturates", (Func<SuiteContext, Property>)IndexWrapTests.DataRingsCrossTheWrap, 3, IndexWrapTests.UsedWrap)
+            .SetArgDisplayNames("used-idx-saturates", "receive and transmit rings across the wrap"),
+        new TestCaseData("bug=used-idx-saturates", (Func<SuiteContext, Property>)IndexWrapTests.ControlqCrossesTheWrap, 2, IndexWrapTests.UsedWrap)
+            .SetArgDisplayNames("used-idx-saturates", "the controlq across the wrap"),
     ];
 
     [Test, TestCaseSource(nameof(Cases))]

@@ -13,8 +13,11 @@ namespace VirtioMq.Tests.FaultDetection;
 /// switch inside the device would only imitate the same way. URI: <c>masked://?pairs=N&amp;hide=needs-reset|notifications</c>.
 /// <c>bug=</c> adds what such a device does on top, seen from the transport: <c>notify-always</c> (a notification
 /// after every kick, whatever the driver's suppression asks), <c>needs-reset-kept</c> (DEVICE_NEEDS_RESET outlives a
-/// reset), <c>max-pairs-byte-swapped</c> (max_virtqueue_pairs read big-endian), <c>no-one-entry-rings</c> (a ring of one entry is accepted and never used), <c>reads-past-memory</c> (a
-/// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would).
+/// reset), <c>max-pairs-byte-swapped</c> (max_virtqueue_pairs read big-endian), <c>no-one-entry-rings</c> (a ring of
+/// one entry is accepted and never used), <c>reads-past-memory</c> (a
+/// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would), <c>used-idx-saturates</c>
+/// (the used idx a ring publishes stops at 65535, as from a device that keeps it in a wider integer and clamps it when
+/// storing the 16-bit field, instead of wrapping to 0).
 /// </summary>
 public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
 {
@@ -23,6 +26,8 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     private readonly bool _hideNotifications = uri.GetAll("hide").Contains("notifications");
     private readonly HashSet<string> _bugs = [.. uri.GetAll("bug")];
     private readonly Dictionary<int, QueueRegisters> _rings = [];
+    // used-idx-saturates: per ring, the used idx last seen and how many entries the device has published in all.
+    private readonly Dictionary<int, (ushort Last, long Published)> _used = [];
     private bool _kicked;
     private bool _neededReset;
 
@@ -58,6 +63,7 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     public void SetupQueue(int vq, QueueRegisters registers)
     {
         _rings[vq] = registers;
+        _used[vq] = (0, 0);
         if (_bugs.Contains("no-one-entry-rings") && registers.Size == 1) return;
         _inner.SetupQueue(vq, registers);
     }
@@ -68,6 +74,23 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
             throw new GuestMemoryFault(MemoryBase + MemorySize, 1);
         _inner.Kick(vq);
         _kicked = true;
+        if (_bugs.Contains("used-idx-saturates")) SaturateUsedIdx();
+    }
+
+    /// <summary>The in-process device works inside the kick, so clamping every ring after it is all the driver ever sees.</summary>
+    private void SaturateUsedIdx()
+    {
+        foreach (var (vq, r) in _rings)
+        {
+            var (last, published) = _used.GetValueOrDefault(vq);
+            if (published < ushort.MaxValue)
+            {
+                var now = Memory.ReadU16(r.Used + 2);
+                published += (ushort)(now - last);
+                _used[vq] = (now, published);
+            }
+            if (published >= ushort.MaxValue) Memory.WriteU16(r.Used + 2, ushort.MaxValue);
+        }
     }
 
     private bool RunsPastMemory(QueueRegisters r)
