@@ -40,9 +40,13 @@ var recordDriver = new Option<string?>("--record-driver")
         "resets, with every ring's frame counts and available index at that moment) as JSON to this file, when a session " +
         "ends and on exit. The suite judges a driver from it.",
 };
+var kickDelay = new Option<int>("--kick-delay-ms")
+{
+    Description = "Serve every kick this many milliseconds late: a slow device, to show the suite makes no false finding on one.",
+};
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, quiet, stats, statsPeriod, recordDriver,
+    socket, pairs, faults, quiet, stats, statsPeriod, recordDriver, kickDelay,
 };
 serve.SetAction(result =>
 {
@@ -51,7 +55,7 @@ serve.SetAction(result =>
     try
     {
         var set = (result.GetValue(faults) ?? []).Select(DeviceFaults.Parse).ToHashSet();
-        options = new ReferenceOptions(result.GetValue(pairs), set);
+        options = new ReferenceOptions(result.GetValue(pairs), set) { KickDelay = TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(kickDelay))) };
         statsFile = result.GetValue(stats) is { } path ? new StatsFile(path, TimeSpan.FromSeconds(result.GetValue(statsPeriod))) : null;
     }
     catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)

@@ -85,11 +85,38 @@ public sealed partial class NetDriver
         return hit;
     }
 
-    /// <summary>Takes the received frame whose bytes are exactly <paramref name="frame"/>, if it has arrived.</summary>
-    public ReceivedFrame? Claim(byte[] frame) => Take(r => r.Frame.AsSpan().SequenceEqual(frame));
+    /// <summary>
+    /// Takes the received frame whose bytes are exactly <paramref name="frame"/>, if it has arrived. Matched on the
+    /// whole buffer, so a used length that cuts it short still finds it; that length is then judged
+    /// (ring.used.dev.write-len-bytes), since the frame is proof of what the device wrote.
+    /// </summary>
+    public ReceivedFrame? Claim(byte[] frame)
+    {
+        var hdr = SplitRing.NetHeaderSize;
+        var hit = Take(r => r.Frame.AsSpan().SequenceEqual(frame)
+            || r.Contents.Length >= hdr + frame.Length && r.UsedLength < hdr + frame.Length && r.Contents.AsSpan(hdr, frame.Length).SequenceEqual(frame));
+        if (hit is not null && hit.UsedLength < hdr + frame.Length)
+            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {hdr}-byte header and the " +
+                $"{frame.Length}-byte frame, {hdr + frame.Length} bytes") { RequirementId = "ring.used.dev.write-len-bytes" };
+        return hit;
+    }
 
-    /// <summary>Takes the received frame carrying <paramref name="tag"/>, if it has arrived.</summary>
-    public ReceivedFrame? Claim(ulong tag) => Take(r => TestFrames.TagOf(r.Frame) == tag);
+    /// <summary>Frames of this driver's that came back so far (claimed or not): whether the device has shown it delivers at all.</summary>
+    public int FramesDelivered => _deliveredTags.Count;
+
+    /// <summary>
+    /// Takes the received frame carrying <paramref name="tag"/>, if it has arrived. Found in the whole buffer, so a short
+    /// used length does not hide it; the length is then judged against the test frame's size.
+    /// </summary>
+    public ReceivedFrame? Claim(ulong tag)
+    {
+        var hdr = SplitRing.NetHeaderSize;
+        var hit = Take(r => TestFrames.TagOf(r.Frame) == tag || r.Contents.Length > hdr && TestFrames.TagOf(r.Contents.AsSpan(hdr)) == tag);
+        if (hit is not null && hit.UsedLength < hdr + TestFrames.Length)
+            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {hdr}-byte header and the " +
+                $"{TestFrames.Length}-byte frame tagged {tag}, {hdr + TestFrames.Length} bytes") { RequirementId = "ring.used.dev.write-len-bytes" };
+        return hit;
+    }
 
     private ReceivedFrame? Take(Predicate<ReceivedFrame> match)
     {

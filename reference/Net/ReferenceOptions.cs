@@ -5,6 +5,12 @@ namespace VirtioMq.Reference.Net;
 /// must tell apart from a multiqueue device, with a verdict that says there is no multiqueue to certify).</param>
 public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlySet<DeviceFault>? Faults = null, int QueueMaxSize = 256, bool Multiqueue = true)
 {
+    /// <summary>
+    /// How late the vhost-user back-end serves each kick: a slow device (an overloaded host, a device behind a slow
+    /// link), not a wrong one. Zero by default. For showing the suite makes no false finding on a device that is slow.
+    /// </summary>
+    public TimeSpan KickDelay { get; init; }
+
     public IReadOnlySet<DeviceFault> FaultSet => Faults ?? new HashSet<DeviceFault>();
     public bool Has(DeviceFault f) => FaultSet.Contains(f);
 }

@@ -207,6 +207,7 @@ public sealed partial class BackendSession : IDisposable
     private void OnKick(Vring v)
     {
         v.Kick!.Drain();
+        if (_options.KickDelay > TimeSpan.Zero) Thread.Sleep(_options.KickDelay);
         if (v.Index >= 2 * _options.MaxPairs) return; // only with queue-num-lies: a ring it claimed but does not serve
         if (!_plane.IsStarted(v.Index))
         {

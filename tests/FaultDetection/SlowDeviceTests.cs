@@ -1,0 +1,74 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Rules;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
+
+namespace VirtioMq.Tests.FaultDetection;
+
+/// <summary>
+/// A device that is slow is not a device that is wrong. The healthy reference back-end, served over a real socket,
+/// is made slow two ways: every kick answered late by close to the settle time the suite gives a device before it
+/// judges that nothing came (25 ms), and the whole machine kept busy by threads that spin on every core. Every
+/// check that judges a back-end must still pass: a MUST failure here would be a false finding.
+/// </summary>
+[TestFixture, NonParallelizable]
+public sealed class SlowDeviceTests
+{
+    private static IEnumerable<SuiteCheck> BackendChecks() =>
+        SuiteChecks.All.Where(c => c.AppliesTo("vhost-user") && c.JudgesBackEnds);
+
+    [Test]
+    public void A_back_end_that_answers_each_kick_late_passes_every_check() =>
+        AssertEveryCheckPasses(new ReferenceOptions(ZooDevice.Pairs) { KickDelay = TimeSpan.FromMilliseconds(20) }, load: false);
+
+    [Test]
+    public void The_healthy_back_end_passes_every_check_on_a_machine_under_load() =>
+        AssertEveryCheckPasses(new ReferenceOptions(ZooDevice.Pairs), load: true);
+
+    private static void AssertEveryCheckPasses(ReferenceOptions options, bool load)
+    {
+        using var backend = new RunningBackend(RunningBackend.NewSocketPath("slow"), options);
+        var ctx = new SuiteContext(
+            new SuiteSettings(DeviceUri.Parse($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}"), SpecVersions.Primary, Cases: 20, Seed: null,
+                Timeout: TimeSpan.FromSeconds(5)),
+            DeviceServices.DefaultResolver());
+        using var busy = load ? new BusyCores() : null;
+        var findings = new List<string>();
+        foreach (var check in BackendChecks())
+        {
+            // Fewer cases than a user's run: enough to meet every path of each check, in a time tests/ can afford.
+            var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, Math.Min(check.Cases, 20));
+            if (!outcome.Passed) findings.Add(FailureReport.Format(outcome, ctx.Settings, check.Test));
+        }
+        Assert.That(findings, Is.Empty, () => string.Join("\n\n", findings) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+    }
+
+    /// <summary>One thread spinning per core, at normal priority, until disposed: a machine with no idle time.</summary>
+    private sealed class BusyCores : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Thread[] _threads;
+
+        public BusyCores()
+        {
+            _threads = [.. Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(Spin) { IsBackground = true })];
+            foreach (var t in _threads) t.Start();
+        }
+
+        private void Spin()
+        {
+            var x = 0UL;
+            while (!_stop.IsCancellationRequested) x = x * 6364136223846793005UL + 1;
+            GC.KeepAlive(x);
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            foreach (var t in _threads) t.Join();
+            _stop.Dispose();
+        }
+    }
+}
