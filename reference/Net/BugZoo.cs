@@ -84,6 +84,10 @@ public static class BugZoo
         new(DeviceFault.TxPartialBurstKept, new("synthetic", "-",
                 "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back)"),
             "ring.used.def.returns-buffers", "ring.used.def.returns-buffers"),
+        new(DeviceFault.DisabledTxKept, new("synthetic", "-",
+                "a transmit path that drops the frames of a ring above the pairs in use and forgets to return their buffers; the symptom a Linux guest meets when it " +
+                "transmits on every queue between DRIVER_OK and its VQ_PAIRS_SET after a restore (issue 13, class 9): the transmit queue stalls for want of descriptors"),
+            "ring.used.def.returns-buffers", "vu.ring.disabled-tx-discard"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

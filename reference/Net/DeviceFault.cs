@@ -48,6 +48,8 @@ public enum DeviceFault
     MalformedChainStopsQueue,
     /// <summary>Transmit buffers are returned used only in whole bursts of 32; a partial burst is never published.</summary>
     TxPartialBurstKept,
+    /// <summary>A transmitq above the pairs in use is drained and its frames dropped, but its buffers are never returned used.</summary>
+    DisabledTxKept,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -115,6 +117,7 @@ public static class DeviceFaults
         DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
         DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",
         DeviceFault.TxPartialBurstKept => "tx-partial-burst-kept",
+        DeviceFault.DisabledTxKept => "disabled-tx-kept",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

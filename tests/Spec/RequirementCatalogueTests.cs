@@ -100,7 +100,7 @@ public sealed class RequirementCatalogueTests
         {
             "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
             "robust.ctrl.unknown-command-rejected", "robust.ctrl.malformed-survives", "robust.ring.malformed-chain-refused",
-            "robust.ring.queue-outside-memory-refused",
+            "robust.ring.queue-outside-memory-refused", "robust.ring.disabled-tx-returned",
             "robust.feat.invalid-subset-refused",
         }));
         Assert.Multiple(() =>
