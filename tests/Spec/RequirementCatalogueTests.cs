@@ -66,7 +66,11 @@ public sealed class RequirementCatalogueTests
     public void The_queue_layout_exists_in_every_version() =>
         Assert.That(Catalogue.Get("net.vq.def.layout").Sections, Is.EquivalentTo(new Dictionary<string, string>
         {
-            ["1.0"] = "5.1.2", ["1.1"] = "5.1.2", ["1.2"] = "5.1.2", ["1.3"] = "5.1.2", ["1.4"] = "5.1.2",
+            ["1.0"] = "5.1.2",
+            ["1.1"] = "5.1.2",
+            ["1.2"] = "5.1.2",
+            ["1.3"] = "5.1.2",
+            ["1.4"] = "5.1.2",
         }));
 
     [Test]
