@@ -98,6 +98,12 @@ public sealed class ControlCommandTests
     /// <summary>The sub-cases the check used to spend on 20 cases of one malformation each.</summary>
     public static int MalformedCaseCount { get; } = Variants.CasesFor(20, Variants.Of<Malformation>().Length);
 
+    /// <remarks>
+    /// The careful answers a device may give, each accepted below: VIRTIO_NET_ERR; no ack written (the ack byte keeps the
+    /// driver's 0xFF) or no ack buffer to write it to, with the buffer returned used; DEVICE_NEEDS_RESET instead of
+    /// returning it (QEMU, for a missing header or ack buffer); and for Oversized, which begins with a valid command,
+    /// acting on it (OK). In each case a valid command afterwards must still be answered and a frame still cross.
+    /// </remarks>
     public static Property MalformedCommandsLeaveTheDeviceWorking(SuiteContext ctx) =>
         Variants.ForEach(MalformedCases, bad =>
         {

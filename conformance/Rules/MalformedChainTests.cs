@@ -71,6 +71,16 @@ public sealed class MalformedChainTests
         if (c.SameKick) yield return c with { SameKick = false };
     }
 
+    /// <remarks>
+    /// The careful answers a device may give, each accepted below; anything else is a finding:
+    ///  1. It returns the chain used without acting on it (nothing of it reaches a receiveq) and the queue goes on
+    ///     (the reference: used, length 0).
+    ///  2. It gives up on the queue with DEVICE_NEEDS_RESET, at once or when the next frame comes (QEMU's virtio_error);
+    ///     over vhost-user a back-end says so on the ring's error eventfd (SET_VRING_ERR) and the suite's device model
+    ///     sets the bit.
+    ///  3. For a head past the queue size, which names no buffer, it need not return anything.
+    /// Keeping the chain without DEVICE_NEEDS_RESET, acting on it, or stalling the queue is not careful.
+    /// </remarks>
     public static Property MalformedChainsAreRefused(SuiteContext ctx) =>
         Variants.ForEach(ChainCases, c =>
         {
