@@ -30,14 +30,17 @@ public static class Variants
         variants.Aggregate(Gen.Constant(Array.Empty<T>()), (acc, v) => from done in acc from next in caseOf(v) select (T[])[.. done, next]);
 
     /// <summary>
-    /// Shrinks a list of per-variant sub-cases: each sub-case on its own first (the sub-cases are independent, so one
-    /// of them fails alone and the shrunk case names only that variant), then the sub-case's own inputs.
+    /// Shrinks a list of per-variant sub-cases: each sub-case on its own first (where they are independent one of them
+    /// fails alone, and the shrunk case names only that variant), then, for sub-cases that share a device and fail only
+    /// together, the list without one of them; last the one sub-case's own inputs.
     /// </summary>
     public static IEnumerable<T[]> ShrinkToOne<T>(T[] cases, Func<T, IEnumerable<T>>? shrink = null)
     {
         if (cases.Length > 1)
         {
             foreach (var c in cases) yield return [c];
+            if (cases.Length > 2)
+                for (var i = 0; i < cases.Length; i++) yield return [.. cases[..i], .. cases[(i + 1)..]];
             yield break;
         }
         if (cases.Length == 1 && shrink is not null)

@@ -109,6 +109,34 @@ public sealed class VariantCoverageTests
             [.. Names<UsedBufferNotificationTests.Side>().Select(s => $"{s}/none"),
              .. from s in Names<UsedBufferNotificationTests.Side>() from at in Names<UsedBufferNotificationTests.UsedEventAt>() select $"{s}/{at}"]);
 
+    [Test]
+    public void Out_of_range_pair_counts_meet_zero_and_above_max() =>
+        EveryRunMeetsEvery(nameof(PairsRangeTests.Zero_and_above_max_are_rejected_without_state_change), PairsRangeTests.RejectCases(Reference),
+            c => c.Cases.Select(x => x.Bad == 0 ? "zero" : x.Bad == x.MaxPairs + 1 ? "just above" : "far above"), ["zero", "just above", "far above"]);
+
+    [Test]
+    public void Transmit_completion_meets_every_batch_size() =>
+        EveryRunMeetsEvery(nameof(TransmitCompletionTests.Every_transmit_buffer_comes_back_used), TransmitCompletionTests.Cases,
+            c => c.Cases.Select(x => $"{x.Batch}"), TransmitCompletionTests.Batches.Select(b => $"{b}"));
+
+    [Test]
+    public void Disabled_pair_buffers_meet_every_window() =>
+        EveryRunMeetsEvery(nameof(TransmitCompletionTests.Transmit_buffers_on_a_pair_not_in_use_come_back_used), TransmitCompletionTests.DisabledCases,
+            c => c.Cases.Select(x => x.Window.ToString()), Names<TransmitCompletionTests.DisabledWindow>());
+
+    [Test]
+    public void Data_path_framing_meets_every_layout_and_header() =>
+        EveryRunMeetsEvery(nameof(DataPathFramingTests.Frames_cross_in_any_descriptor_layout_with_a_clean_receive_header), DataPathFramingTests.Cases,
+            c => c.Cases.Select(x => $"{x.TxIndirect}/{x.RxIndirect}/" +
+                (x.TxFlags != 0 ? "UnknownFlags" : x.CsumOffset != 0 ? "ChecksumFieldsWithoutNeedsCsum" : x.HdrLen == 0 && x.CsumStart == 0 ? "None" : "?")),
+            from tx in new[] { false, true } from rx in new[] { false, true } from h in Names<DataPathFramingTests.HeaderJunk>() select $"{tx}/{rx}/{h}");
+
+    [Test]
+    public void Ring_enable_meets_every_pair_of_histories() =>
+        EveryRunMeetsEvery(nameof(VhostUserRingEnableTests.SET_VRING_ENABLE_switches_the_one_ring_it_names), VhostUserRingEnableTests.HistoryCases,
+            c => c.Cases.Select(x => $"{x.Transmit}/{x.Receive}"),
+            from tx in Names<VhostUserRingEnableTests.History>() from rx in Names<VhostUserRingEnableTests.History>() select $"{tx}/{rx}");
+
     /// <summary>
     /// Shrinking still works and the counterexample names the variant: a property that fails for one malformation only
     /// (with frames before it) shrinks from a case of all fifteen to that malformation alone, with no frames before.
