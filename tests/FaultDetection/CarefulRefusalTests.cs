@@ -44,4 +44,15 @@ public sealed class CarefulRefusalTests
                     "every case puts transmitq2 past memory three ways (its table, avail ring, used ring), each with and without EVENT_IDX, and the back-end refuses each at SET_VRING_ADDR");
         }
     }
+
+    /// <summary>The third careful answer: the device gives up on the ring with DEVICE_NEEDS_RESET when a kick would start it.</summary>
+    [Test]
+    public void A_ring_past_memory_answered_with_DEVICE_NEEDS_RESET_passes()
+    {
+        var ctx = new SuiteContext(new SuiteSettings(DeviceUri.Parse("masked://?pairs=8&careful=needs-reset-past-memory"), SpecVersions.Primary,
+            Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)), MaskedReferenceDevice.Resolver());
+        var check = Check(nameof(QueueSetupTests.A_ring_past_the_end_of_guest_memory_is_refused));
+        var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, check.Cases);
+        Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, check.Test));
+    }
 }

@@ -14,7 +14,9 @@ namespace VirtioMq.Tests.FaultDetection;
 /// <c>bug=</c> adds what such a device does on top, seen from the transport: <c>notify-always</c> (a notification
 /// after every kick, whatever the driver's suppression asks), <c>needs-reset-kept</c> (DEVICE_NEEDS_RESET outlives a
 /// reset), <c>no-one-entry-rings</c> (a ring of one entry is accepted and never used), <c>reads-past-memory</c> (a
-/// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would).
+/// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would). <c>careful=</c> gives
+/// another answer a careful device may give: <c>needs-reset-past-memory</c> (a kick on a ring that runs past guest memory
+/// is not passed on; the device sets DEVICE_NEEDS_RESET until the next reset, as QEMU's virtio_error does).
 /// </summary>
 public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
 {
@@ -23,8 +25,10 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     private readonly bool _hideNotifications = uri.GetAll("hide").Contains("notifications");
     private readonly HashSet<string> _bugs = [.. uri.GetAll("bug")];
     private readonly Dictionary<int, QueueRegisters> _rings = [];
+    private readonly bool _needsResetPastMemory = uri.GetAll("careful").Contains("needs-reset-past-memory");
     private bool _kicked;
     private bool _neededReset;
+    private bool _gaveUp;
 
     public static DeviceResolver Resolver() =>
         new ServiceCollection().AddVirtioDevices().AddDeviceAdapter("masked", u => new MaskedReferenceDevice(u)).BuildServiceProvider()
@@ -41,10 +45,15 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
         var status = _inner.ReadStatus();
         _neededReset |= (status & DeviceStatus.DeviceNeedsReset) != 0;
         if (_bugs.Contains("needs-reset-kept") && _neededReset && (status & DeviceStatus.DriverOk) != 0) status |= DeviceStatus.DeviceNeedsReset;
+        if (_gaveUp) status |= DeviceStatus.DeviceNeedsReset;
         return _hideNeedsReset ? status & ~DeviceStatus.DeviceNeedsReset : status;
     }
 
-    public void WriteStatus(DeviceStatus status) => _inner.WriteStatus(status);
+    public void WriteStatus(DeviceStatus status)
+    {
+        if (status == DeviceStatus.None) _gaveUp = false;
+        _inner.WriteStatus(status);
+    }
     public void ReadConfig(int offset, Span<byte> destination) => _inner.ReadConfig(offset, destination);
     public int NumQueues => _inner.NumQueues;
     public int QueueMaxSize => _inner.QueueMaxSize;
@@ -59,6 +68,11 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     {
         if (_bugs.Contains("reads-past-memory") && _rings.TryGetValue(vq, out var r) && RunsPastMemory(r))
             throw new GuestMemoryFault(MemoryBase + MemorySize, 1);
+        if (_needsResetPastMemory && _rings.TryGetValue(vq, out var bad) && RunsPastMemory(bad))
+        {
+            _gaveUp = true;
+            return;
+        }
         _inner.Kick(vq);
         _kicked = true;
     }
