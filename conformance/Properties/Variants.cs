@@ -31,15 +31,19 @@ public static class Variants
 
     /// <summary>
     /// Shrinks a list of per-variant sub-cases: each sub-case on its own first (where they are independent one of them
-    /// fails alone, and the shrunk case names only that variant), then, for sub-cases that share a device and fail only
-    /// together, the list without one of them; last the one sub-case's own inputs.
+    /// fails alone, and the shrunk case names only that variant), then the one sub-case's own inputs.
     /// </summary>
-    public static IEnumerable<T[]> ShrinkToOne<T>(T[] cases, Func<T, IEnumerable<T>>? shrink = null)
+    /// <param name="shareADevice">
+    /// The sub-cases run on one device and may fail only together: after the single ones, try the list without one of
+    /// them. Off for independent sub-cases, where it would only rerun all but one of them per step against a device
+    /// that fails at random.
+    /// </param>
+    public static IEnumerable<T[]> ShrinkToOne<T>(T[] cases, Func<T, IEnumerable<T>>? shrink = null, bool shareADevice = false)
     {
         if (cases.Length > 1)
         {
             foreach (var c in cases) yield return [c];
-            if (cases.Length > 2)
+            if (shareADevice && cases.Length > 2)
                 for (var i = 0; i < cases.Length; i++) yield return [.. cases[..i], .. cases[(i + 1)..]];
             yield break;
         }
