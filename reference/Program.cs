@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 
-// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--stats FILE] [--record-driver FILE]`: the
+// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE]`: the
 // reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
 
 var socket = new Option<string>("--socket")
@@ -21,6 +21,11 @@ var faults = new Option<string[]>("--fault")
     Description = "Switch on a known multiqueue bug (repeatable). Back-end faults: " +
         string.Join(", ", VhostUserBackend.BackendFaults.Select(f => f.Name())) + ".",
     AllowMultipleArgumentsPerToken = false,
+};
+var checkRingAddresses = new Option<bool>("--check-ring-addresses")
+{
+    Description = "Refuse SET_VRING_ADDR (a non-zero REPLY_ACK) for a ring that does not lie whole inside one memory region, instead " +
+        "of refusing the ring when a kick starts it. Not a bug: another careful answer the suite must accept.",
 };
 var quiet = new Option<bool>("--quiet") { Description = "Log only errors and refused input, not every connection." };
 var stats = new Option<string?>("--stats")
@@ -46,7 +51,7 @@ var kickDelay = new Option<int>("--kick-delay-ms")
 };
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, quiet, stats, statsPeriod, recordDriver, kickDelay,
+    socket, pairs, faults, checkRingAddresses, quiet, stats, statsPeriod, recordDriver, kickDelay,
 };
 serve.SetAction(result =>
 {
@@ -55,7 +60,11 @@ serve.SetAction(result =>
     try
     {
         var set = (result.GetValue(faults) ?? []).Select(DeviceFaults.Parse).ToHashSet();
-        options = new ReferenceOptions(result.GetValue(pairs), set) { KickDelay = TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(kickDelay))) };
+        options = new ReferenceOptions(result.GetValue(pairs), set)
+        {
+            CheckRingAddresses = result.GetValue(checkRingAddresses),
+            KickDelay = TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(kickDelay))),
+        };
         statsFile = result.GetValue(stats) is { } path ? new StatsFile(path, TimeSpan.FromSeconds(result.GetValue(statsPeriod))) : null;
     }
     catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)

@@ -40,8 +40,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         Transmit(VhostUserMessage.NewRequest(request, payload, fds, needReply: ack));
         if (!ack) return;
         var status = Payload.ReadU64(ReceiveReply(request, ackOnly: true));
-        if (status != 0)
-            throw new DeviceProtocolException($"the vhost-user back-end at {SocketPath} refused {request.WireName()} (REPLY_ACK status {status})");
+        if (status != 0) throw new VhostUserRefusalException(request, status, SocketPath);
     }
 
     /// <summary>Sends a request whose reply carries data, and returns that reply.</summary>

@@ -47,7 +47,18 @@ public sealed class VhostUserDataPlane(
         StopRing(vq);
         Forget(vq);
         // The driver's ring may already hold used entries; the back-end resumes after them.
-        Configure(vq, r, memory.ReadU16(r.Used + 2), (EventFd.Create(), EventFd.Create()));
+        var fds = (EventFd.Create(), EventFd.Create());
+        try
+        {
+            Configure(vq, r, memory.ReadU16(r.Used + 2), fds);
+        }
+        catch when (!_rings.ContainsKey(vq))
+        {
+            // A ring the back-end refused is not started: its eventfds are nobody's.
+            fds.Item1.Dispose();
+            fds.Item2.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -70,6 +81,21 @@ public sealed class VhostUserDataPlane(
 
     private void Configure(int vq, QueueRegisters r, ushort nextAvail, (EventFd Kick, EventFd Call) fds)
     {
+        try
+        {
+            Send(vq, r, nextAvail, fds);
+        }
+        catch (VhostUserRefusalException e)
+        {
+            // A refusal names the ring it was about, so a check can tell a careful refusal of that ring from any other.
+            throw e.ForVring(vq);
+        }
+        _rings[vq] = fds;
+        _registers[vq] = r;
+    }
+
+    private void Send(int vq, QueueRegisters r, ushort nextAvail, (EventFd Kick, EventFd Call) fds)
+    {
         connection.Send(VhostUserRequest.SetVringNum, new VringState((uint)vq, (uint)r.Size).Encode());
         connection.Send(VhostUserRequest.SetVringBase, new VringState((uint)vq, nextAvail).Encode());
         connection.Send(VhostUserRequest.SetVringAddr,
@@ -77,8 +103,6 @@ public sealed class VhostUserDataPlane(
         connection.Send(VhostUserRequest.SetVringKick, new VringFd((byte)vq, false).Encode(), [fds.Kick.Fd]);
         connection.Send(VhostUserRequest.SetVringCall, new VringFd((byte)vq, false).Encode(), [fds.Call.Fd]);
         connection.Send(VhostUserRequest.SetVringErr, new VringFd((byte)vq, false).Encode(), [_err.Fd]);
-        _rings[vq] = fds;
-        _registers[vq] = r;
     }
 
     public void SetEnabled(int vq, bool enabled)

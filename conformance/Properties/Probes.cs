@@ -117,6 +117,10 @@ public static class Probes
         return Expect.Violated(rule, message);
     }
 
+    // A check that catches the driver's DeviceProtocolException to name its own rule does so only `when (e.RequirementId
+    // is null)`: an exception that already names the rule the device broke (a lost or duplicated frame, a short used
+    // length) is that finding, and must not be reported as whatever the check was about.
+
     /// <summary>VQ_PAIRS_SET(n) judged against the model; returns the model after it.</summary>
     public static MqDeviceModel PairsSet(NetDriver driver, MqDeviceModel model, int n, params string[] checkedIds)
     {

@@ -53,20 +53,42 @@ public sealed class MalformedChainTests
         or Malformation.NestedIndirect or Malformation.NextPastIndirectTable or Malformation.IndirectTableOutsideMemory
         or Malformation.IndirectWithoutFeature;
 
-    private static Gen<ChainCase> ChainCases =>
-        from m in Gen.Elements(Enum.GetValues<Malformation>())
-        from before in Gen.Choose(0, 3)
-        from sameKick in Gen.Elements(false, true)
-        select new ChainCase(m, m == Malformation.ReceiveOutsideMemory ? 0 : before, sameKick && m != Malformation.ReceiveOutsideMemory);
+    /// <summary>
+    /// Every malformation, alone under its kick and with a well-formed frame behind it under the same kick, in every case;
+    /// only the frames before it are random, so a run meets all of them whatever the seed. The receive buffer outside
+    /// memory must be the first thing the device meets, so it has no frames before it and nothing behind it.
+    /// </summary>
+    private static readonly (Malformation Malformation, bool SameKick)[] ChainVariants =
+    [
+        .. from m in Variants.Of<Malformation>()
+           from sameKick in m == Malformation.ReceiveOutsideMemory ? new[] { false } : [false, true]
+           select (m, sameKick),
+    ];
+
+    public static Arbitrary<EveryVariant<ChainCase>> ChainCases { get; } = Variants.Each(ChainVariants, v =>
+        from before in v.Malformation == Malformation.ReceiveOutsideMemory ? Gen.Constant(0) : Gen.Choose(0, 3)
+        select new ChainCase(v.Malformation, before, v.SameKick), ShrinkChain);
+
+    /// <summary>About the sub-cases the check used to spend on 60 cases of one malformation each.</summary>
+    public static int ChainCaseCount { get; } = Variants.CasesFor(60, ChainVariants.Length);
 
     private static IEnumerable<ChainCase> ShrinkChain(ChainCase c)
     {
         if (c.Before > 0) yield return c with { Before = 0 };
-        if (c.SameKick) yield return c with { SameKick = false };
     }
 
+    /// <remarks>
+    /// The careful answers a device may give, each accepted below; anything else is a finding:
+    ///  1. It returns the chain used without acting on it (nothing of it reaches a receiveq) and the queue goes on
+    ///     (the reference: used, length 0).
+    ///  2. It gives up on the queue with DEVICE_NEEDS_RESET, at once or when the next frame comes (QEMU's virtio_error);
+    ///     over vhost-user a back-end says so on the ring's error eventfd (SET_VRING_ERR) and the suite's device model
+    ///     sets the bit.
+    ///  3. For a head past the queue size, which names no buffer, it need not return anything.
+    /// Keeping the chain without DEVICE_NEEDS_RESET, acting on it, or stalling the queue is not careful.
+    /// </remarks>
     public static Property MalformedChainsAreRefused(SuiteContext ctx) =>
-        Prop.ForAll(Arb.From(ChainCases, ShrinkChain), c =>
+        Variants.ForEach(ChainCases, c =>
         {
             using var s = ctx.Open();
             var receive = c.Malformation == Malformation.ReceiveOutsideMemory;
@@ -106,7 +128,7 @@ public sealed class MalformedChainTests
             {
                 at = c.SameKick ? d.WaitForFrame(GoodTag, d.ResponseWait)?.Pair : d.SendAndLocate(1, flow: 8, d.ResponseWait);
             }
-            catch (DeviceProtocolException e)
+            catch (DeviceProtocolException e) when (e.RequirementId is null)
             {
                 throw Expect.Violated(ChainRule, $"after {c}: {e.Message}");
             }
@@ -209,13 +231,18 @@ public sealed class MalformedChainTests
         public override string ToString() => $"{(OnControlq ? "the controlq" : "transmitq1")} overrun by {Excess} after {Before} frame(s)";
     }
 
+    /// <summary>Both rings in every case (transmitq1, then the controlq), so no seed leaves the controlq out.</summary>
+    public static Arbitrary<EveryVariant<OverrunCase>> OverrunCases { get; } = Variants.Each([false, true], onControlq =>
+        from before in Gen.Choose(0, 3)
+        from excess in Gen.Choose(1, 1000)
+        select new OverrunCase(before, excess, onControlq), c => c.Before > 0 ? [c with { Before = 0 }] : []);
+
+    /// <summary>The sub-cases the check used to spend on 10 cases of one ring each.</summary>
+    public static int OverrunCaseCount { get; } = Variants.CasesFor(10, 2);
+
     public static Property AnImpossibleAvailableIndexNeedsAReset(SuiteContext ctx)
     {
-        var gen = from before in Gen.Choose(0, 3)
-                  from excess in Gen.Choose(1, 1000)
-                  from onControlq in Gen.Elements(false, false, true)
-                  select new OverrunCase(before, excess, onControlq);
-        return Prop.ForAll(Arb.From(gen), c =>
+        return Variants.ForEach(OverrunCases, c =>
         {
             using var s = ctx.Open();
             var d = s.Driver;
@@ -248,9 +275,9 @@ public sealed class MalformedChainTests
 
     [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
     public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>
-        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: 60);
+        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: ChainCaseCount);
 
     [Test, Category("Should"), Requirement("core.status.dev.needs-reset", "core.status.reset-value")]
     public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() =>
-        Suite.Verify(AnImpossibleAvailableIndexNeedsAReset(SuiteContext.Current), cases: 10);
+        Suite.Verify(AnImpossibleAvailableIndexNeedsAReset(SuiteContext.Current), cases: OverrunCaseCount);
 }

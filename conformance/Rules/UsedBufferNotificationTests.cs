@@ -33,14 +33,26 @@ public sealed class UsedBufferNotificationTests
             (EventIdx ? $", used_event at entry {Crossing} of them, NO_INTERRUPT {(FlagSet ? "set (to be ignored)" : "clear")}" : "");
     }
 
-    private static Gen<NotificationCase> Cases =>
-        from eventIdx in Gen.Elements(true, false)
-        from side in Gen.Elements(Enum.GetValues<Side>())
-        from before in Gen.Choose(0, 5)
-        from batch in side == Side.Controlq ? Gen.Choose(1, 3) : Gen.Choose(1, 6)
-        from crossing in Gen.Choose(0, batch - 1)
-        from flag in Gen.Elements(true, false)
-        select new NotificationCase(eventIdx, side, before, batch, eventIdx ? crossing : 0, eventIdx && flag);
+    /// <summary>
+    /// Every queue with and without EVENT_IDX, and with EVENT_IDX both states of the flag it must ignore, in every case;
+    /// the indices, the batch and where used_event falls in it are random.
+    /// </summary>
+    private static readonly (bool eventIdx, Side side, bool flag)[] NotificationVariants =
+    [
+        .. from eventIdx in new[] { false, true }
+           from side in Variants.Of<Side>()
+           from flag in eventIdx ? new[] { false, true } : [false]
+           select (eventIdx, side, flag),
+    ];
+
+    public static Arbitrary<EveryVariant<NotificationCase>> Cases { get; } = Variants.Each(NotificationVariants,
+        v => from before in Gen.Choose(0, 5)
+             from batch in v.side == Side.Controlq ? Gen.Choose(1, 3) : Gen.Choose(1, 6)
+             from crossing in Gen.Choose(0, batch - 1)
+             select new NotificationCase(v.eventIdx, v.side, before, batch, v.eventIdx ? crossing : 0, v.flag), Shrink);
+
+    /// <summary>The sub-cases the check used to spend on 60 cases of one variant each.</summary>
+    public static int CaseCount { get; } = Variants.CasesFor(60, NotificationVariants.Length);
 
     private static IEnumerable<NotificationCase> Shrink(NotificationCase c)
     {
@@ -51,7 +63,7 @@ public sealed class UsedBufferNotificationTests
     }
 
     public static Property NotificationsAreSentWhenOwed(SuiteContext ctx) =>
-        Prop.ForAll(Arb.From(Cases, Shrink), c =>
+        Variants.ForEach(Cases, c =>
         {
             using var s = ctx.Open();
             var d = s.Driver;
@@ -75,16 +87,35 @@ public sealed class UsedBufferNotificationTests
     }
 
     /// <summary>
-    /// used_event just before the batch and just after it are the edges an off-by-one misses; farther ones catch a
-    /// device that compares without wrapping or against a stale index.
+    /// Where used_event lies with EVENT_IDX, never on an entry of the batch. Just before the batch and just after it are
+    /// the edges an off-by-one misses; the farther ones catch a device that compares without wrapping or against a
+    /// stale index.
     /// </summary>
-    private static Gen<QuietCase> QuietCases =>
-        from eventIdx in Gen.Elements(true, true, false)
-        from side in Gen.Elements(Enum.GetValues<Side>())
-        from before in Gen.Choose(0, 5)
-        from batch in side == Side.Controlq ? Gen.Choose(1, 3) : Gen.Choose(1, 6)
-        from usedEvent in Gen.Elements(-1, -1, batch, batch, -2 - before, batch + 7, 0x7FFF)
-        select new QuietCase(eventIdx, side, before, batch, eventIdx ? usedEvent : 0);
+    public enum UsedEventAt { JustBefore, JustAfter, BeforeTheEarlierFrames, SevenPast, HalfARingAway }
+
+    private static int Offset(UsedEventAt at, int before, int batch) => at switch
+    {
+        UsedEventAt.JustBefore => -1,
+        UsedEventAt.JustAfter => batch,
+        UsedEventAt.BeforeTheEarlierFrames => -2 - before,
+        UsedEventAt.SevenPast => batch + 7,
+        _ => 0x7FFF,
+    };
+
+    /// <summary>Every queue without EVENT_IDX, and with it every queue and every place of used_event, in every case.</summary>
+    private static readonly (bool eventIdx, Side side, UsedEventAt at)[] QuietVariants =
+    [
+        .. from side in Variants.Of<Side>() select (false, side, UsedEventAt.JustBefore),
+        .. from side in Variants.Of<Side>() from at in Variants.Of<UsedEventAt>() select (true, side, at),
+    ];
+
+    public static Arbitrary<EveryVariant<QuietCase>> QuietCases { get; } = Variants.Each(QuietVariants,
+        v => from before in Gen.Choose(0, 5)
+             from batch in v.side == Side.Controlq ? Gen.Choose(1, 3) : Gen.Choose(1, 6)
+             select new QuietCase(v.eventIdx, v.side, before, batch, v.eventIdx ? Offset(v.at, before, batch) : 0), ShrinkQuiet);
+
+    /// <summary>The sub-cases the check used to spend on 40 cases of one variant each.</summary>
+    public static int QuietCaseCount { get; } = Variants.CasesFor(40, QuietVariants.Length);
 
     private static IEnumerable<QuietCase> ShrinkQuiet(QuietCase c)
     {
@@ -93,7 +124,7 @@ public sealed class UsedBufferNotificationTests
     }
 
     public static Property NoNotificationWhenNoneIsOwed(SuiteContext ctx) =>
-        Prop.ForAll(Arb.From(QuietCases, ShrinkQuiet), c =>
+        Variants.ForEach(QuietCases, c =>
         {
             using var s = ctx.Open();
             var d = s.Driver;
@@ -191,9 +222,9 @@ public sealed class UsedBufferNotificationTests
 
     [Test, Requirement("ring.notif.dev.no-event-idx", "ring.notif.dev.event-idx")]
     public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() =>
-        Suite.Verify(NotificationsAreSentWhenOwed(SuiteContext.Current), cases: 60);
+        Suite.Verify(NotificationsAreSentWhenOwed(SuiteContext.Current), cases: CaseCount);
 
     [Test, Category("Should"), Requirement("ring.notif.dev.no-event-idx-quiet", "ring.notif.dev.event-idx-quiet")]
     public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() =>
-        Suite.Verify(NoNotificationWhenNoneIsOwed(SuiteContext.Current), cases: 40);
+        Suite.Verify(NoNotificationWhenNoneIsOwed(SuiteContext.Current), cases: QuietCaseCount);
 }

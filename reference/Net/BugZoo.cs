@@ -98,6 +98,10 @@ public static class BugZoo
         new(DeviceFault.IdxWrapStall, new("arcboxlabs/arcbox", "issue #229",
                 "the receive poll compared avail and used idx widened to usize with >=, so after 65,535 frames the wrapped avail idx read as 'nothing available' and receive stalled for good; the transmit side kept its last avail idx in a usize and mismatched after 65,536 frames"),
             "ring.avail.dev.idx-wrap", "ring.avail.dev.idx-wrap"),
+        new(DeviceFault.DisabledTxKept, new("synthetic", "-",
+                "a transmit path that drops the frames of a ring above the pairs in use and forgets to return their buffers; the symptom a Linux guest meets when it " +
+                "transmits on every queue between DRIVER_OK and its VQ_PAIRS_SET after a restore (issue 13, class 9): the transmit queue stalls for want of descriptors"),
+            "ring.used.def.returns-buffers", "vu.ring.disabled-tx-discard"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

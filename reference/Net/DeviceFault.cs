@@ -58,6 +58,8 @@ public enum DeviceFault
     DropsFirstFrame,
     /// <summary>Ring indices are compared as integers, not modulo 65536: every ring stalls once its avail idx wraps to 0.</summary>
     IdxWrapStall,
+    /// <summary>A transmitq above the pairs in use is drained and its frames dropped, but its buffers are never returned used.</summary>
+    DisabledTxKept,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -130,6 +132,7 @@ public static class DeviceFaults
         DeviceFault.DropsTopPair => "drops-top-pair",
         DeviceFault.DropsFirstFrame => "drops-first-frame",
         DeviceFault.IdxWrapStall => "idx-wrap-stall",
+        DeviceFault.DisabledTxKept => "disabled-tx-kept",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -50,6 +50,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private readonly bool _dropsFirstFrame = options.Has(DeviceFault.DropsFirstFrame);
     private readonly HashSet<int> _firstFrameDropped = [];
     private readonly bool _idxWrapStall = options.Has(DeviceFault.IdxWrapStall);
+    private readonly bool _disabledTxKept = options.Has(DeviceFault.DisabledTxKept);
     // Without MRG_RXBUF num_buffers must be 1 (§5.1.9.4.1); the rx-num-buffers-zero bug leaves it 0, as DPDK 22.11 does.
     // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
     private readonly byte _numBuffers = options.Has(DeviceFault.RxNumBuffersZero) ? (byte)0 : (byte)1;
@@ -222,6 +223,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             // Buffers go back in bursts: what was taken so far becomes visible every Burst buffers.
             // Stryker disable once all : equivalent: publishing used idx earlier or later within a drain is allowed, and every drain ends with a publication
             if (++taken % Burst == 0) q.PublishUsed();
+            // The disabled-tx-kept bug: a ring above the pairs in use is drained, its frame dropped and its buffer kept.
+            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
+            if (_disabledTxKept && !_enabled.Contains(q.Index)) continue;
             var length = 0;
             try
             {

@@ -17,7 +17,9 @@ namespace VirtioMq.Tests.FaultDetection;
 /// one entry is accepted and never used), <c>reads-past-memory</c> (a
 /// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would), <c>used-idx-saturates</c>
 /// (the used idx a ring publishes stops at 65535, as from a device that keeps it in a wider integer and clamps it when
-/// storing the 16-bit field, instead of wrapping to 0).
+/// storing the 16-bit field, instead of wrapping to 0). <c>careful=</c> gives
+/// another answer a careful device may give: <c>needs-reset-past-memory</c> (a kick on a ring that runs past guest memory
+/// is not passed on; the device sets DEVICE_NEEDS_RESET until the next reset, as QEMU's virtio_error does).
 /// </summary>
 public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
 {
@@ -28,8 +30,10 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     private readonly Dictionary<int, QueueRegisters> _rings = [];
     // used-idx-saturates: per ring, the used idx last seen and how many entries the device has published in all.
     private readonly Dictionary<int, (ushort Last, long Published)> _used = [];
+    private readonly bool _needsResetPastMemory = uri.GetAll("careful").Contains("needs-reset-past-memory");
     private bool _kicked;
     private bool _neededReset;
+    private bool _gaveUp;
 
     public static DeviceResolver Resolver() =>
         new ServiceCollection().AddVirtioDevices().AddDeviceAdapter("masked", u => new MaskedReferenceDevice(u)).BuildServiceProvider()
@@ -46,10 +50,15 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
         var status = _inner.ReadStatus();
         _neededReset |= (status & DeviceStatus.DeviceNeedsReset) != 0;
         if (_bugs.Contains("needs-reset-kept") && _neededReset && (status & DeviceStatus.DriverOk) != 0) status |= DeviceStatus.DeviceNeedsReset;
+        if (_gaveUp) status |= DeviceStatus.DeviceNeedsReset;
         return _hideNeedsReset ? status & ~DeviceStatus.DeviceNeedsReset : status;
     }
 
-    public void WriteStatus(DeviceStatus status) => _inner.WriteStatus(status);
+    public void WriteStatus(DeviceStatus status)
+    {
+        if (status == DeviceStatus.None) _gaveUp = false;
+        _inner.WriteStatus(status);
+    }
     public void ReadConfig(int offset, Span<byte> destination)
     {
         _inner.ReadConfig(offset, destination);
@@ -72,6 +81,11 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     {
         if (_bugs.Contains("reads-past-memory") && _rings.TryGetValue(vq, out var r) && RunsPastMemory(r))
             throw new GuestMemoryFault(MemoryBase + MemorySize, 1);
+        if (_needsResetPastMemory && _rings.TryGetValue(vq, out var bad) && RunsPastMemory(bad))
+        {
+            _gaveUp = true;
+            return;
+        }
         _inner.Kick(vq);
         _kicked = true;
         if (_bugs.Contains("used-idx-saturates")) SaturateUsedIdx();

@@ -66,7 +66,11 @@ public sealed class RequirementCatalogueTests
     public void The_queue_layout_exists_in_every_version() =>
         Assert.That(Catalogue.Get("net.vq.def.layout").Sections, Is.EquivalentTo(new Dictionary<string, string>
         {
-            ["1.0"] = "5.1.2", ["1.1"] = "5.1.2", ["1.2"] = "5.1.2", ["1.3"] = "5.1.2", ["1.4"] = "5.1.2",
+            ["1.0"] = "5.1.2",
+            ["1.1"] = "5.1.2",
+            ["1.2"] = "5.1.2",
+            ["1.3"] = "5.1.2",
+            ["1.4"] = "5.1.2",
         }));
 
     [Test]
@@ -100,7 +104,7 @@ public sealed class RequirementCatalogueTests
         {
             "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
             "robust.ctrl.unknown-command-rejected", "robust.ctrl.malformed-survives", "robust.ring.malformed-chain-refused",
-            "robust.ring.queue-outside-memory-refused",
+            "robust.ring.queue-outside-memory-refused", "robust.ring.disabled-tx-returned",
             "robust.feat.invalid-subset-refused",
         }));
         Assert.Multiple(() =>

@@ -72,6 +72,15 @@ public sealed class BackendMemory : IDisposable
         throw new VhostUserProtocolException($"{what} user address 0x{userAddress:x} is in no region of the memory table");
     }
 
+    /// <summary>Whether the <paramref name="length"/> bytes from front-end user address <paramref name="userAddress"/> lie whole inside one region.</summary>
+    public bool HoldsWhole(ulong userAddress, ulong length)
+    {
+        foreach (var (r, _) in _regions)
+            if (userAddress >= r.UserAddress && userAddress - r.UserAddress <= r.Size && length <= r.Size - (userAddress - r.UserAddress))
+                return true;
+        return false;
+    }
+
     public void Dispose() => Release();
 
     private void Release()

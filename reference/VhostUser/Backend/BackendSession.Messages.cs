@@ -132,11 +132,25 @@ public sealed partial class BackendSession
     {
         var v = Ring(a.Index);
         if (_memory.RegionCount == 0) throw new VhostUserProtocolException($"vring {a.Index}: SET_VRING_ADDR before SET_MEM_TABLE");
+        if (_options.CheckRingAddresses && v.Num > 0 && OutsideMemory(a, (ulong)v.Num) is { } part)
+        {
+            // Refused here, and addresses set before are forgotten: the ring is unconfigured, so a later kick cannot start it.
+            _log($"vring {a.Index}: its {part} runs past the end of its memory region; SET_VRING_ADDR refused");
+            v.Desc = v.Avail = v.Used = null;
+            return false;
+        }
         v.Desc = _memory.UserToGuest(a.Desc, "descriptor table");
         v.Used = _memory.UserToGuest(a.Used, "used ring");
         v.Avail = _memory.UserToGuest(a.Avail, "available ring");
         return true;
     }
+
+    /// <summary>The first part of an <paramref name="n"/>-entry split ring that does not lie whole in one region, or null.</summary>
+    private string? OutsideMemory(VringAddress a, ulong n) =>
+        !_memory.HoldsWhole(a.Desc, 16 * n) ? "descriptor table"
+        : !_memory.HoldsWhole(a.Avail, 6 + 2 * n) ? "available ring"
+        : !_memory.HoldsWhole(a.Used, 6 + 8 * n) ? "used ring"
+        : null;
 
     private void GetVringBase(VhostUserMessage m)
     {
