@@ -44,8 +44,7 @@ public sealed class VhostUserDevice : IVirtioDevice
             var bytes = (long)uri.GetInt("memory-mib", 32) << 20;
             _ram = new GuestRam("virtio-mq-vhost-user-ram", bytes);
             _plane = new VhostUserDataPlane(_connection, _ram.Device, new MemoryTableSource(_ram.DriverMapping, GuestBase), BackendFeatures);
-            // As QEMU does, a device with one queue pair offers no VIRTIO_NET_F_MQ: there is no multiqueue to negotiate.
-            _model = new VirtioNetDevice(new ReferenceOptions(Pairs, Multiqueue: Pairs > 1), _ram.Device, _plane, Withheld(BackendFeatures));
+            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), _ram.Device, _plane, Withheld(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
             _model.UsedBufferNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
@@ -123,7 +122,9 @@ public sealed class VhostUserDevice : IVirtioDevice
     private static FeatureSet Withheld(FeatureSet backend)
     {
         var withheld = FeatureSet.Empty;
-        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1 })
+        // As QEMU does, the device model offers multiqueue only when the back-end does: a single-queue back-end gets a
+        // single-queue device, and a verdict that says there is no multiqueue to certify.
+        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq })
             if (!backend.Has(f)) withheld = withheld.With(f);
         return withheld;
     }

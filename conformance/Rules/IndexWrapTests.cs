@@ -217,7 +217,11 @@ public sealed class IndexWrapTests
             var d = new NetDriver(s.Device, ctx.DriverOptions with { ControlqStartIndex = start });
             d.BeginNegotiation();
             // VQ_PAIRS_SET is the command every multiqueue device must act on; without MQ there is nothing to drive.
-            if (!d.Offered.Has(FeatureBit.NetMq) || !d.Offered.Has(FeatureBit.NetCtrlVq)) return;
+            if (!d.Offered.Has(FeatureBit.NetMq) || !d.Offered.Has(FeatureBit.NetCtrlVq))
+            {
+                ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ: no VQ_PAIRS_SET to send");
+                return;
+            }
             var features = PairsRangeTests.NetDriverDefaults(d.Offered);
             var pairs = Math.Min(2, d.MaxPairs);
             Probes.Initialize(d, features, pairs);

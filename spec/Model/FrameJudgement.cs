@@ -3,9 +3,10 @@ using System.Buffers.Binary;
 namespace VirtioMq.Spec;
 
 /// <summary>
-/// The oracle for one frame the device delivered, set against the frame the driver sent: was it delivered whole,
-/// does the used length count what the device wrote, and does the virtio-net header say what the negotiated features
-/// allow. Each kind of damage has its own rule, so a short used length is never reported as a lost frame.
+/// The oracle for one frame the device delivered, set against the frame the driver sent: was it delivered whole, and
+/// does the used length count what the device wrote (<see cref="Judge"/>, on every frame); does the virtio-net header
+/// say what the negotiated features allow (<see cref="JudgeHeader"/>). Each kind of damage has its own rule, so a
+/// short used length is never reported as a lost frame.
 /// </summary>
 public static class FrameJudgement
 {
@@ -31,6 +32,18 @@ public static class FrameJudgement
             return new Violation("ring.used.dev.write-len-bytes",
                 $"used len {usedLength} on {where}, but the device wrote the {hdr}-byte header and the {sent.Length}-byte frame, {hdr + sent.Length} bytes " +
                 (usedLength == sent.Length ? "(the header was left out of the count)" : ""));
+        return null;
+    }
+
+    /// <summary>
+    /// The virtio-net header of a frame delivered in one buffer, against what the negotiated features allow. Judged by
+    /// the checks about the receive header, not on every frame: a device whose header is wrong should not have every
+    /// other rule hidden behind that one finding.
+    /// </summary>
+    public static Violation? JudgeHeader(ReadOnlySpan<byte> contents, FeatureSet negotiated, int rxPair)
+    {
+        var hdr = SplitRing.NetHeaderSize;
+        var where = $"receiveq{rxPair}";
         var header = contents[..hdr];
         var numBuffers = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
         if (numBuffers != 1)
