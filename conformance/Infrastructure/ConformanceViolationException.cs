@@ -21,13 +21,22 @@ public static class Expect
     {
         ThisCase.Judged();
         foreach (var v in violations)
-            if (checkedIds.Contains(v.RequirementId)) throw new ConformanceViolationException(v);
+            if (checkedIds.Contains(v.RequirementId)) Broken(v);
     }
 
     public static void That(bool condition, string requirementId, string message)
     {
         ThisCase.Judged();
-        if (!condition) throw new ConformanceViolationException(new Violation(requirementId, message));
+        if (!condition) Broken(new Violation(requirementId, message));
+    }
+
+    /// <summary>A binding rule ends the case; a SHOULD is noted and the case goes on (see <see cref="ThisCase.ShouldNotMet"/>).</summary>
+    private static void Broken(Violation v)
+    {
+        if (RequirementCatalogue.Default.TryGet(v.RequirementId, out var r) && r.Level is Level.Should or Level.ShouldNot)
+            ThisCase.ShouldNotMet(v);
+        else
+            throw new ConformanceViolationException(v);
     }
 
     public static ConformanceViolationException Violated(string requirementId, string message)

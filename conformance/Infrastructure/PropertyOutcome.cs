@@ -22,6 +22,12 @@ public sealed record PropertyOutcome(
     /// <summary>Cases that judged nothing, by the reason they gave.</summary>
     public IReadOnlyDictionary<string, int> NotApplicable { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>
+    /// Every case ran to its end although the outcome is not a pass: the violation is a SHOULD noted on the way, and the
+    /// other rules the check names were judged in every case.
+    /// </summary>
+    public bool Completed { get; init; }
+
     /// <summary>What the runner did differently from a plain run: a budget cut the cases or the shrinking short.</summary>
     public string? Note { get; init; }
 

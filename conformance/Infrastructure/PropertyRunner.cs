@@ -43,7 +43,8 @@ public static class PropertyRunner
         }
         catch (CasesStopped)
         {
-            return capture.Passed(name, seed, capture.Cases) with { Note = $"stopped after {capture.Cases} case(s): the check's time budget ({settings.CheckBudget.TotalSeconds:0} s) was spent" };
+            var passed = capture.Passed(name, seed, capture.Cases);
+            return passed with { Note = string.Join("; ", new[] { passed.Note, $"stopped after {capture.Cases} case(s): the check's time budget ({settings.CheckBudget.TotalSeconds:0} s) was spent" }.OfType<string>()) };
         }
         return capture.Outcome(name, seed);
     }
@@ -61,6 +62,8 @@ public static class PropertyRunner
     {
         private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
         private int _judgedCases;
+        // The first SHOULD the device did not meet, in which case: it did not stop that case (see ThisCase.ShouldNotMet).
+        private (Violation Violation, string Case, int Number)? _should;
         private readonly Dictionary<string, int> _notApplicable = [];
         public int Cases { get; private set; }
         private TestResult? _result;
@@ -77,7 +80,8 @@ public static class PropertyRunner
         {
             _lastCase = ntest;
             Cases = ntest + 1;
-            var (judged, notApplicable) = ThisCase.Take();
+            var (judged, notApplicable, should) = ThisCase.Take();
+            if (should is not null && _should is null) _should = (should, Describe(args), ntest + 1);
             if (judged > 0) _judgedCases++;
             else if (notApplicable is not null) _notApplicable[notApplicable] = _notApplicable.GetValueOrDefault(notApplicable) + 1;
             // Kept for every case: a case that fails is the last one FsCheck reports before it shrinks.
@@ -96,9 +100,17 @@ public static class PropertyRunner
             if (_clock.Elapsed > budget) throw new ShrinkingStopped();
         }
 
-        /// <summary>A passing outcome with the account of what its cases judged.</summary>
-        public PropertyOutcome Passed(string name, (ulong, ulong) seed, int cases) =>
-            new(name, true, cases, 0, seed, null, null, null, null) { JudgedCases = _judgedCases, NotApplicable = _notApplicable };
+        /// <summary>
+        /// The outcome of a run in which no binding rule failed, with the account of what its cases judged. A SHOULD not
+        /// met makes it a warning: every case still ran to its end, so the binding rules it names were judged in all of them.
+        /// </summary>
+        public PropertyOutcome Passed(string name, (ulong, ulong) seed, int cases) => _should is { } w
+            ? new PropertyOutcome(name, false, cases, 0, seed, w.Violation, w.Case, w.Case, null)
+            {
+                JudgedCases = _judgedCases, NotApplicable = _notApplicable, Completed = true,
+                Note = $"found in case {w.Number}, not shrunk: a SHOULD does not stop its case, so every case judged its other rules to the end",
+            }
+            : new(name, true, cases, 0, seed, null, null, null, null) { JudgedCases = _judgedCases, NotApplicable = _notApplicable };
 
         /// <summary>The outcome when shrinking was cut short: the first failing case and the rule it broke.</summary>
         public PropertyOutcome Stopped(string name, (ulong, ulong) seed) =>

@@ -101,7 +101,7 @@ public static class Suite
         if (violated.Actor == Actor.Driver)
             return failed with { Outcome = CheckOutcome.Error, Message = $"the check named {v.RequirementId} as broken, but it binds drivers, not the device: {v.Message}" };
         var warning = !violated.IsMandatory && violated.Level != Level.Definition;
-        return failed with { Outcome = warning ? CheckOutcome.Warning : CheckOutcome.Failed };
+        return failed with { Outcome = warning ? CheckOutcome.Warning : CheckOutcome.Failed, Completed = warning && outcome.Completed };
     }
 
     private static string? PassNote(PropertyOutcome outcome)

@@ -39,4 +39,8 @@ public sealed record CheckRecord(
     string? Message = null,
     string? ShrunkCase = null,
     string? Replay = null,
-    string? Reason = null);
+    string? Reason = null)
+{
+    /// <summary>Ended as a warning whose cases all ran to their end: the other rules it names were judged, and held.</summary>
+    public bool Completed { get; init; }
+}

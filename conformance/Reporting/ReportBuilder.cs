@@ -132,7 +132,9 @@ public static class ReportBuilder
             return Result(Verdict.Fail, $"{fail.Test}: {fail.Message}", fail);
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome == CheckOutcome.KnownFinding) is { } known)
             return Result(Verdict.KnownFinding, $"{known.Test}: {known.Message} ({known.Reason})", known);
-        if (mine.Any(c => c.Outcome is CheckOutcome.Passed or CheckOutcome.UnexpectedPass)) return Result(Verdict.Pass);
+        // A warning whose cases all ran to the end judged its other rules too, and they held.
+        if (mine.Any(c => c.Outcome is CheckOutcome.Passed or CheckOutcome.UnexpectedPass || c.Outcome == CheckOutcome.Warning && c.Completed))
+            return Result(Verdict.Pass);
         if (mine.Count > 0 && mine.All(c => c.Outcome == CheckOutcome.NotApplicable)) return Result(Verdict.NotApplicable, mine[0].Reason);
         // Stopped at a warning: nothing else denies certification, so the rule left unjudged must (see Blockers).
         if (mine.Any(c => c.Outcome == CheckOutcome.Warning)) return Result(Verdict.NotCovered, StoppedEarly);
