@@ -107,10 +107,13 @@ public static class ReportBuilder
     }
 
     /// <summary>Every requirement ID some conformance test names, whether or not it ran in this run.</summary>
-    public static HashSet<string> NamedByTests() =>
+    public static HashSet<string> NamedByTests() => Named.Value;
+
+    // Read once: the report is rebuilt after every check, and each rule not covered asks.
+    private static readonly Lazy<HashSet<string>> Named = new(() =>
         typeof(ReportBuilder).Assembly.GetTypes().SelectMany(t => t.GetMethods())
             .SelectMany(m => m.GetCustomAttributes(typeof(Infrastructure.RequirementAttribute), false).OfType<Infrastructure.RequirementAttribute>())
-            .SelectMany(a => a.Ids).ToHashSet();
+            .SelectMany(a => a.Ids).ToHashSet());
 
     private const string StoppedEarly = "its tests stopped at another rule's failure before showing this one holds";
 

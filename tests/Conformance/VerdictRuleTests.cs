@@ -42,4 +42,38 @@ public sealed class VerdictRuleTests
             ["net.mq.dev.follow-tx"], "the device's data plane", CheckOutcome.Warning, 4, "(1,1)", "net.mq.dev.follow-tx", "came back on receiveq1"));
         Assert.That(report.Certified, Is.True);
     }
+
+    [Test]
+    public void A_SHOULD_noted_while_every_case_ran_on_leaves_the_MUST_rules_judged()
+    {
+        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset") with { Completed = true });
+        Assert.That(report.Certified, Is.True);
+        Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.Pass));
+    }
+
+    [Test]
+    public void A_check_that_could_not_judge_denies_certification_and_fails_the_run()
+    {
+        var report = Report(Check(CheckOutcome.Error) with { Message = "the check itself failed" }, Check(CheckOutcome.Passed));
+        Assert.That(report.Certified, Is.False);
+        Assert.That(report.RunFails, Is.True);
+    }
+
+    /// <summary>
+    /// The verdict and the run's result are read from one list of reasons. Over any mix of check outcomes with no
+    /// expected-results file, the run fails exactly when the device is not certified; known findings are the only
+    /// reasons that may stand without failing it.
+    /// </summary>
+    [FsCheck.NUnit.Property(MaxTest = 300)]
+    public bool The_run_fails_exactly_when_the_device_is_not_certified(CheckOutcome[] outcomes, bool incomplete, bool? multiqueue)
+    {
+        string[] rules = ["net.mq.dev.rx-limit-after-used", "net.mq.dev.follow-tx", "robust.mq.pairs-set-zero-rejected", "net.tx.def.sent"];
+        var checks = outcomes.Take(12).Select((o, i) => new CheckRecord($"check{i}", "F", [rules[i % rules.Length]], "data", o, 1, "(1,1)",
+            o is CheckOutcome.Failed or CheckOutcome.Warning or CheckOutcome.KnownFinding ? rules[i % rules.Length] : null, "m")).ToList();
+        var report = ReportBuilder.Build(checks, RequirementCatalogue.Default, SpecVersions.Primary, "reference://?pairs=8",
+            new Dictionary<string, string>(), DateTimeOffset.UnixEpoch, "1.0.0", "0", run: new RunConditions(!incomplete, multiqueue));
+        var onlyKnown = report.NotCertifiedBecause.All(b => b.Expected) && checks.All(c => c.Outcome != CheckOutcome.UnexpectedPass);
+        return report.RunFails == (!report.Certified && !onlyKnown || checks.Any(c => c.Outcome == CheckOutcome.UnexpectedPass))
+            && (report.Certified ? !report.RunFails || checks.Any(c => c.Outcome == CheckOutcome.UnexpectedPass) : report.NotCertifiedBecause.Count > 0);
+    }
 }
