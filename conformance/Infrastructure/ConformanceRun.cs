@@ -36,10 +36,11 @@ public static class ConformanceRun
         catch (Exception e) when (e is FormatException or ArgumentException or DeviceProtocolException or IOException or InvalidOperationException
                                       or KeyNotFoundException or NotSupportedException or TimeoutException or FileNotFoundException)
         {
-            var why = e is DeviceProtocolException or IOException or TimeoutException
-                ? $"the device could not be reached: {e.Message}"
+            var rule = (e as DeviceProtocolException)?.RequirementId;
+            var why = rule is not null ? $"the device broke {rule} on the way in: {e.Message}"
+                : e is DeviceProtocolException or IOException or TimeoutException ? $"the device could not be reached: {e.Message}"
                 : $"the settings are wrong: {e.Message}";
-            _conditions = new RunConditions(Complete: false, Unreachable: why);
+            _conditions = new RunConditions(Complete: false, Unreachable: why, UnreachableRule: rule);
         }
         RunRecorder.Added += _ => Write(complete: false);
         Write(complete: false);
@@ -66,12 +67,27 @@ public static class ConformanceRun
     {
         lock (WriteLock)
         {
-            var settings = SuiteContext.Current.Settings;
-            var report = ReportBuilder.Build(RunRecorder.Snapshot(), RequirementCatalogue.Default, settings.Version, settings.Device.Text,
+            // Settings that could not be read still get a report: it says why, for the version and device as given.
+            var (version, device) = Settings() is { } settings
+                ? (settings.Version, settings.Device.Text)
+                : (SpecVersions.Primary, Environment.GetEnvironmentVariable(SuiteSettings.DeviceVariable) ?? TestContext.Parameters.Get("device") ?? "(unreadable settings)");
+            var report = ReportBuilder.Build(RunRecorder.Snapshot(), RequirementCatalogue.Default, version, device,
                 _identity, RunRecorder.Started, ReportFiles.SuiteVersion(), ReportFiles.SuiteCommit(),
                 run: _conditions with { Complete = complete });
             ReportFiles.Write(report);
             return report;
+        }
+    }
+
+    private static SuiteSettings? Settings()
+    {
+        try
+        {
+            return SuiteContext.Current.Settings;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or FileNotFoundException)
+        {
+            return null;
         }
     }
 

@@ -115,6 +115,13 @@ public static class Probes
                 $"frame lost: {(lost.StartsWith("frame lost: ", StringComparison.Ordinal) ? lost["frame lost: ".Length..] : lost)}; the same frame sent again on transmitq{txPair} came back (on receiveq{rx}), so the device can carry it and lost the first");
     }
 
+    /// <summary>
+    /// Sends a tagged frame the device owes back on transmitq <paramref name="txPair"/>: returns the receiveq it came back
+    /// on; one that never comes back breaks <paramref name="rule"/>, unless it was one frame lost (<see cref="Lost"/>).
+    /// </summary>
+    public static int Owed(NetDriver driver, int txPair, int flow, string rule, string message) =>
+        driver.SendAndLocate(txPair, flow, driver.Options.Timeout) ?? throw Lost(driver, txPair, rule, message);
+
     /// <summary>The violation of <paramref name="rule"/> for an owed frame that did not come back, unless it was one lost frame (<see cref="ThrowIfOneFrameLost"/>).</summary>
     public static ConformanceViolationException Lost(NetDriver driver, int txPair, string rule, string message, Func<int?>? sendAgain = null)
     {

@@ -52,8 +52,10 @@ public sealed record Blocker(string Kind, string? Requirement, string Text, bool
 /// <param name="MultiqueueOffered">Whether the device offers VIRTIO_NET_F_MQ; null when it was never read.</param>
 /// <param name="Unreachable">Why the device or the settings could not be used at all, if so.</param>
 /// <param name="UntrackedFailures">Tests that failed without a check record (outside Suite.Verify): each is a suite bug.</param>
+/// <param name="UnreachableRule">When the device could be reached but broke a rule on the way in (no REPLY_ACK to the
+/// first request), that rule: the run stops there, and the verdict names it as a failure.</param>
 public sealed record RunConditions(bool Complete = true, bool? MultiqueueOffered = null, string? Unreachable = null, bool Strict = false,
-    int UntrackedFailures = 0);
+    int UntrackedFailures = 0, string? UnreachableRule = null);
 
 /// <summary>Everything report.json holds; report.md and report.html are views of the same object.</summary>
 public sealed record CertificationReport(

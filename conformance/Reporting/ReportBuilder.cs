@@ -62,7 +62,10 @@ public static class ReportBuilder
         RequirementCatalogue catalogue, RunKind kind, RunConditions run, Func<RequirementResult, bool> binding)
     {
         var b = new List<Blocker>();
-        if (run.Unreachable is { } why) b.Add(new("unreachable", null, $"the run could not start: {why}"));
+        if (run.Unreachable is { } why)
+            b.Add(run.UnreachableRule is { } rule
+                ? new("must-failure", rule, $"{rule} failed while the suite was reaching the device, so no check could run: {why}")
+                : new("unreachable", null, $"the run could not start: {why}"));
         if (run.MultiqueueOffered == false)
             b.Add(new("no-multiqueue", null, "the device does not offer VIRTIO_NET_F_MQ: there is no multiqueue to certify (single-queue rules were still judged)"));
         foreach (var r in results.Where(r => r.Verdict == Verdict.Fail && binding(r)))

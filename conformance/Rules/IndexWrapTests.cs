@@ -158,6 +158,9 @@ public sealed class IndexWrapTests
                 {
                     var missing = Enumerable.Range(0, sent).First(i => !arrived[i]);
                     var what = $"{sent - arrivals} of the {sent} frame(s) sent on {tx.Name} never came back (the first is frame {missing}) although every receiveq had buffers posted";
+                    // Frames sent after the missing one came back: the ring works across where it stands, and frames were lost.
+                    if (Enumerable.Range(missing + 1, sent - missing - 1).Any(i => arrived[i]))
+                        throw Expect.Violated("net.tx.def.sent", $"{c}: frame lost: {what}, and frames sent after it came back; {tx.State}");
                     // The receiveq that took buffers and never published them, else one whose avail idx wrapped, else any.
                     var rx = rxs.FirstOrDefault(r => TakenUnpublished(r.Queue) > 0) ?? rxs.FirstOrDefault(r => r.AvailWrapped) ?? rxs[0];
                     // Before any index wrapped, frames that never came back are lost frames, not a wrap bug.

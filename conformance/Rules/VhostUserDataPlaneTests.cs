@@ -46,8 +46,7 @@ public sealed class VhostUserDataPlaneTests
             var d = s.Driver;
             d.Initialize(pairs: k);
             if (k > 1) Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.mq.get-queue-num-reply", $"VQ_PAIRS_SET({k}) refused by the front-end model");
-            var at = d.SendAndLocate(k, flow: k, d.Options.Timeout);
-            Expect.That(at is not null, "vu.mq.get-queue-num-reply",
+            Probes.Owed(d, k, k, "vu.mq.get-queue-num-reply",
                 $"GET_QUEUE_NUM claims {claimed} queue pair(s), but a frame sent on transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) with {k} pairs enabled never came back: the back-end does not serve pair {k}");
         });
     }
@@ -68,8 +67,7 @@ public sealed class VhostUserDataPlaneTests
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), Math.Min(d.MaxPairs, Generators.TrafficPairs));
             // Start every ring with traffic first, so the disabled ones are started, not merely idle.
             Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({k}) refused");
-            Expect.That(d.SendAndLocate(k, flow: 1, d.Options.Timeout) is not null, "vu.ring.enabled-processing",
-                $"with {k} pairs enabled, a frame on transmitq{k} never came back");
+            Probes.Owed(d, k, 1, "vu.ring.enabled-processing", $"with {k} pairs enabled, a frame on transmitq{k} never came back");
             Expect.That(d.VqPairsSet(n) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({n}) refused");
             d.ClearReceived();
             var tx = d.Queue(NetQueueLayout.Transmitq(k));
@@ -96,7 +94,7 @@ public sealed class VhostUserDataPlaneTests
             d.Initialize(pairs: 1);
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             for (var i = 0; i < before; i++)
-                Expect.That(d.SendAndLocate(1, flow: i, d.Options.Timeout) is not null, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+                Probes.Owed(d, 1, i, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             var plane = Backend(s).DataPlane;
             var baseIdx = plane.StopRing(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");

@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Rules;
@@ -39,7 +40,7 @@ public sealed class VhostUserResumeTests
             var plane = ((VhostUserDevice)s.Device).DataPlane;
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             for (var i = 0; i < c.Before; i++)
-                Expect.That(d.SendAndLocate(1, flow: i % 8, d.Options.Timeout) is not null, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+                Probes.Owed(d, 1, i % 8, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             ushort baseIdx;
             try

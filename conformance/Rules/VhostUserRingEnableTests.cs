@@ -121,7 +121,7 @@ public sealed class VhostUserRingEnableTests
                 throw Expect.Violated("vu.mq.enable-per-ring", $"transmitq{k} (vring {tx}) got {Said(tx)}, yet its frame was forwarded to receiveq{rx}: the disable did not act on that ring");
         }
         foreach (var k in owed.Where(k => !arrived.ContainsKey(k)))
-            throw Expect.Violated("vu.mq.enable-per-ring",
+            throw Probes.Lost(d, k, "vu.mq.enable-per-ring",
                 $"transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) and receiveq{k} (vring {NetQueueLayout.Receiveq(k)}) both got SET_VRING_ENABLE 1, yet a frame sent there never came back: the enables did not act on those rings");
         // Then the rings no message named: they are still in their initial, disabled state.
         foreach (var (k, rx) in arrived)

@@ -84,15 +84,17 @@ public sealed class RunVerdictTests
         });
     }
 
-    [Test]
-    public void A_wrong_setting_is_one_line_and_a_short_run()
+    [TestCase("reference://?pairs=4&fault=no-such-fault", null, "no-such-fault")]
+    [TestCase("nosuch:///x.sock", null, "nosuch")]
+    [TestCase("reference://?pairs=4", "9.9", "9.9")]
+    public void A_wrong_setting_is_one_line_and_a_short_run(string device, string? spec, string named)
     {
-        var run = Run("reference://?pairs=4&fault=no-such-fault", filter: null);
+        var run = Run(device, filter: null, spec);
         var report = Report();
         Assert.Multiple(() =>
         {
             Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
-            Assert.That(report.GetProperty("notCertifiedBecause")[0].GetProperty("text").GetString(), Does.Contain("no-such-fault"));
+            Assert.That(report.GetProperty("notCertifiedBecause")[0].GetProperty("text").GetString(), Does.Contain(named));
             Assert.That(run.Output, Does.Not.Contain("Failed:     2"), "one failure for the whole run, not one per check");
         });
     }
@@ -139,9 +141,9 @@ public sealed class RunVerdictTests
         return doc.RootElement.Clone();
     }
 
-    private (int ExitCode, string Output) Run(string device, string? filter)
+    private (int ExitCode, string Output) Run(string device, string? filter, string? spec = null)
     {
-        using var process = Start(device, filter);
+        using var process = Start(device, filter, spec);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
@@ -152,7 +154,7 @@ public sealed class RunVerdictTests
         return (process.ExitCode, output.Result + error.Result);
     }
 
-    private Process Start(string device, string? filter)
+    private Process Start(string device, string? filter, string? spec = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "test", Path.Combine(Root, "conformance"), "--no-build" }) start.ArgumentList.Add(a);
@@ -162,6 +164,7 @@ public sealed class RunVerdictTests
         start.Environment["VIRTIO_DEVICE"] = device;
         start.Environment["VIRTIO_REPORT_DIR"] = _reports;
         start.Environment["VIRTIO_CASES"] = "20";
+        if (spec is not null) start.Environment["VIRTIO_SPEC"] = spec;
         return Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
     }
 
