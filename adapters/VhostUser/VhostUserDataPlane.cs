@@ -21,6 +21,9 @@ public sealed class VhostUserDataPlane(
     private readonly HashSet<int> _enabled = [];
     private bool _started;
 
+    /// <summary>The back-end's GET_QUEUE_NUM answer (null without VHOST_USER_PROTOCOL_F_MQ): the pairs it says it serves.</summary>
+    public ulong? QueueNum { get; init; }
+
     /// <summary>The features the device model negotiated with the driver, read when the back-end is started.</summary>
     public Func<FeatureSet> Negotiated { get; set; } = () => FeatureSet.Empty;
 
@@ -88,7 +91,11 @@ public sealed class VhostUserDataPlane(
         catch (VhostUserRefusalException e)
         {
             // A refusal names the ring it was about, so a check can tell a careful refusal of that ring from any other.
-            throw e.ForVring(vq);
+            // A ring GET_QUEUE_NUM covers, refused its size, base or eventfds (nothing a careful back-end has reason to
+            // refuse; the addresses and the kick of a ring past memory it may), makes GET_QUEUE_NUM an untrue answer.
+            var covered = QueueNum is { } n && (ulong)vq < 2 * n;
+            var owed = e.Request is VhostUserRequest.SetVringNum or VhostUserRequest.SetVringBase or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr;
+            throw e.ForVring(vq, covered && owed ? "vu.mq.get-queue-num-reply" : null);
         }
         _rings[vq] = fds;
         _registers[vq] = r;

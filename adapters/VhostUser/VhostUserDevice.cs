@@ -43,7 +43,10 @@ public sealed class VhostUserDevice : IVirtioDevice
             // Small by default: some back-ends (DPDK) touch every page of the table they map, on every connection.
             var bytes = (long)uri.GetInt("memory-mib", 32) << 20;
             _ram = new GuestRam("virtio-mq-vhost-user-ram", bytes);
-            _plane = new VhostUserDataPlane(_connection, _ram.Device, new MemoryTableSource(_ram.DriverMapping, GuestBase), BackendFeatures);
+            _plane = new VhostUserDataPlane(_connection, _ram.Device, new MemoryTableSource(_ram.DriverMapping, GuestBase), BackendFeatures)
+            {
+                QueueNum = QueueNum,
+            };
             _model = new VirtioNetDevice(new ReferenceOptions(Pairs), _ram.Device, _plane, Withheld(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
             _model.UsedBufferNotification += _ => _modelNotify.Signal();

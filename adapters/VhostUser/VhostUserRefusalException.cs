@@ -20,5 +20,6 @@ public sealed class VhostUserRefusalException(VhostUserRequest request, ulong st
     public int? Vring { get; } = vring;
 
     /// <summary>The same refusal, told which ring it was about.</summary>
-    public VhostUserRefusalException ForVring(int vq) => new(Request, Status, SocketPath, vq);
+    public VhostUserRefusalException ForVring(int vq, string? requirementId = null) =>
+        new(Request, Status, SocketPath, vq) { RequirementId = requirementId };
 }

@@ -130,6 +130,9 @@ public static class BugZoo
             null, "vu.set-base.resume", ProtocolOnly),
         new(DeviceFault.AdvertiseReplyAckButNoAck, new("crosvm", "ea45ab7bf157", "REPLY_ACK was advertised but dropped from the accepted set, so front-ends waited for acks that never came"),
             null, "vu.reply-ack.must-reply", ProtocolOnly),
+        new(DeviceFault.QueueNumOverstates, new("synthetic", "-",
+                "GET_QUEUE_NUM answers more pairs than the back-end sets up, so SET_VRING_NUM for the rings above is refused: the case that once failed a check naming no rule"),
+            null, "vu.mq.get-queue-num-reply", ProtocolOnly),
     ];
 
     public static ZooVariant Of(DeviceFault f) =>

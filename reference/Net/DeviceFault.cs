@@ -87,6 +87,8 @@ public enum DeviceFault
     SetBaseRejectsWrapped,
     /// <summary>REPLY_ACK is offered and accepted, but need_reply requests never get their ack.</summary>
     AdvertiseReplyAckButNoAck,
+    /// <summary>GET_QUEUE_NUM answers 128, but the rings of pairs above the ones served are refused at SET_VRING_NUM.</summary>
+    QueueNumOverstates,
 }
 
 public static class DeviceFaults
@@ -123,6 +125,7 @@ public static class DeviceFaults
         DeviceFault.GetBaseNoReply => "get-base-no-reply",
         DeviceFault.SetBaseRejectsWrapped => "set-base-rejects-wrapped",
         DeviceFault.AdvertiseReplyAckButNoAck => "advertise-reply-ack-but-no-ack",
+        DeviceFault.QueueNumOverstates => "queue-num-overstates",
         DeviceFault.TxHeaderOwnDescriptor => "tx-header-own-descriptor",
         DeviceFault.RxNumBuffersZero => "rx-num-buffers-zero",
         DeviceFault.MalformedChainStopsQueue => "malformed-chain-stops-queue",

@@ -25,7 +25,9 @@ public sealed partial class BackendSession
                 return SetProtocolFeatures(Payload.ReadU64(m));
             case VhostUserRequest.GetQueueNum:
                 // Answers in queue pairs, the unit QEMU's net front-end compares it with.
-                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL : (ulong)_vrings.Length / 2)));
+                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL
+                    : _options.Has(DeviceFault.QueueNumOverstates) ? (ulong)VhostUserBackend.MaxQueuePairs
+                    : (ulong)_vrings.Length / 2)));
                 return true;
             case VhostUserRequest.SetMemTable:
                 _memory.Replace(Payload.ReadMemoryTable(m), Adopt(m, m.Fds.Length));
