@@ -95,9 +95,17 @@ public sealed partial class NetDriver
         var hdr = SplitRing.NetHeaderSize;
         var hit = Take(r => r.Frame.AsSpan().SequenceEqual(frame)
             || r.Contents.Length >= hdr + frame.Length && r.UsedLength < hdr + frame.Length && r.Contents.AsSpan(hdr, frame.Length).SequenceEqual(frame));
-        if (hit is not null && hit.UsedLength < hdr + frame.Length)
-            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {hdr}-byte header and the " +
-                $"{frame.Length}-byte frame, {hdr + frame.Length} bytes") { RequirementId = "ring.used.dev.write-len-bytes" };
+        return LengthChecked(hit, frame.Length, "frame");
+    }
+
+    /// <summary>A frame found in its buffer is proof of what the device wrote there: a used length short of it breaks §2.7.8.2.</summary>
+    private static ReceivedFrame? LengthChecked(ReceivedFrame? hit, int frameLength, string what)
+    {
+        var written = SplitRing.NetHeaderSize + frameLength;
+        if (hit is not null && hit.UsedLength < written)
+            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {SplitRing.NetHeaderSize}-byte " +
+                $"header and the {frameLength}-byte {what}, {written} bytes")
+            { RequirementId = "ring.used.dev.write-len-bytes" };
         return hit;
     }
 
@@ -112,10 +120,7 @@ public sealed partial class NetDriver
     {
         var hdr = SplitRing.NetHeaderSize;
         var hit = Take(r => TestFrames.TagOf(r.Frame) == tag || r.Contents.Length > hdr && TestFrames.TagOf(r.Contents.AsSpan(hdr)) == tag);
-        if (hit is not null && hit.UsedLength < hdr + TestFrames.Length)
-            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {hdr}-byte header and the " +
-                $"{TestFrames.Length}-byte frame tagged {tag}, {hdr + TestFrames.Length} bytes") { RequirementId = "ring.used.dev.write-len-bytes" };
-        return hit;
+        return LengthChecked(hit, TestFrames.Length, $"frame tagged {tag}");
     }
 
     private ReceivedFrame? Take(Predicate<ReceivedFrame> match)

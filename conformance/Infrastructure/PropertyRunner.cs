@@ -107,7 +107,9 @@ public static class PropertyRunner
         public PropertyOutcome Passed(string name, (ulong, ulong) seed, int cases) => _should is { } w
             ? new PropertyOutcome(name, false, cases, 0, seed, w.Violation, w.Case, w.Case, null)
             {
-                JudgedCases = _judgedCases, NotApplicable = _notApplicable, Completed = true,
+                JudgedCases = _judgedCases,
+                NotApplicable = _notApplicable,
+                Completed = true,
                 Note = $"found in case {w.Number}, not shrunk: a SHOULD does not stop its case, so every case judged its other rules to the end",
             }
             : new(name, true, cases, 0, seed, null, null, null, null) { JudgedCases = _judgedCases, NotApplicable = _notApplicable };
