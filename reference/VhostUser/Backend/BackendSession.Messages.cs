@@ -14,7 +14,7 @@ public sealed partial class BackendSession
             case VhostUserRequest.SetOwner:
                 return true;
             case VhostUserRequest.GetFeatures:
-                _channel.Send(m.ReplyWith(Payload.U64(OfferedFeatures.Low64)));
+                _channel.Send(m.ReplyWith(Payload.U64(Offered.Low64)));
                 return true;
             case VhostUserRequest.SetFeatures:
                 return SetFeatures(FeatureSet.FromLow64(Payload.ReadU64(m)));
@@ -95,9 +95,9 @@ public sealed partial class BackendSession
 
     private bool SetFeatures(FeatureSet f)
     {
-        if (!f.IsSubsetOf(OfferedFeatures))
+        if (!f.IsSubsetOf(Offered))
         {
-            _log($"SET_FEATURES {f} includes features never offered ({OfferedFeatures}); refused");
+            _log($"SET_FEATURES {f} includes features never offered ({Offered}); refused");
             return false;
         }
         _features = f;

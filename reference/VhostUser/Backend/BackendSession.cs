@@ -50,6 +50,9 @@ public sealed partial class BackendSession : IDisposable
     }
 
     /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
+    /// <summary>What this session offers: a single-queue back-end (ReferenceOptions.Multiqueue off) leaves out VIRTIO_NET_F_MQ.</summary>
+    private FeatureSet Offered => _options.Multiqueue ? OfferedFeatures : OfferedFeatures.Without(FeatureBit.NetMq);
+
     public static FeatureSet OfferedFeatures { get; } = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq,
         FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.ProtocolFeatures);
 
