@@ -91,11 +91,15 @@ public sealed class VhostUserDataPlane(
         catch (VhostUserRefusalException e)
         {
             // A refusal names the ring it was about, so a check can tell a careful refusal of that ring from any other.
-            // A ring GET_QUEUE_NUM covers, refused its size, base or eventfds (nothing a careful back-end has reason to
-            // refuse; the addresses and the kick of a ring past memory it may), makes GET_QUEUE_NUM an untrue answer.
+            // A ring GET_QUEUE_NUM covers, refused its size or eventfds (nothing a careful back-end has reason to refuse;
+            // the addresses and the kick of a ring past memory it may), makes GET_QUEUE_NUM an untrue answer.
+            // A base refused is SET_VRING_BASE's own rule: any 16-bit index is a valid place to resume.
             var covered = QueueNum is { } n && (ulong)vq < 2 * n;
-            var owed = e.Request is VhostUserRequest.SetVringNum or VhostUserRequest.SetVringBase or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr;
-            throw e.ForVring(vq, covered && owed ? "vu.mq.get-queue-num-reply" : null);
+            var rule = !covered ? null
+                : e.Request == VhostUserRequest.SetVringBase ? "vu.set-base.resume"
+                : e.Request is VhostUserRequest.SetVringNum or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr ? "vu.mq.get-queue-num-reply"
+                : null;
+            throw e.ForVring(vq, rule);
         }
         _rings[vq] = fds;
         _registers[vq] = r;
