@@ -176,7 +176,7 @@ public sealed partial class NetDriver
             if (!_deliveredTags.Add(tag))
                 throw new DeviceProtocolException($"frame duplicated: the frame tagged {tag}, sent once, came back a second time on receiveq{received.Pair}")
                 { RequirementId = "net.tx.def.sent-once" };
-            if (FrameJudgement.Judge(u.Contents, u.Length, sent, Negotiated, received.Pair) is { } v)
+            if (FrameJudgement.Judge(u.Contents, u.Length, sent, received.Pair) is { } v)
                 throw new DeviceProtocolException(v.Message) { RequirementId = v.RequirementId };
             received = received with { Frame = u.Contents[SplitRing.NetHeaderSize..(SplitRing.NetHeaderSize + sent.Length)] };
         }

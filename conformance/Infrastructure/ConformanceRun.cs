@@ -20,9 +20,6 @@ public static class ConformanceRun
     private static IReadOnlyDictionary<string, string> _identity = new Dictionary<string, string>();
     private static readonly Lock WriteLock = new();
 
-    /// <summary>Why no check can start, when the device or the settings could not be used at all.</summary>
-    public static string? Unreachable => _conditions.Unreachable;
-
     /// <summary>Reaches the device once and reads what it offers; returns why the run cannot go on, or null.</summary>
     public static string? Start()
     {

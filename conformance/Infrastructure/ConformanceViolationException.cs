@@ -30,6 +30,13 @@ public static class Expect
         if (!condition) Broken(new Violation(requirementId, message));
     }
 
+    /// <summary>What an oracle of the spec found (null: nothing), as a judgement of the case.</summary>
+    public static void Holds(Violation? found)
+    {
+        ThisCase.Judged();
+        if (found is not null) Broken(found);
+    }
+
     /// <summary>A binding rule ends the case; a SHOULD is noted and the case goes on (see <see cref="ThisCase.ShouldNotMet"/>).</summary>
     private static void Broken(Violation v)
     {
@@ -39,9 +46,6 @@ public static class Expect
             throw new ConformanceViolationException(v);
     }
 
-    public static ConformanceViolationException Violated(string requirementId, string message)
-    {
-        ThisCase.Judged();
-        return new(new Violation(requirementId, message));
-    }
+    /// <summary>The violation to throw; making it counts as a judgement of the case (see the exception's constructor).</summary>
+    public static ConformanceViolationException Violated(string requirementId, string message) => new(new Violation(requirementId, message));
 }

@@ -143,8 +143,8 @@ public sealed class UsedBufferNotificationTests
     /// at 0, makes every other queue owe nothing, sets the judged queue's used_event (entry <paramref name="usedEvent"/>
     /// of the batch) and avail flags, drains pending notifications, then has the device use <paramref name="batch"/>
     /// buffers on the judged queue in one go. With <paramref name="kickIdleReceiveq"/> a receive buffer is posted and kicked
-    /// first, a kick that uses nothing and so owes no notification either. Null when the device cannot run the case (a feature not offered) or did
-    /// not use the buffers (other rules judge that).
+    /// first, a kick that uses nothing and so owes no notification either. Null when the device cannot run the case (a feature not offered);
+    /// buffers that never come back used end the case on the rule they break.
     /// </summary>
     private static Batch? UseBatch(NetDriver d, bool eventIdx, Side side, int before, int batch, int usedEvent, bool noInterrupt, bool kickIdleReceiveq = false)
     {

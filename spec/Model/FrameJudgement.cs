@@ -16,7 +16,7 @@ public static class FrameJudgement
     /// <param name="contents">The whole receive buffer (zeroed when posted), header first.</param>
     /// <param name="usedLength">The len the device put in the used ring for it.</param>
     /// <param name="sent">The Ethernet frame the driver sent, without its header.</param>
-    public static Violation? Judge(ReadOnlySpan<byte> contents, uint usedLength, ReadOnlySpan<byte> sent, FeatureSet negotiated, int rxPair)
+    public static Violation? Judge(ReadOnlySpan<byte> contents, uint usedLength, ReadOnlySpan<byte> sent, int rxPair)
     {
         var hdr = SplitRing.NetHeaderSize;
         var where = $"receiveq{rxPair}";

@@ -23,8 +23,7 @@ public sealed class AnyAnswerIsJudgedTests
     [Test, TestCaseSource(nameof(Devices))]
     public void Every_check_names_a_rule(string uri)
     {
-        var ctx = new SuiteContext(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 10, Seed: null, Timeout: TimeSpan.FromSeconds(2)),
-            MaskedReferenceDevice.Resolver());
+        var ctx = TestContexts.For(uri, cases: 10, timeout: TimeSpan.FromSeconds(2));
         var crashes = new List<string>();
         foreach (var check in SuiteChecks.All.Where(c => !c.VhostUserOnly))
         {

@@ -22,8 +22,7 @@ public sealed class CarefulRefusalTests
     private static (RunningBackend Backend, SuiteContext Context) Serve(bool checkRingAddresses)
     {
         var backend = new RunningBackend(RunningBackend.NewSocketPath("careful"), new ReferenceOptions(ZooDevice.Pairs) { CheckRingAddresses = checkRingAddresses });
-        var ctx = new SuiteContext(new SuiteSettings(DeviceUri.Parse($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}"), SpecVersions.Primary,
-            Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)), DeviceServices.DefaultResolver());
+        var ctx = TestContexts.For($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}");
         return (backend, ctx);
     }
 
@@ -49,8 +48,7 @@ public sealed class CarefulRefusalTests
     [Test]
     public void A_ring_past_memory_answered_with_DEVICE_NEEDS_RESET_passes()
     {
-        var ctx = new SuiteContext(new SuiteSettings(DeviceUri.Parse("masked://?pairs=8&careful=needs-reset-past-memory"), SpecVersions.Primary,
-            Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)), MaskedReferenceDevice.Resolver());
+        var ctx = TestContexts.For("masked://?pairs=8&careful=needs-reset-past-memory");
         var check = Check(nameof(QueueSetupTests.A_ring_past_the_end_of_guest_memory_is_refused));
         var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, check.Cases);
         Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, check.Test));

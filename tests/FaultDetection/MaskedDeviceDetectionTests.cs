@@ -52,7 +52,5 @@ public sealed class MaskedDeviceDetectionTests
         Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, hidden));
     }
 
-    private static SuiteContext Context(string uri) =>
-        new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)),
-            MaskedReferenceDevice.Resolver());
+    private static SuiteContext Context(string uri) => TestContexts.For(uri);
 }

@@ -32,10 +32,7 @@ public sealed class SlowDeviceTests
     private static void AssertEveryCheckPasses(ReferenceOptions options, bool load, int cases)
     {
         using var backend = new RunningBackend(RunningBackend.NewSocketPath("slow"), options);
-        var ctx = new SuiteContext(
-            new SuiteSettings(DeviceUri.Parse($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}"), SpecVersions.Primary, Cases: 20, Seed: null,
-                Timeout: TimeSpan.FromSeconds(5)),
-            DeviceServices.DefaultResolver());
+        var ctx = TestContexts.For($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}", cases: 20);
         using var busy = load ? new BusyCores() : null;
         var findings = new List<string>();
         foreach (var check in BackendChecks())

@@ -5,6 +5,7 @@ using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Tests.FaultDetection;
 
 namespace VirtioMq.Tests.VhostUser;
 
@@ -21,8 +22,7 @@ public sealed class SingleQueueBackendTests
     public void A_back_end_without_MQ_gets_a_verdict_that_says_so()
     {
         using var backend = new RunningBackend(RunningBackend.NewSocketPath("sq"), new ReferenceOptions(1, Multiqueue: false));
-        var ctx = new SuiteContext(new SuiteSettings(DeviceUri.Parse($"vhost-user://{backend.SocketPath}"), SpecVersions.Primary, Cases: 10, Seed: null,
-            Timeout: TimeSpan.FromSeconds(5)), DeviceServices.DefaultResolver());
+        var ctx = TestContexts.For($"vhost-user://{backend.SocketPath}", cases: 10);
         var check = SuiteChecks.All.Single(c => c.Test == nameof(PairsRangeTests.Every_pair_count_from_1_to_max_is_accepted_and_usable));
         var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, 10);
         var record = Suite.Record(outcome, check.Test, "F", check.RequirementIds, "data", ctx.Settings, check.Test);
