@@ -82,7 +82,7 @@ public static class SuiteChecks
             ctx => AnyProtocolSteeringTests.Steering(ctx, "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset"), 40),
         Check(nameof(AnyProtocolSteeringTests.Frames_of_any_protocol_follow_their_transmitq), ["net.mq.dev.follow-tx"],
             ctx => AnyProtocolSteeringTests.Steering(ctx, "net.mq.dev.follow-tx"), 40),
-        Check(nameof(QueueSetupTests.Rings_of_every_size_the_driver_may_choose_work), ["ring.def.queue-size"], QueueSetupTests.EveryQueueSizeWorks, 20),
+        Check(nameof(QueueSetupTests.Rings_of_every_size_the_driver_may_choose_work), ["ring.def.queue-size"], QueueSetupTests.EveryQueueSizeWorks, QueueSetupTests.SizeCaseCount),
         Check(nameof(QueueSetupTests.A_ring_past_the_end_of_guest_memory_is_refused), ["robust.ring.queue-outside-memory-refused"],
             QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, QueueSetupTests.OutsideCaseCount),
         Check(nameof(TransmitCompletionTests.Every_transmit_buffer_comes_back_used), ["ring.used.def.returns-buffers"],

@@ -58,6 +58,11 @@ public sealed class VariantCoverageTests
             from m in Names<MalformedChainTests.Malformation>() from k in m == "ReceiveOutsideMemory" ? new[] { false } : [false, true] select $"{m}/{k}");
 
     [Test]
+    public void Ring_sizes_meet_every_power_of_two_up_to_256() =>
+        EveryRunMeetsEvery(nameof(QueueSetupTests.Rings_of_every_size_the_driver_may_choose_work), QueueSetupTests.SizeCases,
+            c => c.Cases.Select(x => $"{x.Size}"), Enumerable.Range(0, 9).Select(log => $"{1 << log}"));
+
+    [Test]
     public void Overruns_meet_both_rings() =>
         EveryRunMeetsEvery(nameof(MalformedChainTests.An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET), MalformedChainTests.OverrunCases,
             c => c.Cases.Select(x => x.OnControlq ? "controlq" : "transmitq1"), ["controlq", "transmitq1"]);
