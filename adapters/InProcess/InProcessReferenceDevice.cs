@@ -1,7 +1,7 @@
 using VirtioMq.Adapters.Devices;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Adapters.InProcess;

@@ -1,5 +1,5 @@
-using VirtioMq.Reference.Memory;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;
 

@@ -1,5 +1,5 @@
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;
 

@@ -1,7 +1,7 @@
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;
 

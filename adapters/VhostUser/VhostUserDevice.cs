@@ -1,11 +1,11 @@
 using System.Globalization;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.Platform;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;
 

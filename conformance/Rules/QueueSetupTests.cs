@@ -5,8 +5,8 @@ using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Conformance.Rules;
 

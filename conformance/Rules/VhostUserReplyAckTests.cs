@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Conformance.Rules;
 

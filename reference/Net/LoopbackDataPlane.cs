@@ -1,4 +1,4 @@
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
 

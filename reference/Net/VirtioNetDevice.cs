@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
 

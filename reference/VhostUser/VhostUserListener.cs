@@ -1,4 +1,5 @@
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Platform;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.VhostUser;
 

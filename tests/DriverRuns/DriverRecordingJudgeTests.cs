@@ -6,6 +6,7 @@ using VirtioMq.Conformance.Reporting;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Tests.DriverRuns;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.InProcess;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 

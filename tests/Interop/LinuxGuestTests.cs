@@ -4,6 +4,7 @@ using VirtioMq.Conformance.DriverRuns;
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Tests.Interop;
 

@@ -1,4 +1,4 @@
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Tests.Reference;
 

@@ -47,7 +47,7 @@ public sealed class RingCountersTests
     public void A_reset_plane_records_every_enabled_ring_as_disabled()
     {
         var counters = new RingCounters(historyLimit: 10);
-        var plane = new LoopbackDataPlane(new VirtioMq.Reference.Memory.GuestMemory(), new ReferenceOptions(2), _ => { }, counters);
+        var plane = new LoopbackDataPlane(new VirtioMq.Spec.Memory.GuestMemory(), new ReferenceOptions(2), _ => { }, counters);
         plane.SetActivePairs(2, 2);
         plane.Reset();
         Assert.That(Enumerable.Range(0, 4).Select(counters.IsEnabled), Is.All.False);

@@ -1,5 +1,5 @@
-using VirtioMq.Reference.Memory;
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.Platform;
 
 namespace VirtioMq.Tests.Reference;
 

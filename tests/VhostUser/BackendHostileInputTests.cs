@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using VirtioMq.Reference.Memory;
-using VirtioMq.Reference.Platform;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.Platform;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

@@ -9,8 +9,8 @@ using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.InProcess;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

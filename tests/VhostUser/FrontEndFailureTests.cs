@@ -3,8 +3,9 @@ using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

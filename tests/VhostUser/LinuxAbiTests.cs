@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Platform;
 
 namespace VirtioMq.Tests.VhostUser;
 

@@ -1,5 +1,6 @@
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
 

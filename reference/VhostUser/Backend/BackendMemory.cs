@@ -1,5 +1,6 @@
-using VirtioMq.Reference.Memory;
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.Platform;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.VhostUser.Backend;
 

@@ -1,5 +1,6 @@
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.VhostUser.Backend;
 

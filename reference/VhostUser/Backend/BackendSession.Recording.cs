@@ -1,3 +1,5 @@
+using VirtioMq.Spec.Recording;
+using VirtioMq.Spec.VhostUser;
 namespace VirtioMq.Reference.VhostUser.Backend;
 
 /// <summary>

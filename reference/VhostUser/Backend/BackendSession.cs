@@ -1,9 +1,11 @@
 using System.Diagnostics;
-using VirtioMq.Reference.Memory;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.Platform;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Recording;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.VhostUser.Backend;
 

@@ -1,4 +1,5 @@
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Reference.VhostUser.Backend;
 

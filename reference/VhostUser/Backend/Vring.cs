@@ -1,3 +1,4 @@
+using VirtioMq.Spec.VhostUser;
 namespace VirtioMq.Reference.VhostUser.Backend;
 
 /// <summary>

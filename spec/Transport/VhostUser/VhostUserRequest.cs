@@ -1,0 +1,52 @@
+namespace VirtioMq.Spec.VhostUser;
+
+/// <summary>Front-end → back-end request ids (vhost-user "Front-end message types"; constants.md §11).</summary>
+public enum VhostUserRequest : uint
+{
+    GetFeatures = 1,
+    SetFeatures = 2,
+    SetOwner = 3,
+    /// <summary>Deprecated; back-ends should ignore it or treat it as "disable all rings".</summary>
+    ResetOwner = 4,
+    SetMemTable = 5,
+    SetLogBase = 6,
+    SetLogFd = 7,
+    SetVringNum = 8,
+    SetVringAddr = 9,
+    SetVringBase = 10,
+    /// <summary>Also stops the ring.</summary>
+    GetVringBase = 11,
+    SetVringKick = 12,
+    SetVringCall = 13,
+    SetVringErr = 14,
+    GetProtocolFeatures = 15,
+    SetProtocolFeatures = 16,
+    GetQueueNum = 17,
+    SetVringEnable = 18,
+    SendRarp = 19,
+    NetSetMtu = 20,
+    /// <summary>Formerly SET_SLAVE_REQ_FD.</summary>
+    SetBackendReqFd = 21,
+    IotlbMsg = 22,
+    SetVringEndian = 23,
+    GetConfig = 24,
+    SetConfig = 25,
+    CreateCryptoSession = 26,
+    CloseCryptoSession = 27,
+    PostcopyAdvise = 28,
+    PostcopyListen = 29,
+    PostcopyEnd = 30,
+    GetInflightFd = 31,
+    SetInflightFd = 32,
+    GpuSetSocket = 33,
+    ResetDevice = 34,
+    VringKick = 35,
+    GetMaxMemSlots = 36,
+    AddMemReg = 37,
+    RemMemReg = 38,
+    SetStatus = 39,
+    GetStatus = 40,
+    GetSharedObject = 41,
+    SetDeviceStateFd = 42,
+    CheckDeviceState = 43,
+}
