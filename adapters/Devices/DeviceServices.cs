@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using VirtioMq.Adapters.InProcess;
 
 namespace VirtioMq.Adapters.Devices;
 
@@ -8,14 +7,9 @@ public delegate IVirtioDevice DeviceFactory(DeviceUri uri);
 
 public static class DeviceServices
 {
-    /// <summary>Registers every bundled adapter. A new adapter is one class and one line here.</summary>
-    public static IServiceCollection AddVirtioDevices(this IServiceCollection services)
-    {
-        services.AddDeviceAdapter("reference", uri => new InProcessReferenceDevice(uri));
+    /// <summary>Registers <c>vhost-user://</c>: a back-end behind the suite's own front-end.</summary>
+    public static IServiceCollection AddVhostUserDevice(this IServiceCollection services) =>
         services.AddDeviceAdapter("vhost-user", uri => new VhostUser.VhostUserDevice(uri));
-        services.AddSingleton<DeviceResolver>();
-        return services;
-    }
 
     public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory)
     {
@@ -23,11 +17,6 @@ public static class DeviceServices
         services.AddSingleton(new AdapterScheme(scheme));
         return services;
     }
-
-    /// <summary>A ready resolver with the bundled adapters, for callers that have no container of their own.</summary>
-    public static DeviceResolver DefaultResolver() =>
-        new ServiceCollection().AddVirtioDevices().BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true })
-            .GetRequiredService<DeviceResolver>();
 }
 
 /// <summary>A registered URI scheme, so an unknown one can be answered with the list of known ones.</summary>

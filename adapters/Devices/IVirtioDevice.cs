@@ -1,5 +1,4 @@
 using VirtioMq.Spec.Memory;
-using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Adapters.Devices;

@@ -1,5 +1,4 @@
 using VirtioMq.Spec.Memory;
-using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
@@ -11,7 +10,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// count becomes SET_VRING_ENABLE per ring, as QEMU's vhost-net does.
 /// </summary>
 public sealed class VhostUserDataPlane(
-    VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : INetDataPlane, IDisposable
+    VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : IDisposable
 {
     private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _rings = [];
     private readonly Dictionary<int, QueueRegisters> _registers = [];
@@ -44,7 +43,7 @@ public sealed class VhostUserDataPlane(
 
     public bool IsStarted(int vq) => _rings.ContainsKey(vq);
 
-    public void StartQueue(int vq, QueueRegisters r, FeatureSet negotiated)
+    public void StartQueue(int vq, QueueRegisters r)
     {
         EnsureStarted();
         StopRing(vq);

@@ -1,8 +1,8 @@
 using System.Globalization;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.VhostUser.FrontEnd;
 using VirtioMq.Spec.Memory;
-using VirtioMq.Reference.Net;
 using VirtioMq.Spec.Platform;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
@@ -21,7 +21,7 @@ public sealed class VhostUserDevice : IVirtioDevice
     private readonly VhostUserConnection _connection;
     private readonly GuestRam _ram;
     private readonly VhostUserDataPlane _plane;
-    private readonly VirtioNetDevice _model;
+    private readonly NetFrontEnd _model;
     private readonly EventFd _modelNotify = EventFd.Create();
 
     public VhostUserDevice(DeviceUri uri)
@@ -47,9 +47,9 @@ public sealed class VhostUserDevice : IVirtioDevice
             {
                 QueueNum = QueueNum,
             };
-            _model = new VirtioNetDevice(new ReferenceOptions(Pairs), _ram.Device, _plane, Withheld(BackendFeatures));
+            _model = new NetFrontEnd(Pairs, QueueMaxSize, _ram.Device, _plane, Offered(BackendFeatures));
             _plane.Negotiated = () => _model.Negotiated;
-            _model.UsedBufferNotification += _ => _modelNotify.Signal();
+            _model.ControlqNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
         }
         catch
@@ -73,7 +73,9 @@ public sealed class VhostUserDevice : IVirtioDevice
     public ulong MemoryBase => GuestBase;
     public ulong MemorySize => _ram.Size;
     public int NumQueues => _model.NumQueues;
-    public int QueueMaxSize => _model.QueueMaxSize;
+    /// <summary>The largest ring the front-end lets the driver set up, as QEMU's default queue sizes.</summary>
+    public const int QueueMaxSize = 256;
+    int IVirtioDevice.QueueMaxSize => QueueMaxSize;
     public TimeSpan SettleTime { get; }
     public IReadOnlyDictionary<string, string> Identity { get; }
 
@@ -95,7 +97,7 @@ public sealed class VhostUserDevice : IVirtioDevice
     public DeviceStatus ReadStatus() => _model.Status;
     public void WriteStatus(DeviceStatus status) => _model.WriteStatus(status);
     public void ReadConfig(int offset, Span<byte> destination) => _model.ReadConfig(offset, destination);
-    public void SetupQueue(int vq, QueueRegisters registers) => _model.ConfigureQueue(vq, registers);
+    public void SetupQueue(int vq, QueueRegisters registers) => _model.SetupQueue(vq, registers);
     public void Kick(int vq) => _model.Notify(vq);
 
     public bool WaitForNotification(TimeSpan timeout)
@@ -121,15 +123,18 @@ public sealed class VhostUserDevice : IVirtioDevice
         return (features, wanted, queues);
     }
 
-    /// <summary>Ring features the back-end lacks cannot be offered to the driver: the back-end runs the rings.</summary>
-    private static FeatureSet Withheld(FeatureSet backend)
+    /// <summary>
+    /// What the device offers the driver: the front-end's own features (MAC, status, the controlq, multiqueue), and
+    /// of the ring features those the back-end has, since the back-end runs the rings. As QEMU does, multiqueue is
+    /// offered only when the back-end has it: a single-queue back-end makes a single-queue device, and a verdict that
+    /// says there is no multiqueue to certify.
+    /// </summary>
+    private static FeatureSet Offered(FeatureSet backend)
     {
-        var withheld = FeatureSet.Empty;
-        // As QEMU does, the device model offers multiqueue only when the back-end does: a single-queue back-end gets a
-        // single-queue device, and a verdict that says there is no multiqueue to certify.
+        var offered = FeatureSet.Of(FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq);
         foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq })
-            if (!backend.Has(f)) withheld = withheld.With(f);
-        return withheld;
+            if (backend.Has(f)) offered = offered.With(f);
+        return offered;
     }
 
     public void Dispose()

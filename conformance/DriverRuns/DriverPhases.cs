@@ -1,4 +1,3 @@
-using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Conformance.DriverRuns;

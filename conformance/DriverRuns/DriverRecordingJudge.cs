@@ -1,5 +1,4 @@
 using VirtioMq.Conformance.Reporting;
-using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Conformance.DriverRuns;

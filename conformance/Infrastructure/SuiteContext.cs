@@ -10,7 +10,7 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// </summary>
 public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver)
 {
-    public static SuiteContext Current => _current ??= new SuiteContext(SuiteSettings.Current, DeviceServices.DefaultResolver());
+    public static SuiteContext Current => _current ??= new SuiteContext(SuiteSettings.Current, SuiteDevices.Resolver());
     private static SuiteContext? _current;
 
     public SuiteSettings Settings { get; } = settings;

@@ -4,7 +4,6 @@ using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
-using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 

@@ -1,3 +1,4 @@
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.InProcess;
 
@@ -41,7 +42,7 @@ public sealed class DeviceUriTests
     [Test]
     public void The_resolver_opens_the_reference_and_names_known_schemes_for_unknown_ones()
     {
-        var resolver = DeviceServices.DefaultResolver();
+        var resolver = SuiteDevices.Resolver();
         using (var device = resolver.Open("reference://?pairs=3"))
         {
             Assert.That(device, Is.TypeOf<InProcessReferenceDevice>());
@@ -52,6 +53,6 @@ public sealed class DeviceUriTests
 
     [Test]
     public void An_unknown_fault_lists_the_known_ones() =>
-        Assert.That(() => DeviceServices.DefaultResolver().Open("reference://?fault=flaky"),
+        Assert.That(() => SuiteDevices.Resolver().Open("reference://?fault=flaky"),
             Throws.TypeOf<FormatException>().With.Message.Contains("cvq-at-2"));
 }

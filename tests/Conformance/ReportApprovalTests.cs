@@ -25,7 +25,7 @@ public sealed class ReportApprovalTests
     private static CertificationReport FixedRun(string device)
     {
         var settings = new SuiteSettings(DeviceUri.Parse(device), SpecVersions.Primary, Cases: 20, Seed: Seed, Timeout: TimeSpan.FromSeconds(5));
-        var ctx = new SuiteContext(settings, DeviceServices.DefaultResolver());
+        var ctx = new SuiteContext(settings, SuiteDevices.Resolver());
         CheckRecord Run(string test, string fixture, string[] ids, string plane, FsCheck.Property property) =>
             Suite.Record(PropertyRunner.Run(test, property, settings), test, fixture, ids, plane, settings, $"{fixture}.{test}");
         const string Data = "the device's data plane", Control = "the device's control plane";
@@ -101,7 +101,7 @@ public sealed class ReportApprovalTests
     [Test]
     public void Json_matches_the_published_schema()
     {
-        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "conformance", "Reporting", "report.schema.json")));
+        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "conformance", "Reporting", "report.schema.json")));
         using var report = System.Text.Json.JsonDocument.Parse(JsonReport.Render(FixedRun(Faulty)));
         static string[] Names(System.Text.Json.JsonElement e) => [.. e.EnumerateObject().Select(p => p.Name).Order()];
         static string[] Required(System.Text.Json.JsonElement e) => [.. e.GetProperty("required").EnumerateArray().Select(x => x.GetString()!).Order()];
@@ -118,10 +118,4 @@ public sealed class ReportApprovalTests
         });
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("the repository root (Conformance.sln) is not above the test folder");
-    }
 }

@@ -12,7 +12,7 @@ namespace VirtioMq.Tests.Conformance;
 [TestFixture, NonParallelizable]
 public sealed class RunVerdictTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = RepositoryRoot.Path;
     private string _reports = "";
 
     [SetUp]
@@ -168,10 +168,4 @@ public sealed class RunVerdictTests
         return Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
     }
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Conformance.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -23,7 +23,7 @@ public sealed class VariantCoverageTests
 
     private static readonly SuiteContext Reference =
         new(new SuiteSettings(DeviceUri.Parse("reference://?pairs=8"), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: TimeSpan.FromSeconds(5)),
-            DeviceServices.DefaultResolver());
+            SuiteDevices.Resolver());
 
     private static int DefaultCases(string test) => SuiteChecks.All.Single(c => c.Test == test).Cases;
 

@@ -1,3 +1,4 @@
+using VirtioMq.Conformance.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.InProcess;
@@ -36,7 +37,7 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
     private bool _gaveUp;
 
     public static DeviceResolver Resolver() =>
-        new ServiceCollection().AddVirtioDevices().AddDeviceAdapter("masked", u => new MaskedReferenceDevice(u)).BuildServiceProvider()
+        new ServiceCollection().AddSuiteDevices().AddDeviceAdapter("masked", u => new MaskedReferenceDevice(u)).BuildServiceProvider()
             .GetRequiredService<DeviceResolver>();
 
     public DeviceUri Uri => uri;

@@ -1,3 +1,4 @@
+using VirtioMq.Tests.FaultDetection;
 using System.Globalization;
 using System.Text;
 using VirtioMq.Conformance.Infrastructure;

@@ -3,6 +3,7 @@ using VirtioMq.Bench.Zoo;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Tests.FaultDetection;
 
 // `dotnet run -c Release --project tests/bench/ZooBench [-- options]`: runs every check of the conformance suite
 // against every bug-zoo variant, in each plane the variant lives in, and prints the detection table (Markdown).

@@ -1,10 +1,11 @@
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
 
-namespace VirtioMq.Conformance.Infrastructure;
+namespace VirtioMq.Tests.FaultDetection;
 
 /// <summary>Where a zoo variant runs: the in-process reference device, or the reference vhost-user back-end behind the suite's front-end.</summary>
 public enum ZooPlane { Device, Backend }
@@ -45,7 +46,7 @@ public sealed class ZooDevice : IDisposable
     {
         var wait = timeout ?? TimeSpan.FromSeconds(5);
         SuiteContext For(string uri) =>
-            new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: wait), DeviceServices.DefaultResolver());
+            new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: wait), SuiteDevices.Resolver());
         if (plane == ZooPlane.Device)
             return new ZooDevice(For(fault is { } f ? $"reference://?pairs={Pairs}&fault={f.Name()}" : $"reference://?pairs={Pairs}"), null);
         var faults = fault is { } g ? new HashSet<DeviceFault> { g } : new HashSet<DeviceFault>();
