@@ -11,16 +11,20 @@ public static class DeviceServices
     public static IServiceCollection AddVhostUserDevice(this IServiceCollection services) =>
         services.AddDeviceAdapter("vhost-user", uri => new VhostUser.VhostUserDevice(uri));
 
-    public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory)
+    /// <param name="buildsDevice">
+    /// True when the adapter builds the device from its URI, max_virtqueue_pairs included (<c>pairs=</c>), so the
+    /// suite may choose it; false when the device is what it is (a back-end, a VMM) and the suite takes its value.
+    /// </param>
+    public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory, bool buildsDevice = false)
     {
         services.AddKeyedSingleton(scheme, factory);
-        services.AddSingleton(new AdapterScheme(scheme));
+        services.AddSingleton(new AdapterScheme(scheme, buildsDevice));
         return services;
     }
 }
 
 /// <summary>A registered URI scheme, so an unknown one can be answered with the list of known ones.</summary>
-public sealed record AdapterScheme(string Name);
+public sealed record AdapterScheme(string Name, bool BuildsDevice);
 
 public sealed class DeviceResolver(IServiceProvider services)
 {
@@ -32,6 +36,9 @@ public sealed class DeviceResolver(IServiceProvider services)
             ?? throw new NotSupportedException($"no adapter for device URI scheme '{uri.Scheme}://' in '{uri}'; known schemes: {string.Join(", ", KnownSchemes)}");
         return factory(uri);
     }
+
+    /// <summary>Whether the adapter of <paramref name="uri"/> builds its device to order, so the suite may choose max_virtqueue_pairs.</summary>
+    public bool BuildsDevice(DeviceUri uri) => services.GetServices<AdapterScheme>().Any(s => s.Name == uri.Scheme && s.BuildsDevice);
 
     public IReadOnlyList<string> KnownSchemes => services.GetServices<AdapterScheme>().Select(s => s.Name + "://").ToList();
 }

@@ -1,4 +1,5 @@
 using VirtioMq.Spec.Memory;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Adapters.Devices;
@@ -45,6 +46,9 @@ public interface IVirtioDevice : IDisposable
     /// work inside <see cref="Kick"/>, a grace period for one that runs on its own.
     /// </summary>
     TimeSpan SettleTime { get; }
+
+    /// <summary>What the device can do beyond this interface; a check that needs one asks for it here.</summary>
+    DeviceCapabilities Capabilities { get; }
 
     /// <summary>What the device says it is, for reports (kind, max pairs, faults...).</summary>
     IReadOnlyDictionary<string, string> Identity { get; }

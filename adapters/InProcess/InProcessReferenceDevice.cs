@@ -1,4 +1,5 @@
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec.Platform;
@@ -49,6 +50,7 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
     public int QueueMaxSize => _device.QueueMaxSize;
     public TimeSpan SettleTime => TimeSpan.Zero;
     public IReadOnlyDictionary<string, string> Identity { get; }
+    public DeviceCapabilities Capabilities { get; } = DeviceCapabilities.None;
 
     /// <summary>The device's own log of refused guest input, for diagnostics in failure messages.</summary>
     public IReadOnlyList<string> DeviceLog => _device.Log;

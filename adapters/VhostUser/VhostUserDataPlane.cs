@@ -1,4 +1,5 @@
 using VirtioMq.Spec.Memory;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
@@ -10,7 +11,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// count becomes SET_VRING_ENABLE per ring, as QEMU's vhost-net does.
 /// </summary>
 public sealed class VhostUserDataPlane(
-    VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : IDisposable
+    VhostUserConnection connection, GuestMemory memory, MemoryTableSource memoryTable, FeatureSet backendFeatures) : IRingSuspension, IRingEnable, IRingStartIndex, IDisposable
 {
     private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _rings = [];
     private readonly Dictionary<int, QueueRegisters> _registers = [];
@@ -180,6 +181,9 @@ public sealed class VhostUserDataPlane(
         memoryTable.Send(connection);
         _started = true;
     }
+
+    ushort? IRingSuspension.Stop(int vq) => StopRing(vq);
+    void IRingSuspension.Resume(int vq, ushort nextAvail, bool restateEnable) => ResumeRing(vq, nextAvail, restateEnable);
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser.FrontEnd;
 using VirtioMq.Spec.Memory;
@@ -14,7 +15,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// is the front-end: it owns the virtio-net device model (status, features, config space, the controlq) and
 /// hands the receiveqs and transmitqs to the back-end, which is the device under test for the data plane.
 /// </summary>
-public sealed class VhostUserDevice : IVirtioDevice
+public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd
 {
     public const ulong GuestBase = GuestRam.Base;
 
@@ -51,6 +52,8 @@ public sealed class VhostUserDevice : IVirtioDevice
             _plane.Negotiated = () => _model.Negotiated;
             _model.ControlqNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
+            Capabilities = new DeviceCapabilities().With<IVhostUserBackEnd>(this).With<IRingSuspension>(_plane).With<IRingEnable>(_plane)
+                .With<IRingStartIndex>(_plane);
         }
         catch
         {
@@ -79,6 +82,8 @@ public sealed class VhostUserDevice : IVirtioDevice
     public TimeSpan SettleTime { get; }
     public IReadOnlyDictionary<string, string> Identity { get; }
 
+    public DeviceCapabilities Capabilities { get; }
+
     public FeatureSet BackendFeatures { get; }
     public ulong ProtocolFeatures { get; }
 
@@ -86,8 +91,10 @@ public sealed class VhostUserDevice : IVirtioDevice
     public ulong? QueueNum { get; }
 
     public int Pairs { get; }
-    public VhostUserConnection Connection => _connection;
-    public VhostUserDataPlane DataPlane => _plane;
+    public void Send(VhostUserRequest request, byte[] payload) => _connection.Send(request, payload);
+
+    /// <summary>The socket itself, for the suite's own tests of the front-end.</summary>
+    internal VhostUserConnection Connection => _connection;
 
     /// <summary>The front-end device model's own log (controlq refusals and the like).</summary>
     public IReadOnlyList<string> ModelLog => _model.Log;

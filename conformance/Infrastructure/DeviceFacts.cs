@@ -3,8 +3,11 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Infrastructure;
 
 /// <summary>What the device under test offers, read once per run so generators can stay within it.</summary>
-public sealed record DeviceFacts(FeatureSet Offered, int MaxPairs)
+public sealed record DeviceFacts(FeatureSet Offered, int MaxPairs, IReadOnlyList<string> Capabilities)
 {
+    /// <summary>Whether the device has capability <typeparamref name="T"/> (adapters/Devices/Capabilities).</summary>
+    public bool Has<T>() where T : class => Capabilities.Contains(typeof(T).Name);
+
     private static readonly Dictionary<string, DeviceFacts> Cache = [];
 
     public static DeviceFacts Of(SuiteContext ctx)
@@ -14,7 +17,7 @@ public sealed record DeviceFacts(FeatureSet Offered, int MaxPairs)
             if (Cache.TryGetValue(ctx.Device.Text, out var facts)) return facts;
             using var s = ctx.Open();
             s.Driver.BeginNegotiation();
-            facts = new DeviceFacts(s.Driver.Offered, s.Driver.MaxPairs);
+            facts = new DeviceFacts(s.Driver.Offered, s.Driver.MaxPairs, s.Device.Capabilities.Names);
             s.Driver.Reset();
             return Cache[ctx.Device.Text] = facts;
         }

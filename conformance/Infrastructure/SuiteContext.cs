@@ -19,10 +19,10 @@ public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver
     public DriverOptions DriverOptions => new() { Timeout = Settings.Timeout };
 
     /// <summary>
-    /// Whether the suite may pick max_virtqueue_pairs itself: true for the bundled reference, whose URI takes
-    /// it; a real device has the value it has.
+    /// Whether the suite may pick max_virtqueue_pairs itself: true where the adapter builds the device from its URI
+    /// (the bundled reference); a real device has the value it has.
     /// </summary>
-    public bool CanChoosePairs => Device.Scheme == "reference";
+    public bool CanChoosePairs => resolver.BuildsDevice(Device);
 
     /// <summary>Opens the device under test (with <paramref name="pairs"/> max pairs where the device allows choosing) and a driver for it.</summary>
     public DriverSession Open(int? pairs = null)

@@ -1,3 +1,4 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
@@ -69,9 +70,9 @@ public sealed class IndexWrapTests
     public static Property DataRingsCrossTheWrap(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(DataCases), c =>
         {
-            var overSocket = ctx.Device.Scheme == "vhost-user";
-            var start = overSocket ? (ushort)(Wrap - c.Lead) : (ushort)0;
             using var s = ctx.Open();
+            var startsAnywhere = s.Device.Capabilities.Has<IRingStartIndex>();
+            var start = startsAnywhere ? (ushort)(Wrap - c.Lead) : (ushort)0;
             // A driver of its own: the session's driver starts rings at 0, and only a front-end may start them elsewhere. The
             // controlq stays at 0: this check is about the data rings, which over vhost-user are another program's.
             var d = new NetDriver(s.Device, ctx.DriverOptions with { DataRingStartIndex = start });
@@ -86,7 +87,7 @@ public sealed class IndexWrapTests
             var rxs = Enumerable.Range(1, pairs).Select(p => new Tally(d.Queue(NetQueueLayout.Receiveq(p)), $"receiveq{p}", start)).ToList();
             // The driver posted receive buffers while initialising; they count as made available.
             foreach (var rx in rxs) rx.Offered = rx.Queue.Outstanding;
-            var total = (overSocket ? c.Lead : Wrap) + 2 * tx.Queue.Size;
+            var total = (startsAnywhere ? c.Lead : Wrap) + 2 * tx.Queue.Size;
             var arrived = new bool[total];
             var arrivals = 0;
 
@@ -213,10 +214,10 @@ public sealed class IndexWrapTests
     public static Property ControlqCrossesTheWrap(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(ControlCases), c =>
         {
-            var overSocket = ctx.Device.Scheme == "vhost-user";
-            var start = overSocket ? (ushort)(Wrap - c.Lead) : (ushort)0;
             // Two pairs are enough to see a command take effect, and in-process keep each of the 65,536 commands cheap.
             using var s = ctx.Open(2);
+            var startsAnywhere = s.Device.Capabilities.Has<IRingStartIndex>();
+            var start = startsAnywhere ? (ushort)(Wrap - c.Lead) : (ushort)0;
             var d = new NetDriver(s.Device, ctx.DriverOptions with { ControlqStartIndex = start });
             d.BeginNegotiation();
             // VQ_PAIRS_SET is the command every multiqueue device must act on; without MQ there is nothing to drive.
@@ -229,7 +230,7 @@ public sealed class IndexWrapTests
             var pairs = Math.Min(2, d.MaxPairs);
             Probes.Initialize(d, features, pairs);
             var cvq = d.Queue(d.Layout.ControlqIndex!.Value);
-            var total = (overSocket ? c.Lead : Wrap) + cvq.Size;
+            var total = (startsAnywhere ? c.Lead : Wrap) + cvq.Size;
             string State(int i) => $"controlq (vq {cvq.Index}, size {cvq.Size}) after {i} of {total} command(s) from idx {start}: " +
                 $"avail idx {cvq.PublishedIdx}, used idx {cvq.DeviceUsedIdx}, {cvq.Outstanding} with the device";
             for (var i = 0; i < total; i++)

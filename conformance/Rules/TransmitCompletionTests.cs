@@ -1,3 +1,4 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
@@ -146,8 +147,8 @@ public sealed class TransmitCompletionTests
     /// owed back like any other (§2.7.8); for the ones the driver was forbidden to queue the spec gives the device no
     /// duty, so keeping them is a robustness finding, not a failure.
     /// </summary>
-    public static string DisabledRule(DisabledWindow w, string scheme) =>
-        scheme == "vhost-user" ? "vu.ring.disabled-tx-discard"
+    public static string DisabledRule(DisabledWindow w, bool vhostUserBackEnd) =>
+        vhostUserBackEnd ? "vu.ring.disabled-tx-discard"
         : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule
         : "robust.ring.disabled-tx-returned";
 
@@ -209,7 +210,7 @@ public sealed class TransmitCompletionTests
         }, d.ResponseWait);
         // The frames themselves are not this check's business (the steering checks judge where frames land).
         d.ClearReceived();
-        Expect.That(allBack, DisabledRule(c.Window, ctx.Device.Scheme),
+        Expect.That(allBack, DisabledRule(c.Window, s.Device.Capabilities.Has<IVhostUserBackEnd>()),
             $"{c}: {(d.ResponseWait == TimeSpan.Zero ? "once the kick was handled" : $"{d.ResponseWait.TotalMilliseconds} ms after the kick")}, {returned} of the {c.Frames} transmit buffer(s) came back used and the device " +
             $"holds {tx.Outstanding} (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}) of transmitq{c.Pair}, above virtqueue_pairs={c.Pairs}");
     }

@@ -1,7 +1,7 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
@@ -19,14 +19,10 @@ public sealed class VhostUserDataPlaneTests
     /// <summary>A frame is "gone" once the device has had this long to bring it back and has not.</summary>
     private static TimeSpan Settle(NetDriver d) => d.Device.SettleTime;
 
-    private static VhostUserDevice Backend(DriverSession s) =>
-        s.Device as VhostUserDevice ?? throw new InvalidOperationException("not a vhost-user device");
+    private static IVhostUserBackEnd Backend(DriverSession s) =>
+        s.Device.Capabilities.Get<IVhostUserBackEnd>() ?? throw new InvalidOperationException(Needs.VhostUserBackEnd);
 
-    private static void RequireVhostUser(SuiteContext ctx)
-    {
-        if (ctx.Device.Scheme != "vhost-user")
-            Suite.NotApplicable($"{ctx.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
-    }
+    private static void RequireVhostUser(SuiteContext ctx) => Needs.Require<IVhostUserBackEnd>(ctx, Needs.VhostUserBackEnd);
 
     /// <summary>
     /// GET_QUEUE_NUM must cover the pairs the back-end really serves: open it with as many pairs as it claims
@@ -96,8 +92,8 @@ public sealed class VhostUserDataPlaneTests
             for (var i = 0; i < before; i++)
                 Probes.Owed(d, 1, i, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
-            var plane = Backend(s).DataPlane;
-            var baseIdx = plane.StopRing(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+            if (Needs.Capability<IRingSuspension>(s, Needs.RingSuspension) is not { } plane) return;
+            var baseIdx = plane.Stop(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
             Expect.That(baseIdx == tx.PublishedIdx, "vu.get-base.reply-last-avail",
                 $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index}, GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
             var usedAtStop = tx.DeviceUsedIdx;
@@ -105,7 +101,7 @@ public sealed class VhostUserDataPlaneTests
             d.TryWaitUntil(() => tx.DeviceUsedIdx != usedAtStop, Settle(d));
             Expect.That(tx.DeviceUsedIdx == usedAtStop, "vu.ring.stop-on-get-base",
                 $"vring {tx.Index} was stopped by GET_VRING_BASE, yet after {during} more kick(s) its used idx moved from {usedAtStop} to {tx.DeviceUsedIdx}");
-            plane.ResumeRing(tx.Index, baseIdx);
+            plane.Resume(tx.Index, baseIdx);
             var back = new List<ulong>();
             try
             {

@@ -1,7 +1,8 @@
+using VirtioMq.Adapters.Devices.Capabilities;
+using VirtioMq.Adapters.VhostUser;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Spec.VhostUser;
 
@@ -17,14 +18,17 @@ public sealed class VhostUserReplyAckTests
     public static Property NeedReplyGetsAnAck(SuiteContext ctx) =>
         Prop.ForAll(Arb.From(Gen.Choose(0, 1)), second =>
         {
-            if (ctx.Device.Scheme != "vhost-user") { ThisCase.NotApplicable("the device is not reached over vhost-user"); return; }
             using var s = ctx.Open();
-            var connection = ((VhostUserDevice)s.Device).Connection;
-            if (!connection.Has(VhostUserProtocolFeature.ReplyAck)) { ThisCase.NotApplicable("the back-end does not offer VHOST_USER_PROTOCOL_F_REPLY_ACK"); return; }
+            if (Needs.Capability<IVhostUserBackEnd>(s, Needs.VhostUserBackEnd) is not { } backEnd) return;
+            if ((backEnd.ProtocolFeatures & (1UL << VhostUserProtocolFeature.ReplyAck)) == 0)
+            {
+                ThisCase.NotApplicable("the back-end does not offer VHOST_USER_PROTOCOL_F_REPLY_ACK");
+                return;
+            }
             try
             {
                 // The same protocol features again: a request every back-end accepts, so the ack must be 0.
-                connection.Send(VhostUserRequest.SetProtocolFeatures, Payload.U64(connection.ProtocolFeatures));
+                backEnd.Send(VhostUserRequest.SetProtocolFeatures, Payload.U64(backEnd.ProtocolFeatures));
                 // And the requests of a whole device start, each with need_reply.
                 if (second == 1) s.Driver.Initialize(pairs: 1);
                 ThisCase.Judged(); // every request above got its ack
@@ -36,15 +40,14 @@ public sealed class VhostUserReplyAckTests
             }
             catch (DeviceTimeoutException e)
             {
-                throw Expect.Violated("vu.reply-ack.must-reply", $"REPLY_ACK was negotiated (protocol features 0x{connection.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
+                throw Expect.Violated("vu.reply-ack.must-reply", $"REPLY_ACK was negotiated (protocol features 0x{backEnd.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
             }
         });
 
     [Test, Requirement("vu.reply-ack.must-reply")]
     public void A_request_with_need_reply_gets_its_ack()
     {
-        if (SuiteContext.Current.Device.Scheme != "vhost-user")
-            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
         Suite.Verify(NeedReplyGetsAnAck(SuiteContext.Current), cases: 2);
     }
 }

@@ -1,7 +1,7 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
@@ -33,11 +33,10 @@ public sealed class VhostUserResumeTests
     public static Property ResumeWhereverTheRingStopped(SuiteContext ctx) =>
         Prop.ForAll(Cases(), c =>
         {
-            if (ctx.Device.Scheme != "vhost-user") { ThisCase.NotApplicable("the device is not reached over vhost-user"); return; }
             using var s = ctx.Open(2);
             var d = s.Driver;
             d.Initialize(pairs: 1);
-            var plane = ((VhostUserDevice)s.Device).DataPlane;
+            if (Needs.Capability<IRingSuspension>(s, Needs.RingSuspension) is not { } plane) return;
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             for (var i = 0; i < c.Before; i++)
                 Probes.Owed(d, 1, i % 8, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
@@ -45,7 +44,7 @@ public sealed class VhostUserResumeTests
             ushort baseIdx;
             try
             {
-                baseIdx = plane.StopRing(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+                baseIdx = plane.Stop(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
             }
             catch (DeviceProtocolException e)
             {
@@ -57,7 +56,7 @@ public sealed class VhostUserResumeTests
             var back = new List<ulong>();
             try
             {
-                plane.ResumeRing(tx.Index, baseIdx);
+                plane.Resume(tx.Index, baseIdx);
                 d.TryWaitUntil(() =>
                 {
                     foreach (var t in tags.Except(back)) if (d.Claim(t) is not null) back.Add(t);
@@ -87,8 +86,7 @@ public sealed class VhostUserResumeTests
     [Test, Requirement("vu.get-base.reply-last-avail", "vu.set-base.resume")]
     public void A_ring_resumes_at_any_index_GET_VRING_BASE_gave()
     {
-        if (SuiteContext.Current.Device.Scheme != "vhost-user")
-            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Needs.Require<IRingSuspension>(SuiteContext.Current, Needs.RingSuspension);
         Suite.Verify(ResumeWhereverTheRingStopped(SuiteContext.Current), cases: 20);
     }
 }

@@ -1,7 +1,7 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
@@ -62,16 +62,16 @@ public sealed class VhostUserRingEnableTests
     public static Property EachRingHasItsOwnEnableState(SuiteContext ctx) =>
         Prop.ForAll(HistoryCases, c =>
         {
-            if (ctx.Device.Scheme != "vhost-user") { ThisCase.NotApplicable("the device is not reached over vhost-user"); return; }
             var next = 0;
             while (next < c.Cases.Length)
             {
                 using var s = ctx.Open(Pairs);
                 var d = s.Driver;
                 d.BeginNegotiation();
-                var backend = (VhostUserDevice)s.Device;
+                if (Needs.Capability<IVhostUserBackEnd>(s, Needs.VhostUserBackEnd) is not { } backEnd) return;
+                if (Needs.Capability<IRingEnable>(s, Needs.RingEnable) is not { } backend) return;
                 // Without the protocol-features bit every ring is enabled for good: nothing here applies.
-                if (d.MaxPairs < 2 || !backend.BackendFeatures.Has(FeatureBit.ProtocolFeatures))
+                if (d.MaxPairs < 2 || !backEnd.BackendFeatures.Has(FeatureBit.ProtocolFeatures))
                 {
                     ThisCase.NotApplicable(d.MaxPairs < 2 ? "the back-end serves one pair" : "the back-end does not offer VHOST_USER_F_PROTOCOL_FEATURES: every ring is enabled for good");
                     return;
@@ -83,13 +83,13 @@ public sealed class VhostUserRingEnableTests
         });
 
     /// <summary>One session: pairs 2..<paramref name="pairs"/> get the histories of <paramref name="c"/>, then a frame each.</summary>
-    private static void Session(NetDriver d, VhostUserDevice backend, Case c, int pairs)
+    private static void Session(NetDriver d, IRingEnable backend, Case c, int pairs)
     {
         Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), pairs);
         // The device model enabled pair 1 at DRIVER_OK; the other rings get the case's history, enables first.
         var rings = Enumerable.Range(2, 2 * (pairs - 1)).ToList();
-        foreach (var vq in rings.Where(vq => c.Of(vq) != History.NeverEnabled)) backend.DataPlane.SetEnabled(vq, true);
-        foreach (var vq in rings.Where(vq => c.Of(vq) == History.EnabledThenDisabled)) backend.DataPlane.SetEnabled(vq, false);
+        foreach (var vq in rings.Where(vq => c.Of(vq) != History.NeverEnabled)) backend.SetEnabled(vq, true);
+        foreach (var vq in rings.Where(vq => c.Of(vq) == History.EnabledThenDisabled)) backend.SetEnabled(vq, false);
         d.ClearReceived();
         var tags = Enumerable.Range(2, pairs - 1).ToDictionary(k => k, k => d.TransmitTagged(k, flow: k));
         bool On(int vq) => c.Of(vq) == History.Enabled;
@@ -138,8 +138,7 @@ public sealed class VhostUserRingEnableTests
     [Test, Requirement("vu.mq.enable-per-ring", "vu.ring.disabled-rx-no-packets", "vu.ring.disabled-tx-discard")]
     public void SET_VRING_ENABLE_switches_the_one_ring_it_names()
     {
-        if (SuiteContext.Current.Device.Scheme != "vhost-user")
-            Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
+        Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
         Suite.Verify(EachRingHasItsOwnEnableState(SuiteContext.Current), cases: CaseCount);
     }
 }

@@ -54,7 +54,7 @@ public sealed class IndexWrapDetectionTests
         for (var i = 0; i < 10; i++) Assert.That(d.SendAndLocate(1, flow: i, d.Options.Timeout), Is.EqualTo(1), $"frame {i}");
         Assert.That(d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout), $"used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}");
         Assert.That(tx.PublishedIdx, Is.EqualTo((ushort)4));
-        Assert.That(((VhostUserDevice)s.Device).DataPlane.StopRing(tx.Index), Is.EqualTo((ushort)4));
+        Assert.That(s.Device.Capabilities.Get<VirtioMq.Adapters.Devices.Capabilities.IRingSuspension>()!.Stop(tx.Index), Is.EqualTo((ushort)4));
     }
 
     [Test]

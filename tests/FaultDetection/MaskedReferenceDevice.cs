@@ -128,5 +128,6 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
 
     public TimeSpan SettleTime => _inner.SettleTime;
     public IReadOnlyDictionary<string, string> Identity => _inner.Identity;
+    public VirtioMq.Adapters.Devices.Capabilities.DeviceCapabilities Capabilities => _inner.Capabilities;
     public void Dispose() => _inner.Dispose();
 }
