@@ -1,5 +1,6 @@
 using VirtioMq.Spec.Memory;
 using VirtioMq.Spec;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.Driver;
 
@@ -170,7 +171,7 @@ public sealed class DriverVirtqueue
         if (id >= Size || !_outstanding.Remove((ushort)id, out var o))
             throw new DeviceProtocolException($"virtqueue {Index}: the device put id {id} in the used ring, which is not the head of a buffer it holds " +
                 "(returned twice, or never made available)")
-            { RequirementId = "ring.used.def.returns-buffers" };
+            { Breach = Breach.UsedIdNotHeld };
         // All the writable bytes, not only the first len: a frame that runs past a short used length is still found.
         var contents = new byte[o.Writable.Sum(w => (long)w.Len)];
         var at = 0;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using VirtioMq.Spec;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.Driver;
 

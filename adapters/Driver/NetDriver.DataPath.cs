@@ -1,4 +1,5 @@
 using VirtioMq.Spec;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.Driver;
 
@@ -36,7 +37,7 @@ public sealed partial class NetDriver
         {
             // Transmit descriptors come back only through the used ring (§2.7.8): a ring that stays full is the device's.
             WaitUntil(() => { ReapTransmitted(q); return q.FreeDescriptors > 0; },
-                $"transmitq{pair} to return a used buffer (all {q.Size} descriptors are with the device)", requirementId: "ring.used.def.returns-buffers");
+                $"transmitq{pair} to return a used buffer (all {q.Size} descriptors are with the device)", breach: Breach.TransmitBuffersKept);
             q.Add([buffer], [], tag: "tx");
         }
         PublishAndKick(q);
@@ -105,7 +106,7 @@ public sealed partial class NetDriver
         if (hit is not null && hit.UsedLength < written)
             throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {SplitRing.NetHeaderSize}-byte " +
                 $"header and the {frameLength}-byte {what}, {written} bytes")
-            { RequirementId = "ring.used.dev.write-len-bytes" };
+            { Breach = Breach.UsedLengthShort };
         return hit;
     }
 
@@ -175,9 +176,9 @@ public sealed partial class NetDriver
         {
             if (!_deliveredTags.Add(tag))
                 throw new DeviceProtocolException($"frame duplicated: the frame tagged {tag}, sent once, came back a second time on receiveq{received.Pair}")
-                { RequirementId = "net.tx.def.sent-once" };
+                { Breach = Breach.FrameDuplicated };
             if (FrameJudgement.Judge(u.Contents, u.Length, sent, received.Pair) is { } v)
-                throw new DeviceProtocolException(v.Message) { RequirementId = v.RequirementId };
+                throw new DeviceProtocolException(v.Message) { Judgement = v };
             received = received with { Frame = u.Contents[SplitRing.NetHeaderSize..(SplitRing.NetHeaderSize + sent.Length)] };
         }
         _received.Add(received);

@@ -136,7 +136,7 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
             throw new DeviceProtocolException(
                 $"max_virtqueue_pairs reads {MaxPairs} (0x{MaxPairs:x4}), which puts vq {vq} ({Layout.Identify(vq)}) in the layout, but the device has " +
                 $"{Device.NumQueues} virtqueues (room for {(Device.NumQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
-            { RequirementId = "net.cfg.def.layout" };
+            { Breach = Breach.ConfigLayoutPastQueues };
         size = Math.Min(size, Device.QueueMaxSize);
         var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
             vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
@@ -154,13 +154,13 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
 
     /// <summary>
     /// Polls <paramref name="condition"/> until it holds, sleeping on device notifications; throws naming what it
-    /// waited for and, when given, the rule a device that never gets there breaks.
+    /// waited for and, when given, what a device that never gets there does wrong.
     /// </summary>
-    public void WaitUntil(Func<bool> condition, string waitedFor, TimeSpan? timeout = null, string? requirementId = null)
+    public void WaitUntil(Func<bool> condition, string waitedFor, TimeSpan? timeout = null, Breach? breach = null)
     {
         var wait = Patience.Current.Cap(timeout ?? _options.Timeout);
         if (!TryWaitUntil(condition, wait))
-            throw new DeviceTimeoutException(waitedFor, wait) { RequirementId = requirementId };
+            throw new DeviceTimeoutException(waitedFor, wait) { Breach = breach };
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec.VhostUser;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.VhostUser;
 
@@ -77,10 +78,10 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
             Patience.Current.RanOut();
             throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Patience.Current.Cap(Timeout))
             {
-                RequirementId = ackOnly ? "vu.reply-ack.must-reply" : request switch
+                Breach = ackOnly ? Breach.ReplyAckMissing : request switch
                 {
-                    VhostUserRequest.GetVringBase => "vu.get-base.reply-last-avail",
-                    VhostUserRequest.GetQueueNum => "vu.mq.get-queue-num-reply",
+                    VhostUserRequest.GetVringBase => Breach.VringBaseReplyMissing,
+                    VhostUserRequest.GetQueueNum => Breach.QueueNumReplyMissing,
                     _ => null,
                 },
             };

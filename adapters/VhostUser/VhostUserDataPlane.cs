@@ -2,6 +2,7 @@ using VirtioMq.Spec.Memory;
 using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.VhostUser;
 
@@ -95,11 +96,11 @@ public sealed class VhostUserDataPlane(
             // the addresses and the kick of a ring past memory it may), makes GET_QUEUE_NUM an untrue answer.
             // A base refused is SET_VRING_BASE's own rule: any 16-bit index is a valid place to resume.
             var covered = QueueNum is { } n && (ulong)vq < 2 * n;
-            var rule = !covered ? null
-                : e.Request == VhostUserRequest.SetVringBase ? "vu.set-base.resume"
-                : e.Request is VhostUserRequest.SetVringNum or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr ? "vu.mq.get-queue-num-reply"
+            Breach? breach = !covered ? null
+                : e.Request == VhostUserRequest.SetVringBase ? Breach.ResumeIndexRefused
+                : e.Request is VhostUserRequest.SetVringNum or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr ? Breach.CoveredRingRefused
                 : null;
-            throw e.ForVring(vq, rule);
+            throw e.ForVring(vq, breach);
         }
         _rings[vq] = fds;
         _registers[vq] = r;
@@ -160,7 +161,7 @@ public sealed class VhostUserDataPlane(
         _stopped[vq] = r;
         var reply = Payload.ReadVringState(connection.Call(VhostUserRequest.GetVringBase, new VringState((uint)vq, 0).Encode()));
         if (reply.Index != (uint)vq)
-            throw new Driver.DeviceProtocolException($"GET_VRING_BASE for vring {vq} was answered for vring {reply.Index}");
+            throw new DeviceProtocolException($"GET_VRING_BASE for vring {vq} was answered for vring {reply.Index}");
         return (ushort)reply.Num;
     }
 

@@ -1,4 +1,4 @@
-using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;
@@ -20,6 +20,6 @@ public sealed class VhostUserRefusalException(VhostUserRequest request, ulong st
     public int? Vring { get; } = vring;
 
     /// <summary>The same refusal, told which ring it was about.</summary>
-    public VhostUserRefusalException ForVring(int vq, string? requirementId = null) =>
-        new(Request, Status, SocketPath, vq) { RequirementId = requirementId };
+    public VhostUserRefusalException ForVring(int vq, Breach? breach = null) =>
+        new(Request, Status, SocketPath, vq) { Breach = breach };
 }

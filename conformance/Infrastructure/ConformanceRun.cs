@@ -3,6 +3,7 @@ using System.Globalization;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Spec;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Infrastructure;
 

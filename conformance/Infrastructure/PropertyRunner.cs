@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using Microsoft.FSharp.Core;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Infrastructure;
 

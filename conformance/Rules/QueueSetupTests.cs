@@ -6,6 +6,7 @@ using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

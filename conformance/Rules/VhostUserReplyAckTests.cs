@@ -5,6 +5,7 @@ using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Spec.VhostUser;
+using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

@@ -1,0 +1,29 @@
+namespace VirtioMq.Adapters.Devices;
+
+/// <summary>
+/// Wrong answers the suite's driver and front-end can recognise where they happen, named by what the device did.
+/// Which rule of the catalogue each one breaks is the suite's business, not the transport's.
+/// </summary>
+public enum Breach
+{
+    /// <summary>max_virtqueue_pairs puts a queue past those the transport offers.</summary>
+    ConfigLayoutPastQueues,
+    /// <summary>The used ring names a head the device does not hold (returned twice, or never made available).</summary>
+    UsedIdNotHeld,
+    /// <summary>Every descriptor of a transmitq stayed with the device: it returns no transmit buffer.</summary>
+    TransmitBuffersKept,
+    /// <summary>A delivered frame's used length counts fewer bytes than the device wrote.</summary>
+    UsedLengthShort,
+    /// <summary>A frame sent once came back twice.</summary>
+    FrameDuplicated,
+    /// <summary>A vhost-user request sent with need_reply (REPLY_ACK negotiated) got no ack.</summary>
+    ReplyAckMissing,
+    /// <summary>GET_VRING_BASE got no reply.</summary>
+    VringBaseReplyMissing,
+    /// <summary>GET_QUEUE_NUM got no reply.</summary>
+    QueueNumReplyMissing,
+    /// <summary>SET_VRING_BASE refused: the back-end would not resume a ring at the index it was given.</summary>
+    ResumeIndexRefused,
+    /// <summary>A ring GET_QUEUE_NUM covers had its size or eventfds refused: the back-end does not serve it after all.</summary>
+    CoveredRingRefused,
+}
