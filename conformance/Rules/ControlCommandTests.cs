@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// The controlq as a channel (§5.1.9.5, §2.7.4): any descriptor layout of a command works, and a device keeps
 /// its head when a command is unknown or malformed (robustness: the spec leaves the answer open).
 /// </summary>
-[TestFixture, Category("Control commands"), Plane(Plane.Control)]
+[TestFixture, Category("Control commands")]
 public sealed class ControlCommandTests
 {
     public sealed record FramingCase(int MaxPairs, int Pairs, CommandFraming Framing)
@@ -156,15 +156,27 @@ public sealed class ControlCommandTests
             Probes.PairsSet(d, model, n, "robust.mq.pairs-set-without-mq-rejected");
         });
 
-    [Test, Requirement("ring.framing.dev.no-layout-assumption")]
-    public void VQ_PAIRS_SET_works_in_any_descriptor_layout() => Suite.Verify(AnyFramingIsAccepted(SuiteContext.Current), cases: FramingCaseCount);
+    public static readonly SuiteCheck AnyLayout = new(nameof(VQ_PAIRS_SET_works_in_any_descriptor_layout), AnyFramingIsAccepted,
+        [Rule.RingFramingDevNoLayoutAssumption], [Plane.Control], FramingCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.ctrl.unknown-command-rejected")]
-    public void Unknown_commands_are_answered_ERR() => Suite.Verify(UnknownCommandsAreRejected(SuiteContext.Current), cases: UnknownCaseCount);
+    public static readonly SuiteCheck UnknownRejected = new(nameof(Unknown_commands_are_answered_ERR), UnknownCommandsAreRejected,
+        [Rule.RobustCtrlUnknownCommandRejected], [Plane.Control], UnknownCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.ctrl.malformed-survives")]
-    public void Malformed_commands_leave_the_controlq_working() => Suite.Verify(MalformedCommandsLeaveTheDeviceWorking(SuiteContext.Current), cases: MalformedCaseCount);
+    public static readonly SuiteCheck MalformedSurvived = new(nameof(Malformed_commands_leave_the_controlq_working), MalformedCommandsLeaveTheDeviceWorking,
+        [Rule.RobustCtrlMalformedSurvives], [Plane.Control], MalformedCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.mq.pairs-set-without-mq-rejected")]
-    public void VQ_PAIRS_SET_without_MQ_is_answered_ERR() => Suite.Verify(PairsSetWithoutMqIsRejected(SuiteContext.Current), cases: 10);
+    public static readonly SuiteCheck PairsSetWithoutMq = new(nameof(VQ_PAIRS_SET_without_MQ_is_answered_ERR), PairsSetWithoutMqIsRejected,
+        [Rule.RobustMqPairsSetWithoutMqRejected], [Plane.Control], 10);
+
+    [Test, Check]
+    public void VQ_PAIRS_SET_works_in_any_descriptor_layout() => Suite.Verify(AnyLayout);
+
+    [Test, Check, Category("Robustness")]
+    public void Unknown_commands_are_answered_ERR() => Suite.Verify(UnknownRejected);
+
+    [Test, Check, Category("Robustness")]
+    public void Malformed_commands_leave_the_controlq_working() => Suite.Verify(MalformedSurvived);
+
+    [Test, Check, Category("Robustness")]
+    public void VQ_PAIRS_SET_without_MQ_is_answered_ERR() => Suite.Verify(PairsSetWithoutMq);
 }

@@ -7,7 +7,7 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Rules;
 
 /// <summary>Where the controlq is (§5.1.2): at 2N for N = max_virtqueue_pairs with MQ (or RSS), at 2 without.</summary>
-[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
+[TestFixture, Category("Controlq placement")]
 public sealed class ControlqPlacementTests
 {
     public sealed record Case(int MaxPairs, FeatureSet Wish)
@@ -44,6 +44,9 @@ public sealed class ControlqPlacementTests
         });
     }
 
-    [Test, Requirement("net.vq.def.layout")]
-    public void Controlq_is_at_2N_and_nowhere_else() => Suite.Verify(ControlqAnswersOnlyAtItsIndex(SuiteContext.Current));
+    public static readonly SuiteCheck OnlyAt2N = new(nameof(Controlq_is_at_2N_and_nowhere_else), ControlqAnswersOnlyAtItsIndex,
+        [Rule.NetVqDefLayout], [Plane.Control]);
+
+    [Test, Check]
+    public void Controlq_is_at_2N_and_nowhere_else() => Suite.Verify(OnlyAt2N);
 }

@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// Device operation on every queue pair: nothing is consumed before DRIVER_OK (§2.1.2) and each received
 /// packet is one buffer with num_buffers 1 and a used length that covers what was written (§5.1.9.4.1, §2.7.8.2).
 /// </summary>
-[TestFixture, Category("Device operation"), Plane(Plane.Data)]
+[TestFixture, Category("Device operation")]
 public sealed class DeviceOperationTests
 {
     public static Property NothingIsConsumedBeforeDriverOk(SuiteContext ctx) =>
@@ -101,12 +101,21 @@ public sealed class DeviceOperationTests
                     $"initialised again with 1 pair after the reset, the device used the old ring of vq {q.Index}, which the driver did not set up again (used idx {usedBefore[q.Index]} -> {q.DeviceUsedIdx})");
         });
 
-    [Test, Requirement("core.reset.dev.quiesce", "core.reset.dev.status-zero")]
-    public void After_reset_the_device_leaves_the_old_rings_alone() => Suite.Verify(ResetQuiesces(SuiteContext.Current), cases: 20);
+    public static readonly SuiteCheck ResetQuiesced = new(nameof(After_reset_the_device_leaves_the_old_rings_alone), ResetQuiesces,
+        [Rule.CoreResetDevQuiesce, Rule.CoreResetDevStatusZero], [Plane.Data], 20);
 
-    [Test, Requirement("core.status.dev.no-use-before-driver-ok")]
-    public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingIsConsumedBeforeDriverOk(SuiteContext.Current), cases: 20);
+    public static readonly SuiteCheck NothingBeforeDriverOk = new(nameof(No_queue_is_used_before_DRIVER_OK), NothingIsConsumedBeforeDriverOk,
+        [Rule.CoreStatusDevNoUseBeforeDriverOk], [Plane.Data], 20);
 
-    [Test, Requirement("net.rx.dev.num-buffers-1", "ring.used.dev.write-len-bytes")]
-    public void Received_packets_have_one_buffer_and_an_honest_length() => Suite.Verify(ReceivedPacketsAreWellFormed(SuiteContext.Current), cases: 30);
+    public static readonly SuiteCheck WellFormedReceive = new(nameof(Received_packets_have_one_buffer_and_an_honest_length), ReceivedPacketsAreWellFormed,
+        [Rule.NetRxDevNumBuffers1, Rule.RingUsedDevWriteLenBytes], [Plane.Data], 30);
+
+    [Test, Check]
+    public void After_reset_the_device_leaves_the_old_rings_alone() => Suite.Verify(ResetQuiesced);
+
+    [Test, Check]
+    public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingBeforeDriverOk);
+
+    [Test, Check]
+    public void Received_packets_have_one_buffer_and_an_honest_length() => Suite.Verify(WellFormedReceive);
 }

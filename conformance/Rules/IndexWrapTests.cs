@@ -264,12 +264,16 @@ public sealed class IndexWrapTests
             }
         });
 
-    [Test, Plane(Plane.Data), Requirement(AvailWrap, UsedWrap)]
-    public void Receive_and_transmit_rings_keep_working_across_the_index_wrap() =>
-        Suite.Verify(DataRingsCrossTheWrap(SuiteContext.Current), cases: 3);
+    public static readonly SuiteCheck DataRings = new(nameof(Receive_and_transmit_rings_keep_working_across_the_index_wrap), DataRingsCrossTheWrap,
+        [AvailWrap, UsedWrap], [Plane.Data], 3);
 
     /// <remarks>Over vhost-user the controlq is the suite's own front-end: the plane says the verdict is about that, not the back-end.</remarks>
-    [Test, Plane(Plane.Control), Requirement(AvailWrap, UsedWrap, PairsSetRule)]
-    public void The_controlq_keeps_working_across_the_index_wrap() =>
-        Suite.Verify(ControlqCrossesTheWrap(SuiteContext.Current), cases: 2);
+    public static readonly SuiteCheck Controlq = new(nameof(The_controlq_keeps_working_across_the_index_wrap), ControlqCrossesTheWrap,
+        [AvailWrap, UsedWrap, PairsSetRule], [Plane.Control], 2);
+
+    [Test, Check]
+    public void Receive_and_transmit_rings_keep_working_across_the_index_wrap() => Suite.Verify(DataRings);
+
+    [Test, Check]
+    public void The_controlq_keeps_working_across_the_index_wrap() => Suite.Verify(Controlq);
 }

@@ -13,7 +13,7 @@ namespace VirtioMq.Conformance.Rules;
 /// without acting on them and keeping the queue is a robustness expectation; an impossible available index
 /// leaves the ring in a state only a reset repairs, which is what DEVICE_NEEDS_RESET is for (§2.1.2, SHOULD).
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data)]
+[TestFixture, Category("Ring")]
 public sealed class MalformedChainTests
 {
     public enum Malformation
@@ -273,11 +273,15 @@ public sealed class MalformedChainTests
         });
     }
 
-    [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
-    public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>
-        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: ChainCaseCount);
+    public static readonly SuiteCheck MalformedRefused = new(nameof(Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working), MalformedChainsAreRefused,
+        [Rule.RobustRingMalformedChainRefused], [Plane.Data], ChainCaseCount);
 
-    [Test, Category("Should"), Requirement("core.status.dev.needs-reset", "core.status.reset-value")]
-    public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() =>
-        Suite.Verify(AnImpossibleAvailableIndexNeedsAReset(SuiteContext.Current), cases: OverrunCaseCount);
+    public static readonly SuiteCheck ImpossibleAvailIndex = new(nameof(An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET), AnImpossibleAvailableIndexNeedsAReset,
+        [Rule.CoreStatusDevNeedsReset, Rule.CoreStatusResetValue], [Plane.Data], OverrunCaseCount);
+
+    [Test, Check, Category("Robustness")]
+    public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() => Suite.Verify(MalformedRefused);
+
+    [Test, Check, Category("Should")]
+    public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() => Suite.Verify(ImpossibleAvailIndex);
 }

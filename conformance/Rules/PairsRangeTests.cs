@@ -108,13 +108,21 @@ public sealed class PairsRangeTests
     public static MqDeviceModel Model(Adapters.Driver.NetDriver d) =>
         MqDeviceModel.Initial(d.Offered, d.MaxPairs).Negotiate(d.Negotiated).Next.DriverOk();
 
-    [Test, Plane(Plane.Control), Requirement("net.cfg.dev.max-pairs-range", "core.cfg.dev.readable-before-features-ok", "core.feat.dev.no-unsatisfied-dependency")]
-    public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRangeAndDependencies(SuiteContext.Current));
+    public static readonly SuiteCheck ConfigRange = new(nameof(Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ), ConfigRangeAndDependencies,
+        [Rule.NetCfgDevMaxPairsRange, Rule.CoreCfgDevReadableBeforeFeaturesOk, Rule.CoreFeatDevNoUnsatisfiedDependency], [Plane.Control]);
 
-    [Test, Plane(Plane.Control, Plane.Data), Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
-    public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCountInRangeIsAcceptedAndUsed(SuiteContext.Current));
+    public static readonly SuiteCheck EveryPairCount = new(nameof(Every_pair_count_from_1_to_max_is_accepted_and_usable), EveryPairCountInRangeIsAcceptedAndUsed,
+        [Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed], [Plane.Control, Plane.Data]);
 
-    [Test, Plane(Plane.Control, Plane.Data), Category("Robustness"), Requirement("robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected")]
-    public void Zero_and_above_max_are_rejected_without_state_change() =>
-        Suite.Verify(OutOfRangePairCountsAreRejected(SuiteContext.Current), cases: RejectCaseCount);
+    public static readonly SuiteCheck OutOfRangeRejected = new(nameof(Zero_and_above_max_are_rejected_without_state_change), OutOfRangePairCountsAreRejected,
+        [Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected], [Plane.Control, Plane.Data], RejectCaseCount);
+
+    [Test, Check]
+    public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRange);
+
+    [Test, Check]
+    public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCount);
+
+    [Test, Check, Category("Robustness")]
+    public void Zero_and_above_max_are_rejected_without_state_change() => Suite.Verify(OutOfRangeRejected);
 }

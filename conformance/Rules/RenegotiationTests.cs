@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// other features, and the controlq moves with them (2N with MQ, 2 without, none without CTRL_VQ). Firmware
 /// handing a device to an OS with another feature set does exactly this.
 /// </summary>
-[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
+[TestFixture, Category("Controlq placement")]
 public sealed class RenegotiationTests
 {
     public sealed record Case(int MaxPairs, FeatureSet First, FeatureSet Then)
@@ -58,7 +58,9 @@ public sealed class RenegotiationTests
         });
     }
 
-    [Test, Requirement("net.vq.def.layout")]
-    public void The_controlq_moves_with_the_features_negotiated_after_reset() =>
-        Suite.Verify(ControlqFollowsTheLatestNegotiation(SuiteContext.Current), cases: 40);
+    public static readonly SuiteCheck ControlqMoves = new(nameof(The_controlq_moves_with_the_features_negotiated_after_reset), ControlqFollowsTheLatestNegotiation,
+        [Rule.NetVqDefLayout], [Plane.Control], 40);
+
+    [Test, Check]
+    public void The_controlq_moves_with_the_features_negotiated_after_reset() => Suite.Verify(ControlqMoves);
 }

@@ -12,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// then VQ_PAIRS_SET(previous) — sending on the other transmit queues in between. The device must start over in
 /// single-queue mode and come back to the old pair count once asked.
 /// </summary>
-[TestFixture, Category("Reset and restore"), Plane(Plane.Control, Plane.Data)]
+[TestFixture, Category("Reset and restore")]
 public sealed class ResetRestoreTests
 {
     public sealed record Case(int MaxPairs, int Pairs)
@@ -76,9 +76,15 @@ public sealed class ResetRestoreTests
                 "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
         });
 
-    [Test, Requirement("net.mq.dev.rx-q1-after-reset", "core.reset.dev.status-zero", "core.feat.dev.renegotiate-after-reset")]
-    public void After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET() => Suite.Verify(OnlyReceiveq1AfterReset(SuiteContext.Current));
+    public static readonly SuiteCheck Receiveq1AfterReset = new(nameof(After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET), OnlyReceiveq1AfterReset,
+        [Rule.NetMqDevRxQ1AfterReset, Rule.CoreResetDevStatusZero, Rule.CoreFeatDevRenegotiateAfterReset], [Plane.Control, Plane.Data]);
 
-    [Test, Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "core.feat.dev.renegotiate-after-reset")]
-    public void Freeze_and_restore_bring_back_the_previous_pairs() => Suite.Verify(FreezeRestoreKeepsPairs(SuiteContext.Current));
+    public static readonly SuiteCheck FreezeRestore = new(nameof(Freeze_and_restore_bring_back_the_previous_pairs), FreezeRestoreKeepsPairs,
+        [Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.CoreFeatDevRenegotiateAfterReset], [Plane.Control, Plane.Data]);
+
+    [Test, Check]
+    public void After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET() => Suite.Verify(Receiveq1AfterReset);
+
+    [Test, Check]
+    public void Freeze_and_restore_bring_back_the_previous_pairs() => Suite.Verify(FreezeRestore);
 }

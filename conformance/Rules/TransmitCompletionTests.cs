@@ -14,10 +14,9 @@ namespace VirtioMq.Conformance.Rules;
 /// descriptors after at most a ring's worth of frames, whatever became of the frames themselves. Cases send
 /// more frames than the ring holds and make them available one at a time or in batches per kick.
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data)]
+[TestFixture, Category("Ring")]
 public sealed class TransmitCompletionTests
 {
-    private const string Rule = "ring.used.def.returns-buffers";
 
     /// <param name="Pairs">virtqueue_pairs set before sending (capped at what the device offers).</param>
     /// <param name="Pair">The transmitq the frames go on.</param>
@@ -82,7 +81,7 @@ public sealed class TransmitCompletionTests
                 {
                     Reap();
                     if (tx.FreeDescriptors == 0 && !d.TryWaitUntil(() => { Reap(); return tx.FreeDescriptors > 0; }, d.ResponseWait))
-                        throw Expect.Violated(Rule, $"the ring is full and no buffer came back within {d.ResponseWait.TotalMilliseconds} ms; {Held()}");
+                        throw Expect.Violated(Rule.RingUsedDefReturnsBuffers, $"the ring is full and no buffer came back within {d.ResponseWait.TotalMilliseconds} ms; {Held()}");
                     tx.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(sent % 16, 0xC0_0000 + (ulong)sent)]], [], tag: "tx");
                     sent++;
                     if (tx.FreeDescriptors == 0) break; // a full ring goes to the device before waiting for room
@@ -93,7 +92,7 @@ public sealed class TransmitCompletionTests
             }
             // In-process the device answers within the kick (ResponseWait is zero); over a socket it gets the timeout.
             var allBack = d.TryWaitUntil(() => { Reap(); return tx.Outstanding == 0; }, d.ResponseWait);
-            Expect.That(allBack, Rule, $"all {c.Frames} frames were made available and {d.ResponseWait.TotalMilliseconds} ms later {Held()}");
+            Expect.That(allBack, Rule.RingUsedDefReturnsBuffers, $"all {c.Frames} frames were made available and {d.ResponseWait.TotalMilliseconds} ms later {Held()}");
         });
 
     /// <summary>How frames came to be on the transmitq of a pair that is not in use when the device sees them.</summary>
@@ -148,7 +147,7 @@ public sealed class TransmitCompletionTests
     /// </summary>
     public static string DisabledRule(DisabledWindow w, string scheme) =>
         scheme == "vhost-user" ? "vu.ring.disabled-tx-discard"
-        : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule
+        : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule.RingUsedDefReturnsBuffers
         : "robust.ring.disabled-tx-returned";
 
     /// <summary>
@@ -214,11 +213,15 @@ public sealed class TransmitCompletionTests
             $"holds {tx.Outstanding} (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}) of transmitq{c.Pair}, above virtqueue_pairs={c.Pairs}");
     }
 
-    [Test, Requirement(Rule)]
-    public void Every_transmit_buffer_comes_back_used() =>
-        Suite.Verify(EveryTransmitBufferIsReturned(SuiteContext.Current), cases: CaseCount);
+    public static readonly SuiteCheck EveryBufferBack = new(nameof(Every_transmit_buffer_comes_back_used), EveryTransmitBufferIsReturned,
+        [Rule.RingUsedDefReturnsBuffers], [Plane.Data], CaseCount);
 
-    [Test, Requirement(Rule, "robust.ring.disabled-tx-returned", "vu.ring.disabled-tx-discard")]
-    public void Transmit_buffers_on_a_pair_not_in_use_come_back_used() =>
-        Suite.Verify(DisabledPairBuffersAreReturned(SuiteContext.Current), cases: DisabledCaseCount);
+    public static readonly SuiteCheck DisabledPairBuffersBack = new(nameof(Transmit_buffers_on_a_pair_not_in_use_come_back_used), DisabledPairBuffersAreReturned,
+        [Rule.RingUsedDefReturnsBuffers, Rule.RobustRingDisabledTxReturned, Rule.VuRingDisabledTxDiscard], [Plane.Data], DisabledCaseCount);
+
+    [Test, Check]
+    public void Every_transmit_buffer_comes_back_used() => Suite.Verify(EveryBufferBack);
+
+    [Test, Check]
+    public void Transmit_buffers_on_a_pair_not_in_use_come_back_used() => Suite.Verify(DisabledPairBuffersBack);
 }

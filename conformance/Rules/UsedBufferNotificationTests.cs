@@ -17,7 +17,7 @@ namespace VirtioMq.Conformance.Rules;
 /// notification is never hidden by another queue's, nor a spurious one blamed on the wrong queue, whatever the
 /// transport can tell apart.
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data, Plane.Control)]
+[TestFixture, Category("Ring")]
 public sealed class UsedBufferNotificationTests
 {
     public enum Side { Transmitq, Receiveq, Controlq }
@@ -220,11 +220,15 @@ public sealed class UsedBufferNotificationTests
 
     private static string Describe(NetDriver d, DriverVirtqueue q) => $"vq {q.Index} ({d.Layout.Identify(q.Index)})";
 
-    [Test, Requirement("ring.notif.dev.no-event-idx", "ring.notif.dev.event-idx")]
-    public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() =>
-        Suite.Verify(NotificationsAreSentWhenOwed(SuiteContext.Current), cases: CaseCount);
+    public static readonly SuiteCheck NotifiedWhenOwed = new(nameof(A_used_buffer_notification_comes_when_the_driver_asked_for_one), NotificationsAreSentWhenOwed,
+        [Rule.RingNotifDevNoEventIdx, Rule.RingNotifDevEventIdx], [Plane.Data, Plane.Control], CaseCount);
 
-    [Test, Category("Should"), Requirement("ring.notif.dev.no-event-idx-quiet", "ring.notif.dev.event-idx-quiet")]
-    public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() =>
-        Suite.Verify(NoNotificationWhenNoneIsOwed(SuiteContext.Current), cases: QuietCaseCount);
+    public static readonly SuiteCheck QuietWhenNotOwed = new(nameof(No_used_buffer_notification_comes_when_the_driver_asked_for_none), NoNotificationWhenNoneIsOwed,
+        [Rule.RingNotifDevNoEventIdxQuiet, Rule.RingNotifDevEventIdxQuiet], [Plane.Data, Plane.Control], QuietCaseCount);
+
+    [Test, Check]
+    public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() => Suite.Verify(NotifiedWhenOwed);
+
+    [Test, Check, Category("Should")]
+    public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() => Suite.Verify(QuietWhenNotOwed);
 }

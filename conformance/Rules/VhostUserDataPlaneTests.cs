@@ -13,7 +13,7 @@ namespace VirtioMq.Conformance.Rules;
 /// started/enabled ring states, and stopping and resuming a ring with GET/SET_VRING_BASE. Not applicable to
 /// a device reached any other way.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserDataPlaneTests
 {
     /// <summary>A frame is "gone" once the device has had this long to bring it back and has not.</summary>
@@ -137,31 +137,43 @@ public sealed class VhostUserDataPlaneTests
                 $"GET_PROTOCOL_FEATURES 0x{Backend(s).ProtocolFeatures:x} lacks VHOST_USER_PROTOCOL_F_MQ (bit 0)");
         });
 
-    [Test, Requirement("vu.mq.protocol-feature-advertised"), Category("Should")]
+    public static readonly SuiteCheck MqProtocolFeature = new(nameof(The_back_end_offers_the_MQ_protocol_feature), OffersMqProtocolFeature,
+        [Rule.VuMqProtocolFeatureAdvertised], [Plane.Data], 1, vhostUserOnly: true);
+
+    public static readonly SuiteCheck QueueNum = new(nameof(GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves), QueueNumIsTruthful,
+        [Rule.VuMqGetQueueNumReply], [Plane.Data], 10, vhostUserOnly: true);
+
+    public static readonly SuiteCheck DisabledRings = new(nameof(Disabled_rings_are_drained_and_receive_nothing), DisabledRingsAreDrainedAndSilent,
+        [Rule.VuRingDisabledTxDiscard, Rule.VuRingDisabledRxNoPackets, Rule.VuRingEnabledProcessing], [Plane.Data], 20, vhostUserOnly: true);
+
+    public static readonly SuiteCheck StopAndResume = new(nameof(GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates), StopAndResumeLosesNothing,
+        [Rule.VuGetBaseReplyLastAvail, Rule.VuRingStopOnGetBase, Rule.VuSetBaseResume], [Plane.Data], 20, vhostUserOnly: true);
+
+    [Test, Check, Category("Should")]
     public void The_back_end_offers_the_MQ_protocol_feature()
     {
         RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(OffersMqProtocolFeature(SuiteContext.Current), cases: 1);
+        Suite.Verify(MqProtocolFeature);
     }
 
-    [Test, Requirement("vu.mq.get-queue-num-reply")]
+    [Test, Check]
     public void GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves()
     {
         RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(QueueNumIsTruthful(SuiteContext.Current), cases: 10);
+        Suite.Verify(QueueNum);
     }
 
-    [Test, Requirement("vu.ring.disabled-tx-discard", "vu.ring.disabled-rx-no-packets", "vu.ring.enabled-processing")]
+    [Test, Check]
     public void Disabled_rings_are_drained_and_receive_nothing()
     {
         RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(DisabledRingsAreDrainedAndSilent(SuiteContext.Current), cases: 20);
+        Suite.Verify(DisabledRings);
     }
 
-    [Test, Requirement("vu.get-base.reply-last-avail", "vu.ring.stop-on-get-base", "vu.set-base.resume")]
+    [Test, Check]
     public void GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates()
     {
         RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(StopAndResumeLosesNothing(SuiteContext.Current), cases: 20);
+        Suite.Verify(StopAndResume);
     }
 }

@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Conformance.Rules;
@@ -11,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// VHOST_USER_PROTOCOL_F_REPLY_ACK: once negotiated, a request with need_reply set gets an ack. A front-end
 /// (QEMU) then waits for it, so a back-end that offers the feature and drops acks hangs its front-end.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserReplyAckTests
 {
     public static Property NeedReplyGetsAnAck(SuiteContext ctx) =>
@@ -40,11 +41,14 @@ public sealed class VhostUserReplyAckTests
             }
         });
 
-    [Test, Requirement("vu.reply-ack.must-reply")]
+    public static readonly SuiteCheck NeedReply = new(nameof(A_request_with_need_reply_gets_its_ack), NeedReplyGetsAnAck,
+        [Rule.VuReplyAckMustReply], [Plane.Data], 2, vhostUserOnly: true);
+
+    [Test, Check]
     public void A_request_with_need_reply_gets_its_ack()
     {
         if (SuiteContext.Current.Device.Scheme != "vhost-user")
             Suite.NotApplicable($"{SuiteContext.Current.Device} is not reached over vhost-user; these rules bind vhost-user back-ends");
-        Suite.Verify(NeedReplyGetsAnAck(SuiteContext.Current), cases: 2);
+        Suite.Verify(NeedReply);
     }
 }
