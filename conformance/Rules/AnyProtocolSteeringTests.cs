@@ -125,7 +125,7 @@ public sealed class AnyProtocolSteeringTests
             var model = PairsRangeTests.Model(d);
             // Before VQ_PAIRS_SET only pair 1 may carry anything, whatever the protocol.
             Probes.LoopbackFrame(d, model, 1, Build(new OddFrame(1, Kind.Arp, 60, 0), -1), checkedIds);
-            if (model.MultiqueueNegotiated && pairs > 1) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+            if (model.MultiqueueNegotiated && pairs > 1) model = Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
             var serial = 0;
             foreach (var f in c.Frames.Where(f => f.TxPair <= pairs))
             {

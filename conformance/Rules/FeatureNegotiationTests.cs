@@ -18,7 +18,7 @@ public sealed class FeatureNegotiationTests
             using var s = ctx.Open();
             var d = s.Driver;
             d.BeginNegotiation();
-            Expect.That(d.AcceptFeatures(features), "core.feat.dev.accept-valid-subset",
+            Expect.That(d.AcceptFeatures(features), Rule.CoreFeatDevAcceptValidSubset,
                 $"FEATURES_OK did not stick for the valid subset {features} of {d.Offered}");
         });
     }
@@ -31,7 +31,7 @@ public sealed class FeatureNegotiationTests
             d.BeginNegotiation();
             if (!d.Offered.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ"); return; }
             var invalid = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq);
-            Expect.That(!d.AcceptFeatures(invalid), "robust.feat.invalid-subset-refused",
+            Expect.That(!d.AcceptFeatures(invalid), Rule.RobustFeatInvalidSubsetRefused,
                 $"FEATURES_OK stuck for {invalid}: MQ requires CTRL_VQ (§5.1.3.1), so the device should refuse the set");
         });
 

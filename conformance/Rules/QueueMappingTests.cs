@@ -49,7 +49,7 @@ public sealed class QueueMappingTests
             var model = PairsRangeTests.Model(d);
             // Pair 1 alone first: the one frame that needs no multiqueue rule at all.
             Probes.Loopback(d, model, 1, flow: 0, checkedIds);
-            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, Math.Min(c.Pairs, pairs), "net.mq.def.vq-pairs-set");
+            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, Math.Min(c.Pairs, pairs), Rule.NetMqDefVqPairsSet);
             Probes.LoopbackAll(d, model, c.Sends.Where(x => x.TxPair <= pairs).Select(x => (x.TxPair, x.Flow)), checkedIds);
         });
 

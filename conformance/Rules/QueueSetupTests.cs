@@ -44,7 +44,7 @@ public sealed class QueueSetupTests
             d.BeginNegotiation();
             if (c.Size > s.Device.QueueMaxSize) { ThisCase.NotApplicable($"the device's rings hold at most {s.Device.QueueMaxSize} entries"); return; }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
-            const string rule = "ring.def.queue-size";
+            const string rule = Rule.RingDefQueueSize;
             for (var i = 0; i < c.Frames; i++)
             {
                 var at = d.SendAndLocate(1, flow: i, d.ResponseWait);
@@ -90,7 +90,7 @@ public sealed class QueueSetupTests
     }
 
     private const int OutsideRingSize = 4;
-    private const string OutsideRule = "robust.ring.queue-outside-memory-refused";
+    private const string OutsideRule = Rule.RobustRingQueueOutsideMemoryRefused;
 
     /// <summary>
     /// Every ring, every part cut and both used-ring layouts (with and without EVENT_IDX, whose used_event and avail_event

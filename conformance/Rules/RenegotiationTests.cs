@@ -47,13 +47,13 @@ public sealed class RenegotiationTests
             if (layout.ControlqIndex is { } cvq)
             {
                 var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
-                Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, "net.vq.def.layout",
+                Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, Rule.NetVqDefLayout,
                     $"{what}: a command on vq {cvq}, the controlq now, got {(ack is null ? "no answer" : $"ack byte {ack}")}");
             }
             if (before is not { } old || old == layout.ControlqIndex) return;
             if (!d.HasQueue(old)) d.AddQueue(old, d.Options.QueueSize);
             var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
-            Expect.That(stale is null or 0xFF, "net.vq.def.layout",
+            Expect.That(stale is null or 0xFF, Rule.NetVqDefLayout,
                 $"{what}: vq {old} was the controlq only under the old features ({layout.Identify(old)} now), yet a command there was answered with ack {stale}");
         });
     }

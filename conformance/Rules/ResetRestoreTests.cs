@@ -34,7 +34,7 @@ public sealed class ResetRestoreTests
     {
         Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), configured);
         var model = PairsRangeTests.Model(d);
-        if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+        if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
         for (var k = 1; k <= model.CurrentPairs; k++) d.SendAndLocate(k, flow: k, d.ResponseWait);
         return model;
     }
@@ -49,7 +49,7 @@ public sealed class ResetRestoreTests
         d.BeginNegotiation();
         var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
         var before = Warm(d, configured, Math.Min(c.Pairs, configured));
-        Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
+        Probes.Initialize(d, d.Negotiated, configured, Rule.CoreFeatDevRenegotiateAfterReset);
         return (before, before.Reset().Negotiate(d.Negotiated).Next.DriverOk(), configured);
     }
 
@@ -60,7 +60,7 @@ public sealed class ResetRestoreTests
             var d = s.Driver;
             var (before, model, _) = ResetAndReinitialise(d, c);
             // Every transmitq the driver used before the reset, as Linux's restore window does.
-            Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
+            Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), Rule.NetMqDevRxQ1AfterReset, Rule.NetVqDefLayout);
         });
 
     public static Property FreezeRestoreKeepsPairs(SuiteContext ctx) =>
@@ -70,10 +70,10 @@ public sealed class ResetRestoreTests
             var d = s.Driver;
             // Freeze: reset, rings forgotten. Restore: same features, DRIVER_OK, then VQ_PAIRS_SET(previous).
             var (frozen, model, configured) = ResetAndReinitialise(d, c);
-            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, "net.mq.def.vq-pairs-set");
-            Expect.That(model.CurrentPairs == frozen.CurrentPairs, "net.mq.def.vq-pairs-set", $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
+            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, Rule.NetMqDefVqPairsSet);
+            Expect.That(model.CurrentPairs == frozen.CurrentPairs, Rule.NetMqDefVqPairsSet, $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
             Probes.LoopbackAll(d, model, Enumerable.Range(1, configured).Select(k => (k, 100 + k)),
-                "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+                Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.NetVqDefLayout);
         });
 
     public static readonly SuiteCheck Receiveq1AfterReset = new(nameof(After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET), OnlyReceiveq1AfterReset,

@@ -62,7 +62,7 @@ public sealed class TransmitCompletionTests
             if (c.Pair > pairs) { ThisCase.NotApplicable($"the device has fewer than {c.Pair} pairs to send on"); return; }
             Probes.Initialize(d, features, pairs);
             var model = PairsRangeTests.Model(d);
-            if (model.MultiqueueNegotiated && pairs > 1) Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+            if (model.MultiqueueNegotiated && pairs > 1) Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
 
             var tx = d.Queue(NetQueueLayout.Transmitq(c.Pair));
             var returned = 0;
@@ -146,9 +146,9 @@ public sealed class TransmitCompletionTests
     /// duty, so keeping them is a robustness finding, not a failure.
     /// </summary>
     public static string DisabledRule(DisabledWindow w, string scheme) =>
-        scheme == "vhost-user" ? "vu.ring.disabled-tx-discard"
+        scheme == "vhost-user" ? Rule.VuRingDisabledTxDiscard
         : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule.RingUsedDefReturnsBuffers
-        : "robust.ring.disabled-tx-returned";
+        : Rule.RobustRingDisabledTxReturned;
 
     /// <summary>
     /// Transmit buffers on a pair not in use come back used within a bounded wait, with the device live: a device that
@@ -171,7 +171,7 @@ public sealed class TransmitCompletionTests
             return;
         }
         Probes.Initialize(d, features, queuePairs);
-        var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pair, "net.mq.def.vq-pairs-set");
+        var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pair, Rule.NetMqDefVqPairsSet);
         var tx = d.Queue(NetQueueLayout.Transmitq(c.Pair));
         void Queue()
         {
@@ -184,11 +184,11 @@ public sealed class TransmitCompletionTests
             case DisabledWindow.QueuedBeforeVqPairsSet:
                 Queue();
                 tx.Publish();
-                Probes.PairsSet(d, model, c.Pairs, "net.mq.def.vq-pairs-set");
+                Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
                 d.Device.Kick(tx.Index);
                 break;
             case DisabledWindow.SentAfterVqPairsSet:
-                Probes.PairsSet(d, model, c.Pairs, "net.mq.def.vq-pairs-set");
+                Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
                 Queue();
                 d.PublishAndKick(tx);
                 break;

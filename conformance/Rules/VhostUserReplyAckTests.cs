@@ -37,7 +37,7 @@ public sealed class VhostUserReplyAckTests
             }
             catch (DeviceTimeoutException e)
             {
-                throw Expect.Violated("vu.reply-ack.must-reply", $"REPLY_ACK was negotiated (protocol features 0x{connection.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
+                throw Expect.Violated(Rule.VuReplyAckMustReply, $"REPLY_ACK was negotiated (protocol features 0x{connection.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
             }
         });
 

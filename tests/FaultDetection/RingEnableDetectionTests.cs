@@ -1,6 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -13,8 +14,8 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class RingEnableDetectionTests
 {
-    [TestCase(DeviceFault.EnableIndexPerPair, new[] { "vu.ring.disabled-rx-no-packets", "vu.mq.enable-per-ring", "vu.ring.disabled-tx-discard" })]
-    [TestCase(DeviceFault.RingsStartEnabled, new[] { "vu.ring.disabled-rx-no-packets", "vu.ring.disabled-tx-discard" })]
+    [TestCase(DeviceFault.EnableIndexPerPair, new[] { Rule.VuRingDisabledRxNoPackets, Rule.VuMqEnablePerRing, Rule.VuRingDisabledTxDiscard })]
+    [TestCase(DeviceFault.RingsStartEnabled, new[] { Rule.VuRingDisabledRxNoPackets, Rule.VuRingDisabledTxDiscard })]
     public void The_check_fails_naming_the_rule(DeviceFault fault, string[] rules)
     {
         using var device = ZooDevice.Start(fault, ZooPlane.Backend);
