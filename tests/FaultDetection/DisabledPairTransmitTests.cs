@@ -14,7 +14,7 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class DisabledPairTransmitTests
 {
-    private static SuiteCheck Check => SuiteChecks.All.Single(c => c.Test == nameof(TransmitCompletionTests.Transmit_buffers_on_a_pair_not_in_use_come_back_used));
+    private static SuiteCheck Check => TransmitCompletionTests.DisabledPairBuffersBack;
 
     [TestCase(ZooPlane.Device, Rule.RingUsedDefReturnsBuffers)]
     [TestCase(ZooPlane.Backend, Rule.VuRingDisabledTxDiscard)]
