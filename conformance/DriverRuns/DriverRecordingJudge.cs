@@ -1,5 +1,6 @@
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Spec.Recording;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.DriverRuns;
 
@@ -28,7 +29,7 @@ public static class DriverRecordingJudge
             EnabledPairsCarryTraffic(phases),
             PairsAfterEachInitialisation(events, phases, expectedPairs),
             OnlyOfferedFeatures(recording, events),
-            new("VQ_PAIRS_SET_stays_within_1_to_max", Fixture, ["net.mq.drv.pairs-range"], Checked, CheckOutcome.NotApplicable, 0, null,
+            new("VQ_PAIRS_SET_stays_within_1_to_max", Fixture, [Rule.NetMqDrvPairsRange], Checked, CheckOutcome.NotApplicable, 0, null,
                 Reason: "the front-end keeps the controlq: QEMU refuses a VQ_PAIRS_SET outside 1..max before the back-end hears of it, " +
                         "so a back-end cannot see whether the driver ever sent one"),
         ];
@@ -42,8 +43,8 @@ public static class DriverRecordingJudge
     private static CheckRecord TransmitWindows(IReadOnlyList<DriverEvent> events, bool beforeSet)
     {
         var (test, id) = beforeSet
-            ? ("Only_transmitq1_is_used_until_more_pairs_are_enabled", "net.mq.drv.tx-q1-before-set")
-            : ("No_frame_is_queued_on_a_transmitq_above_the_pairs_once_disabled", "net.mq.drv.tx-limit-after-set");
+            ? ("Only_transmitq1_is_used_until_more_pairs_are_enabled", Rule.NetMqDrvTxQ1BeforeSet)
+            : ("No_frame_is_queued_on_a_transmitq_above_the_pairs_once_disabled", Rule.NetMqDrvTxLimitAfterSet);
         var windows = 0;
         var problems = new List<string>();
         foreach (var ring in TransmitRingsAboveTheFirst(events))
@@ -123,7 +124,7 @@ public static class DriverRecordingJudge
                     break;
             }
         }
-        return Record("Rings_are_set_up_before_their_pair_is_enabled", "net.mq.drv.configure-before-enable", enables, problems, mustLevel: true);
+        return Record("Rings_are_set_up_before_their_pair_is_enabled", Rule.NetMqDrvConfigureBeforeEnable, enables, problems, mustLevel: true);
     }
 
     /// <summary>At the end of every phase with traffic, each enabled receive ring still has buffers the driver made available.</summary>
@@ -146,7 +147,7 @@ public static class DriverRecordingJudge
                     problems.Add($"{QueueName(ring)} had no receive buffer left at {end.At:F3} s, at the end of {phase}");
             }
         }
-        return Record("Receive_queues_in_use_have_buffers", "net.mq.drv.populate-rx", looked, problems, mustLevel: false);
+        return Record("Receive_queues_in_use_have_buffers", Rule.NetMqDrvPopulateRx, looked, problems, mustLevel: false);
     }
 
     /// <summary>After each change, the pairs enabled are 1..n and the driver sends and receives on every one of them.</summary>
@@ -165,7 +166,7 @@ public static class DriverRecordingJudge
             }
         }
         if (traffic.Count == 0) problems.Add("no phase carried any traffic");
-        return Record("Every_enabled_pair_carries_traffic", "net.mq.def.vq-pairs-set", traffic.Count, problems, mustLevel: true);
+        return Record("Every_enabled_pair_carries_traffic", Rule.NetMqDefVqPairsSet, traffic.Count, problems, mustLevel: true);
     }
 
     /// <summary>
@@ -188,7 +189,7 @@ public static class DriverRecordingJudge
                 problems.Add($"initialisation {k + 1}: not every pair carried traffic: {first}");
         }
         if (starts.Count == 0) problems.Add("the rings were never started");
-        return Record("Pairs_come_back_after_each_initialisation", "net.vq.drv.identify", starts.Count, problems, mustLevel: true);
+        return Record("Pairs_come_back_after_each_initialisation", Rule.NetVqDrvIdentify, starts.Count, problems, mustLevel: true);
     }
 
     private static CheckRecord OnlyOfferedFeatures(DriverRecording recording, IReadOnlyList<DriverEvent> events)
@@ -197,7 +198,7 @@ public static class DriverRecordingJudge
         var problems = sets.Where(e => (e.Value!.Value & ~recording.OfferedFeatures) != 0)
             .Select(e => $"SET_FEATURES 0x{e.Value:x} at {e.At:F3} s has bits 0x{e.Value & ~recording.OfferedFeatures:x} the back-end never offered (0x{recording.OfferedFeatures:x})")
             .ToList();
-        return Record("Only_offered_features_are_accepted", "core.feat.drv.no-unoffered", sets.Count, problems, mustLevel: true);
+        return Record("Only_offered_features_are_accepted", Rule.CoreFeatDrvNoUnoffered, sets.Count, problems, mustLevel: true);
     }
 
     private static CheckRecord Record(string test, string id, int cases, List<string> problems, bool mustLevel) =>

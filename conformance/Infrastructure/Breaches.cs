@@ -1,4 +1,5 @@
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Infrastructure;
 
@@ -7,14 +8,14 @@ public static class Breaches
 {
     public static string RuleOf(Breach breach) => breach switch
     {
-        Breach.ConfigLayoutPastQueues => "net.cfg.def.layout",
-        Breach.UsedIdNotHeld or Breach.TransmitBuffersKept => "ring.used.def.returns-buffers",
-        Breach.UsedLengthShort => "ring.used.dev.write-len-bytes",
-        Breach.FrameDuplicated => "net.tx.def.sent-once",
-        Breach.ReplyAckMissing => "vu.reply-ack.must-reply",
-        Breach.VringBaseReplyMissing => "vu.get-base.reply-last-avail",
-        Breach.QueueNumReplyMissing or Breach.CoveredRingRefused => "vu.mq.get-queue-num-reply",
-        Breach.ResumeIndexRefused => "vu.set-base.resume",
+        Breach.ConfigLayoutPastQueues => Rule.NetCfgDefLayout,
+        Breach.UsedIdNotHeld or Breach.TransmitBuffersKept => Rule.RingUsedDefReturnsBuffers,
+        Breach.UsedLengthShort => Rule.RingUsedDevWriteLenBytes,
+        Breach.FrameDuplicated => Rule.NetTxDefSentOnce,
+        Breach.ReplyAckMissing => Rule.VuReplyAckMustReply,
+        Breach.VringBaseReplyMissing => Rule.VuGetBaseReplyLastAvail,
+        Breach.QueueNumReplyMissing or Breach.CoveredRingRefused => Rule.VuMqGetQueueNumReply,
+        Breach.ResumeIndexRefused => Rule.VuSetBaseResume,
         _ => throw new ArgumentOutOfRangeException(nameof(breach), breach, "a breach with no rule"),
     };
 

@@ -1,5 +1,7 @@
+using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using VirtioMq.Conformance.Reporting;
+using VirtioMq.Conformance.Rules;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Conformance.Infrastructure;
@@ -7,14 +9,18 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// <summary>The bridge from a property to NUnit: run it against the configured device, fail with the full report.</summary>
 public static class Suite
 {
-    public static PropertyOutcome? Verify(Property property, int? cases = null)
+    /// <summary>Runs <paramref name="check"/>, the declaration of the calling [Test, Check] method, with its case count.</summary>
+    public static PropertyOutcome? Verify(SuiteCheck check)
     {
         var test = TestContext.CurrentContext.Test;
+        if (check.Test != test.Name)
+            Assert.Fail($"SUITE ERROR, not a finding about the device: {test.Name} runs the check declared as {check.Test}; each [Test] runs its own declaration");
         var settings = SuiteContext.Current.Settings;
         SkipUnlessApplicable(test, settings.Version);
         if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
-        var outcome = PropertyRunner.Run(test.Name, property, settings, cases);
-        var record = Record(outcome, test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), settings, test.FullName);
+        if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
+        var outcome = PropertyRunner.Run(test.Name, check.Property(SuiteContext.Current), settings, check.DeclaredCases);
+        var record = Record(outcome, test.Name, test.ClassName ?? "", check.RequirementIds, CheckedPlanes(test, settings), settings, test.FullName);
         var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
         switch (record.Outcome)
         {
@@ -134,22 +140,19 @@ public static class Suite
     }
 
     private static List<string> RequirementIds(TestContext.TestAdapter test) =>
-        test.Properties[RequirementAttribute.PropertyName].OfType<string>().ToList();
+        test.Properties[CheckAttribute.RequirementProperty].OfType<string>().ToList();
 
     /// <summary>Which program a verdict is about: over vhost-user, control-plane rules judge the suite's own front-end.</summary>
     public static string CheckedPlanes(TestContext.TestAdapter test, SuiteSettings settings)
     {
-        var type = test.ClassName is { } c ? typeof(Suite).Assembly.GetType(c) : null;
-        var method = test.MethodName is { } m ? type?.GetMethod(m) : null;
-        var attribute = method?.GetCustomAttributes(typeof(PlaneAttribute), false).OfType<PlaneAttribute>().FirstOrDefault()
-            ?? type?.GetCustomAttributes(typeof(PlaneAttribute), false).OfType<PlaneAttribute>().FirstOrDefault();
-        return attribute is null ? "unstated" : string.Join(" and ", attribute.Planes.Select(p => PlaneAttribute.Describe(p, settings.Device.Scheme)));
+        var planes = test.Properties[CheckAttribute.PlaneProperty].OfType<string>().Select(Enum.Parse<Plane>).ToList();
+        return planes.Count == 0 ? "unstated" : string.Join(" and ", planes.Select(p => Planes.Describe(p, settings.Device.Scheme)));
     }
 
     /// <summary>Skips a test when none of the requirements it names exists in the spec version being certified.</summary>
     private static void SkipUnlessApplicable(TestContext.TestAdapter test, SpecVersion version)
     {
-        var ids = test.Properties[RequirementAttribute.PropertyName].OfType<string>().ToList();
+        var ids = RequirementIds(test);
         if (ids.Count == 0) return;
         var catalogue = RequirementCatalogue.Default;
         if (ids.All(id => catalogue.Contains(id) && !catalogue.Get(id).AppliesTo(version)))

@@ -145,7 +145,7 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
             var d = s.Driver;
             var features = d.Negotiated;
             var pairs = modelAfter.Device.CurrentPairs;
-            Probes.Initialize(d, features, modelAfter.ConfiguredPairs, "core.feat.dev.renegotiate-after-reset");
+            Probes.Initialize(d, features, modelAfter.ConfiguredPairs, Rule.CoreFeatDevRenegotiateAfterReset);
             if (features.Has(FeatureBit.NetMq))
             {
                 var restored = modelAfter.Device with { CurrentPairs = 1, PairsSetSinceReset = false };
@@ -159,9 +159,9 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
     /// <summary>Everything the model judges; the first divergence of any kind ends the run.</summary>
     public static readonly string[] AllDeviceRules =
     [
-        "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset",
-        "net.mq.dev.follow-tx", "core.status.dev.no-use-before-driver-ok", "core.reset.dev.status-zero",
-        "core.feat.dev.accept-valid-subset", "core.feat.dev.renegotiate-after-reset",
-        "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected", "robust.mq.pairs-set-without-mq-rejected",
+        Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevRxQ1AfterReset,
+        Rule.NetMqDevFollowTx, Rule.CoreStatusDevNoUseBeforeDriverOk, Rule.CoreResetDevStatusZero,
+        Rule.CoreFeatDevAcceptValidSubset, Rule.CoreFeatDevRenegotiateAfterReset,
+        Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected, Rule.RobustMqPairsSetWithoutMqRejected,
     ];
 }

@@ -33,7 +33,7 @@ public static class Probes
             // Not one frame has come back from this device, and transmitq1 stays silent: the first suspect is the
             // queue layout of §5.1.2 (receive and transmit swapped, or another numbering), not a lost frame.
             if (txPair == 1 && driver.FramesDelivered == 0)
-                throw Expect.Violated("net.vq.def.layout", $"no frame has come back from this device: {violations[0].Message}; " +
+                throw Expect.Violated(Rule.NetVqDefLayout, $"no frame has come back from this device: {violations[0].Message}; " +
                     "a device that does not use receiveq1 = vq 0 and transmitq1 = vq 1 looks like this, as does one that drops all traffic");
             throw new ConformanceViolationException(violations[0]);
         }
@@ -60,8 +60,8 @@ public static class Probes
                 var at = Loopback(driver, model, txPair, flow, checkedIds);
                 if (model.MultiqueueNegotiated && model.PairsSetSinceReset && at is { } rx)
                 {
-                    if (flowLandedOn.TryGetValue(flow, out var before) && before.TxPair == txPair && checkedIds.Contains("net.mq.dev.auto-steering"))
-                        Expect.That(before.RxPair == rx, "net.mq.dev.auto-steering",
+                    if (flowLandedOn.TryGetValue(flow, out var before) && before.TxPair == txPair && checkedIds.Contains(Rule.NetMqDevAutoSteering))
+                        Expect.That(before.RxPair == rx, Rule.NetMqDevAutoSteering,
                             $"flow {flow} sent again from transmitq{txPair} landed on receiveq{rx}, its previous frame on receiveq{before.RxPair}: not steered by flow");
                     flowLandedOn[flow] = (txPair, rx);
                 }
@@ -112,7 +112,7 @@ public static class Probes
             return; // the queue does not take even that frame (a probe, not a finding): the check's own rule stands
         }
         if (again is { } rx)
-            throw Expect.Violated("net.tx.def.sent",
+            throw Expect.Violated(Rule.NetTxDefSent,
                 $"frame lost: {(lost.StartsWith("frame lost: ", StringComparison.Ordinal) ? lost["frame lost: ".Length..] : lost)}; the same frame sent again on transmitq{txPair} came back (on receiveq{rx}), so the device can carry it and lost the first");
     }
 
@@ -144,7 +144,7 @@ public static class Probes
         }
         catch (DeviceTimeoutException e)
         {
-            throw Expect.Violated("net.vq.def.layout", $"VQ_PAIRS_SET({n}) on the controlq (vq {driver.Layout.ControlqIndex}) was never answered: {e.Message}");
+            throw Expect.Violated(Rule.NetVqDefLayout, $"VQ_PAIRS_SET({n}) on the controlq (vq {driver.Layout.ControlqIndex}) was never answered: {e.Message}");
         }
         ThisCase.Judged();
         if (model.JudgeVqPairsSetAck(n, ack) is { } v && checkedIds.Contains(v.RequirementId)) throw new ConformanceViolationException(v);
@@ -163,12 +163,12 @@ public static class Probes
         catch (DeviceTimeoutException e)
         {
             // Over vhost-user a reset stops every ring with GET_VRING_BASE: a reply that never came is that rule's.
-            throw Expect.Violated(e.RequirementId ?? "core.reset.dev.status-zero", e.Message);
+            throw Expect.Violated(e.RequirementId ?? Rule.CoreResetDevStatusZero, e.Message);
         }
     }
 
     /// <summary>Negotiates <paramref name="features"/> and sets up queues; a refused valid subset breaks the given rule.</summary>
-    public static void Initialize(NetDriver driver, FeatureSet features, int pairs, string refusalRule = "core.feat.dev.accept-valid-subset")
+    public static void Initialize(NetDriver driver, FeatureSet features, int pairs, string refusalRule = Rule.CoreFeatDevAcceptValidSubset)
     {
         Negotiate(driver, features, refusalRule);
         driver.SetUpQueues(pairs);
@@ -176,7 +176,7 @@ public static class Probes
     }
 
     /// <summary>Resets the device and negotiates <paramref name="features"/> (steps 1-6 of §3.1.1), for probes that set up queues of their own.</summary>
-    public static void Negotiate(NetDriver driver, FeatureSet features, string refusalRule = "core.feat.dev.accept-valid-subset")
+    public static void Negotiate(NetDriver driver, FeatureSet features, string refusalRule = Rule.CoreFeatDevAcceptValidSubset)
     {
         Reset(driver);
         driver.BeginNegotiation();

@@ -114,9 +114,7 @@ public static class ReportBuilder
 
     // Read once: the report is rebuilt after every check, and each rule not covered asks.
     private static readonly Lazy<HashSet<string>> Named = new(() =>
-        typeof(ReportBuilder).Assembly.GetTypes().SelectMany(t => t.GetMethods())
-            .SelectMany(m => m.GetCustomAttributes(typeof(Infrastructure.RequirementAttribute), false).OfType<Infrastructure.RequirementAttribute>())
-            .SelectMany(a => a.Ids).ToHashSet());
+        Rules.SuiteChecks.All.SelectMany(c => c.RequirementIds).ToHashSet());
 
     private const string StoppedEarly = "its tests stopped at another rule's failure before showing this one holds";
 

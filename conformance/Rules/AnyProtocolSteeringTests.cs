@@ -14,7 +14,7 @@ namespace VirtioMq.Conformance.Rules;
 /// lands above virtqueue_pairs, only receiveq1 is used before VQ_PAIRS_SET, and a flow's packets ought to follow
 /// the transmitq it was sent on. A device that parses headers for its flow table must not trip over any of them.
 /// </summary>
-[TestFixture, Category("Multiqueue"), Plane(Plane.Data)]
+[TestFixture, Category("Multiqueue")]
 public sealed class AnyProtocolSteeringTests
 {
     public enum Kind { Arp, Ipv6Udp, VlanIpv4, UnknownEthertype, Ipv4Options, Ipv4BadHeaderLength, Ipv4CutShort, HeaderOnly }
@@ -125,7 +125,7 @@ public sealed class AnyProtocolSteeringTests
             var model = PairsRangeTests.Model(d);
             // Before VQ_PAIRS_SET only pair 1 may carry anything, whatever the protocol.
             Probes.LoopbackFrame(d, model, 1, Build(new OddFrame(1, Kind.Arp, 60, 0), -1), checkedIds);
-            if (model.MultiqueueNegotiated && pairs > 1) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+            if (model.MultiqueueNegotiated && pairs > 1) model = Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
             var serial = 0;
             foreach (var f in c.Frames.Where(f => f.TxPair <= pairs))
             {
@@ -134,11 +134,16 @@ public sealed class AnyProtocolSteeringTests
             }
         });
 
-    [Test, Requirement("net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset")]
-    public void Frames_of_any_protocol_come_back_only_on_enabled_receive_queues() =>
-        Suite.Verify(Steering(SuiteContext.Current, "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset"), cases: 40);
+    public static readonly SuiteCheck AnyProtocolEnabledQueuesOnly = new(nameof(Frames_of_any_protocol_come_back_only_on_enabled_receive_queues),
+        ctx => Steering(ctx, [.. AnyProtocolEnabledQueuesOnly!.RequirementIds]),
+        [Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevRxQ1AfterReset], [Plane.Data], 40);
 
-    [Test, Category("Should"), Requirement("net.mq.dev.follow-tx")]
-    public void Frames_of_any_protocol_follow_their_transmitq() =>
-        Suite.Verify(Steering(SuiteContext.Current, "net.mq.dev.follow-tx"), cases: 40);
+    public static readonly SuiteCheck AnyProtocolFollowTx = new(nameof(Frames_of_any_protocol_follow_their_transmitq), ctx => Steering(ctx, [.. AnyProtocolFollowTx!.RequirementIds]),
+        [Rule.NetMqDevFollowTx], [Plane.Data], 40);
+
+    [Test, Check]
+    public void Frames_of_any_protocol_come_back_only_on_enabled_receive_queues() => Suite.Verify(AnyProtocolEnabledQueuesOnly);
+
+    [Test, Check, Category("Should")]
+    public void Frames_of_any_protocol_follow_their_transmitq() => Suite.Verify(AnyProtocolFollowTx);
 }

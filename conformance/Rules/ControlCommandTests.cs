@@ -12,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// The controlq as a channel (§5.1.9.5, §2.7.4): any descriptor layout of a command works, and a device keeps
 /// its head when a command is unknown or malformed (robustness: the spec leaves the answer open).
 /// </summary>
-[TestFixture, Category("Control commands"), Plane(Plane.Control)]
+[TestFixture, Category("Control commands")]
 public sealed class ControlCommandTests
 {
     public sealed record FramingCase(int MaxPairs, int Pairs, CommandFraming Framing)
@@ -40,7 +40,7 @@ public sealed class ControlCommandTests
             if (c.Framing == CommandFraming.Indirect && !d.Offered.Has(FeatureBit.IndirectDesc)) { ThisCase.NotApplicable("the device does not offer VIRTIO_F_INDIRECT_DESC"); return; }
             var n = Math.Min(c.Pairs, d.MaxPairs);
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), n);
-            const string id = "ring.framing.dev.no-layout-assumption";
+            const string id = Rule.RingFramingDevNoLayoutAssumption;
             NetAck ack;
             try
             {
@@ -83,7 +83,7 @@ public sealed class ControlCommandTests
             if (!d.Offered.Has(FeatureBit.NetCtrlVq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_CTRL_VQ"); return; }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
             var ack = d.SendCommand(c.Class, c.Command, [0, 0], what: c.ToString());
-            Expect.That(ack == NetAck.Err, "robust.ctrl.unknown-command-rejected", $"{c}, which no spec version defines, was answered {ack}");
+            Expect.That(ack == NetAck.Err, Rule.RobustCtrlUnknownCommandRejected, $"{c}, which no spec version defines, was answered {ack}");
         });
     }
 
@@ -125,24 +125,24 @@ public sealed class ControlCommandTests
             var ack = d.TrySendRawOn(cvq, readable, ackBytes: bad == Malformation.NoAckByte ? 0 : 1, indirect: false, d.Device.SettleTime);
             // An oversized VQ_PAIRS_SET still begins with a valid virtqueue_pairs: acting on it (as QEMU does) is as
             // careful as refusing it; what it must not do is overrun the device or stop the controlq.
-            Expect.That(bad == Malformation.Oversized || ack is null or (byte)NetAck.Err or 0xFF, "robust.ctrl.malformed-survives", $"a malformed command ({bad}) was answered OK");
+            Expect.That(bad == Malformation.Oversized || ack is null or (byte)NetAck.Err or 0xFF, Rule.RobustCtrlMalformedSurvives, $"a malformed command ({bad}) was answered OK");
             // Refused, it still comes back used: a device that keeps such buffers runs the controlq out of descriptors.
             // Giving up with DEVICE_NEEDS_RESET, as QEMU does for a missing ack buffer, is careful too.
             if (ack is null && (d.Device.ReadStatus() & DeviceStatus.DeviceNeedsReset) != 0) { ThisCase.Judged(); return; }
-            Expect.That(ack is not null, "robust.ctrl.malformed-survives", $"a malformed command ({bad}) never came back used, and the device did not set DEVICE_NEEDS_RESET");
+            Expect.That(ack is not null, Rule.RobustCtrlMalformedSurvives, $"a malformed command ({bad}) never came back used, and the device did not set DEVICE_NEEDS_RESET");
             var model = PairsRangeTests.Model(d);
             try
             {
                 // The answer a healthy controlq gives: OK with MQ negotiated, ERR without (then VQ_PAIRS_SET is not a command it has).
                 var (_, expected) = model.VqPairsSet(1);
                 var got = d.VqPairsSet(1);
-                Expect.That(got == expected, "robust.ctrl.malformed-survives", $"after a malformed command ({bad}) VQ_PAIRS_SET(1) was answered {got}, not {expected}");
+                Expect.That(got == expected, Rule.RobustCtrlMalformedSurvives, $"after a malformed command ({bad}) VQ_PAIRS_SET(1) was answered {got}, not {expected}");
             }
             catch (DeviceProtocolException e) when (e.RequirementId is null)
             {
-                throw Expect.Violated("robust.ctrl.malformed-survives", $"after a malformed command ({bad}) the controlq stopped answering: {e.Message}");
+                throw Expect.Violated(Rule.RobustCtrlMalformedSurvives, $"after a malformed command ({bad}) the controlq stopped answering: {e.Message}");
             }
-            Probes.Loopback(d, model, 1, 0, "robust.ctrl.malformed-survives", "net.vq.def.layout");
+            Probes.Loopback(d, model, 1, 0, Rule.RobustCtrlMalformedSurvives, Rule.NetVqDefLayout);
         });
 
     public static Property PairsSetWithoutMqIsRejected(SuiteContext ctx) =>
@@ -154,18 +154,30 @@ public sealed class ControlCommandTests
             if (!d.Offered.Has(FeatureBit.NetCtrlVq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_CTRL_VQ"); return; }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered).Without(FeatureBit.NetMq).Without(FeatureBit.NetRss), 1);
             var model = PairsRangeTests.Model(d);
-            Probes.PairsSet(d, model, n, "robust.mq.pairs-set-without-mq-rejected");
+            Probes.PairsSet(d, model, n, Rule.RobustMqPairsSetWithoutMqRejected);
         });
 
-    [Test, Requirement("ring.framing.dev.no-layout-assumption")]
-    public void VQ_PAIRS_SET_works_in_any_descriptor_layout() => Suite.Verify(AnyFramingIsAccepted(SuiteContext.Current), cases: FramingCaseCount);
+    public static readonly SuiteCheck AnyLayout = new(nameof(VQ_PAIRS_SET_works_in_any_descriptor_layout), AnyFramingIsAccepted,
+        [Rule.RingFramingDevNoLayoutAssumption], [Plane.Control], FramingCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.ctrl.unknown-command-rejected")]
-    public void Unknown_commands_are_answered_ERR() => Suite.Verify(UnknownCommandsAreRejected(SuiteContext.Current), cases: UnknownCaseCount);
+    public static readonly SuiteCheck UnknownRejected = new(nameof(Unknown_commands_are_answered_ERR), UnknownCommandsAreRejected,
+        [Rule.RobustCtrlUnknownCommandRejected], [Plane.Control], UnknownCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.ctrl.malformed-survives")]
-    public void Malformed_commands_leave_the_controlq_working() => Suite.Verify(MalformedCommandsLeaveTheDeviceWorking(SuiteContext.Current), cases: MalformedCaseCount);
+    public static readonly SuiteCheck MalformedSurvived = new(nameof(Malformed_commands_leave_the_controlq_working), MalformedCommandsLeaveTheDeviceWorking,
+        [Rule.RobustCtrlMalformedSurvives], [Plane.Control], MalformedCaseCount);
 
-    [Test, Category("Robustness"), Requirement("robust.mq.pairs-set-without-mq-rejected")]
-    public void VQ_PAIRS_SET_without_MQ_is_answered_ERR() => Suite.Verify(PairsSetWithoutMqIsRejected(SuiteContext.Current), cases: 10);
+    public static readonly SuiteCheck PairsSetWithoutMq = new(nameof(VQ_PAIRS_SET_without_MQ_is_answered_ERR), PairsSetWithoutMqIsRejected,
+        [Rule.RobustMqPairsSetWithoutMqRejected], [Plane.Control], 10);
+
+    [Test, Check]
+    public void VQ_PAIRS_SET_works_in_any_descriptor_layout() => Suite.Verify(AnyLayout);
+
+    [Test, Check, Category("Robustness")]
+    public void Unknown_commands_are_answered_ERR() => Suite.Verify(UnknownRejected);
+
+    [Test, Check, Category("Robustness")]
+    public void Malformed_commands_leave_the_controlq_working() => Suite.Verify(MalformedSurvived);
+
+    [Test, Check, Category("Robustness")]
+    public void VQ_PAIRS_SET_without_MQ_is_answered_ERR() => Suite.Verify(PairsSetWithoutMq);
 }

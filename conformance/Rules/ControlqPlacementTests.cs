@@ -7,7 +7,7 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Rules;
 
 /// <summary>Where the controlq is (§5.1.2): at 2N for N = max_virtqueue_pairs with MQ (or RSS), at 2 without.</summary>
-[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
+[TestFixture, Category("Controlq placement")]
 public sealed class ControlqPlacementTests
 {
     public sealed record Case(int MaxPairs, FeatureSet Wish)
@@ -33,17 +33,20 @@ public sealed class ControlqPlacementTests
             var layout = NetQueueLayout.For(features, d.MaxPairs, ctx.Version);
             var cvq = layout.ControlqIndex!.Value;
             var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
-            Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, "net.vq.def.layout",
+            Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, Rule.NetVqDefLayout,
                 $"a command on vq {cvq} = 2N (N={layout.DataPairs}, negotiated {features}) got {(ack is null ? "no answer" : $"ack byte {ack}")}; the controlq must be there");
             if (layout.DataPairs >= 2)
             {
                 var onTwo = d.TrySendCommandOn(2, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
-                Expect.That(onTwo is null or 0xFF, "net.vq.def.layout",
+                Expect.That(onTwo is null or 0xFF, Rule.NetVqDefLayout,
                     $"vq 2 is receiveq2 when N={layout.DataPairs}, but a command placed there was answered with ack {onTwo}: the device treats it as the controlq");
             }
         });
     }
 
-    [Test, Requirement("net.vq.def.layout")]
-    public void Controlq_is_at_2N_and_nowhere_else() => Suite.Verify(ControlqAnswersOnlyAtItsIndex(SuiteContext.Current));
+    public static readonly SuiteCheck OnlyAt2N = new(nameof(Controlq_is_at_2N_and_nowhere_else), ControlqAnswersOnlyAtItsIndex,
+        [Rule.NetVqDefLayout], [Plane.Control]);
+
+    [Test, Check]
+    public void Controlq_is_at_2N_and_nowhere_else() => Suite.Verify(OnlyAt2N);
 }

@@ -15,7 +15,7 @@ namespace VirtioMq.Conformance.Rules;
 /// checksum fields without NEEDS_CSUM, which it must ignore (§5.1.9.2.2); the receive header it writes has
 /// flags 0, GSO_NONE and num_buffers 1 when no offload and no MRG_RXBUF are negotiated (§5.1.9.4.1).
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data)]
+[TestFixture, Category("Ring")]
 public sealed class DataPathFramingTests
 {
     private const int PacketBytes = SplitRing.NetHeaderSize + TestFrames.Length;
@@ -112,19 +112,21 @@ public sealed class DataPathFramingTests
             const ulong tag = 0xF4A3E;
             var got = SendCut(tag);
             if (got is null)
-                throw Probes.Lost(d, 1, c.TxFlags != 0 ? "net.tx.dev.ignore-unknown-flags" : "ring.framing.dev.no-layout-assumption",
+                throw Probes.Lost(d, 1, c.TxFlags != 0 ? Rule.NetTxDevIgnoreUnknownFlags : Rule.RingFramingDevNoLayoutAssumption,
                     $"the frame never came back on receiveq1; {c}", () => SendCut(tag + 1)?.Pair);
             var numBuffers = got.Header.Length >= 12 ? BinaryPrimitives.ReadUInt16LittleEndian(got.Header.AsSpan(10)) : -1;
-            Expect.That(got.Header.Length >= 2 && got.Header[0] == 0, "net.rx.dev.flags-no-guest-csum",
+            Expect.That(got.Header.Length >= 2 && got.Header[0] == 0, Rule.NetRxDevFlagsNoGuestCsum,
                 $"receive header flags 0x{(got.Header.Length > 0 ? got.Header[0] : 0):x2} without GUEST_CSUM (transmit header flags were 0x{c.TxFlags:x2})");
-            Expect.That(got.Header[1] == 0, "net.rx.dev.gso-types", $"receive header gso_type {got.Header[1]} with no guest offload negotiated");
-            Expect.That(numBuffers == 1, "net.rx.dev.num-buffers-1", $"receive header num_buffers {numBuffers} without MRG_RXBUF");
+            Expect.That(got.Header[1] == 0, Rule.NetRxDevGsoTypes, $"receive header gso_type {got.Header[1]} with no guest offload negotiated");
+            Expect.That(numBuffers == 1, Rule.NetRxDevNumBuffers1, $"receive header num_buffers {numBuffers} without MRG_RXBUF");
             // The frame whole and its used length counted, judged by the same oracle the driver applies to its own frames.
             Expect.Holds(FrameJudgement.Judge(got.Contents, got.UsedLength, TestFrames.Udp(c.Flow, tag), got.Pair));
         });
 
-    [Test, Requirement("ring.framing.dev.no-layout-assumption", "net.tx.dev.ignore-unknown-flags", "net.rx.dev.flags-no-guest-csum",
-        "net.rx.dev.gso-types", "net.rx.dev.num-buffers-1", "ring.used.dev.write-len-bytes")]
-    public void Frames_cross_in_any_descriptor_layout_with_a_clean_receive_header() =>
-        Suite.Verify(AnyLayoutCarriesTheSameFrame(SuiteContext.Current), cases: CaseCount);
+    public static readonly SuiteCheck AnyLayoutCleanHeader = new(nameof(Frames_cross_in_any_descriptor_layout_with_a_clean_receive_header), AnyLayoutCarriesTheSameFrame,
+        [Rule.RingFramingDevNoLayoutAssumption, Rule.NetTxDevIgnoreUnknownFlags, Rule.NetRxDevFlagsNoGuestCsum, Rule.NetRxDevGsoTypes,
+         Rule.NetRxDevNumBuffers1, Rule.RingUsedDevWriteLenBytes], [Plane.Data], CaseCount);
+
+    [Test, Check]
+    public void Frames_cross_in_any_descriptor_layout_with_a_clean_receive_header() => Suite.Verify(AnyLayoutCleanHeader);
 }

@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// Device operation on every queue pair: nothing is consumed before DRIVER_OK (§2.1.2) and each received
 /// packet is one buffer with num_buffers 1 and a used length that covers what was written (§5.1.9.4.1, §2.7.8.2).
 /// </summary>
-[TestFixture, Category("Device operation"), Plane(Plane.Data)]
+[TestFixture, Category("Device operation")]
 public sealed class DeviceOperationTests
 {
     public static Property NothingIsConsumedBeforeDriverOk(SuiteContext ctx) =>
@@ -20,7 +20,7 @@ public sealed class DeviceOperationTests
             using var s = ctx.Open(m);
             var d = s.Driver;
             d.BeginNegotiation();
-            Expect.That(d.AcceptFeatures(PairsRangeTests.NetDriverDefaults(d.Offered)), "core.feat.dev.accept-valid-subset", "FEATURES_OK refused");
+            Expect.That(d.AcceptFeatures(PairsRangeTests.NetDriverDefaults(d.Offered)), Rule.CoreFeatDevAcceptValidSubset, "FEATURES_OK refused");
             var pairs = Math.Min(d.MaxPairs, 2);
             d.SetUpQueues(pairs);
             var queues = Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue).ToList();
@@ -36,7 +36,7 @@ public sealed class DeviceOperationTests
             foreach (var vq in queues) d.Device.Kick(vq);
             d.TryWaitUntil(() => false, d.Device.SettleTime);
             foreach (var vq in queues)
-                Expect.That(d.Queue(vq).DeviceUsedIdx == 0, "core.status.dev.no-use-before-driver-ok",
+                Expect.That(d.Queue(vq).DeviceUsedIdx == 0, Rule.CoreStatusDevNoUseBeforeDriverOk,
                     $"vq {vq} ({d.Layout.Identify(vq)}) has used idx {d.Queue(vq).DeviceUsedIdx} before DRIVER_OK");
         });
 
@@ -53,7 +53,7 @@ public sealed class DeviceOperationTests
             var sent = TestFrames.Udp(c.Flow, 0xC0FFEE);
             d.Transmit(k, sent);
             var got = d.WaitForFrame(0xC0FFEE, d.ResponseWait);
-            if (got is null) throw Expect.Violated("net.tx.def.sent", $"frame lost: sent on transmitq{k}, it never came back on any receiveq");
+            if (got is null) throw Expect.Violated(Rule.NetTxDefSent, $"frame lost: sent on transmitq{k}, it never came back on any receiveq");
             // The spec's oracles: the header as the negotiated features allow it (num_buffers 1, flags and gso_type 0),
             // then the frame whole and a used length that counts it.
             Expect.Holds(FrameJudgement.JudgeHeader(got.Contents, d.Negotiated, got.Pair) ?? FrameJudgement.Judge(got.Contents, got.UsedLength, sent, got.Pair));
@@ -76,7 +76,7 @@ public sealed class DeviceOperationTests
             for (var p = 1; p <= pairs; p++) d.SendAndLocate(p, flow: p, d.ResponseWait);
             var old = Enumerable.Range(0, d.Layout.QueueCount).Where(d.HasQueue).Select(d.Queue).ToList();
             d.Device.WriteStatus(DeviceStatus.None);
-            Expect.That(d.TryWaitUntil(() => d.Device.ReadStatus() == DeviceStatus.None, d.Options.Timeout), "core.reset.dev.status-zero",
+            Expect.That(d.TryWaitUntil(() => d.Device.ReadStatus() == DeviceStatus.None, d.Options.Timeout), Rule.CoreResetDevStatusZero,
                 $"status reads {d.Device.ReadStatus()} after reset, not 0");
             var usedBefore = old.ToDictionary(q => q.Index, q => q.DeviceUsedIdx);
             foreach (var q in old.Where(q => d.Layout.Identify(q.Index).Role == QueueRole.Transmit))
@@ -87,7 +87,7 @@ public sealed class DeviceOperationTests
             }
             d.TryWaitUntil(() => old.Any(q => q.DeviceUsedIdx != usedBefore[q.Index]), d.Device.SettleTime);
             foreach (var q in old)
-                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], "core.reset.dev.quiesce",
+                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], Rule.CoreResetDevQuiesce,
                     $"after the reset completed, vq {q.Index} ({d.Layout.Identify(q.Index)}) had its used idx moved from {usedBefore[q.Index]} to {q.DeviceUsedIdx}");
             if (pairs < 2) return;
 
@@ -97,16 +97,25 @@ public sealed class DeviceOperationTests
             var gone = old.Where(q => !d.HasQueue(q.Index)).ToList();
             d.TryWaitUntil(() => gone.Any(q => q.DeviceUsedIdx != usedBefore[q.Index]), d.Device.SettleTime);
             foreach (var q in gone)
-                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], "core.reset.dev.quiesce",
+                Expect.That(q.DeviceUsedIdx == usedBefore[q.Index], Rule.CoreResetDevQuiesce,
                     $"initialised again with 1 pair after the reset, the device used the old ring of vq {q.Index}, which the driver did not set up again (used idx {usedBefore[q.Index]} -> {q.DeviceUsedIdx})");
         });
 
-    [Test, Requirement("core.reset.dev.quiesce", "core.reset.dev.status-zero")]
-    public void After_reset_the_device_leaves_the_old_rings_alone() => Suite.Verify(ResetQuiesces(SuiteContext.Current), cases: 20);
+    public static readonly SuiteCheck ResetQuiesced = new(nameof(After_reset_the_device_leaves_the_old_rings_alone), ResetQuiesces,
+        [Rule.CoreResetDevQuiesce, Rule.CoreResetDevStatusZero], [Plane.Data], 20);
 
-    [Test, Requirement("core.status.dev.no-use-before-driver-ok")]
-    public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingIsConsumedBeforeDriverOk(SuiteContext.Current), cases: 20);
+    public static readonly SuiteCheck NothingBeforeDriverOk = new(nameof(No_queue_is_used_before_DRIVER_OK), NothingIsConsumedBeforeDriverOk,
+        [Rule.CoreStatusDevNoUseBeforeDriverOk], [Plane.Data], 20);
 
-    [Test, Requirement("net.rx.dev.num-buffers-1", "ring.used.dev.write-len-bytes")]
-    public void Received_packets_have_one_buffer_and_an_honest_length() => Suite.Verify(ReceivedPacketsAreWellFormed(SuiteContext.Current), cases: 30);
+    public static readonly SuiteCheck WellFormedReceive = new(nameof(Received_packets_have_one_buffer_and_an_honest_length), ReceivedPacketsAreWellFormed,
+        [Rule.NetRxDevNumBuffers1, Rule.RingUsedDevWriteLenBytes], [Plane.Data], 30);
+
+    [Test, Check]
+    public void After_reset_the_device_leaves_the_old_rings_alone() => Suite.Verify(ResetQuiesced);
+
+    [Test, Check]
+    public void No_queue_is_used_before_DRIVER_OK() => Suite.Verify(NothingBeforeDriverOk);
+
+    [Test, Check]
+    public void Received_packets_have_one_buffer_and_an_honest_length() => Suite.Verify(WellFormedReceive);
 }

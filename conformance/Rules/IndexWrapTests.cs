@@ -20,9 +20,9 @@ namespace VirtioMq.Conformance.Rules;
 [TestFixture, Category("Ring")]
 public sealed class IndexWrapTests
 {
-    public const string AvailWrap = "ring.avail.dev.idx-wrap";
-    public const string UsedWrap = "ring.used.dev.idx-wrap";
-    private const string PairsSetRule = "net.mq.def.vq-pairs-set";
+    public const string AvailWrap = Rule.RingAvailDevIdxWrap;
+    public const string UsedWrap = Rule.RingUsedDevIdxWrap;
+    private const string PairsSetRule = Rule.NetMqDefVqPairsSet;
 
     /// <summary>Ring indices are 16 bits wide: a ring that started at 0 wraps with its 65,536th buffer.</summary>
     private const int Wrap = 1 << 16;
@@ -127,7 +127,7 @@ public sealed class IndexWrapTests
                         var i = (int)(tag - TagBase);
                         // A frame twice: after the avail idx wrapped, the device read old avail entries again (the wrap's rule);
                         // before it, a duplicate is a duplicate (net.tx.def.sent-once), whatever this check is about.
-                        Expect.That(!arrived[i], tx.AvailWrapped ? AvailWrap : "net.tx.def.sent-once",
+                        Expect.That(!arrived[i], tx.AvailWrapped ? AvailWrap : Rule.NetTxDefSentOnce,
                             $"{c}: frame {i} came back a second time on {rx.Name}; the device took its transmit buffer twice; {tx.State}; {rx.State}");
                         arrived[i] = true;
                         arrivals++;
@@ -155,18 +155,18 @@ public sealed class IndexWrapTests
                 d.TryWaitUntil(() => { Reap(); return tx.Queue.Outstanding == 0 && arrivals == sent; }, d.ResponseWait);
                 Reap();
                 if (tx.Queue.Outstanding > 0)
-                    throw Stalled(c, tx, $"{tx.Queue.Outstanding} of the {batch} frame(s) just made available on {tx.Name} never came back used", "ring.used.def.returns-buffers");
+                    throw Stalled(c, tx, $"{tx.Queue.Outstanding} of the {batch} frame(s) just made available on {tx.Name} never came back used", Rule.RingUsedDefReturnsBuffers);
                 if (arrivals < sent)
                 {
                     var missing = Enumerable.Range(0, sent).First(i => !arrived[i]);
                     var what = $"{sent - arrivals} of the {sent} frame(s) sent on {tx.Name} never came back (the first is frame {missing}) although every receiveq had buffers posted";
                     // Frames sent after the missing one came back: the ring works across where it stands, and frames were lost.
                     if (Enumerable.Range(missing + 1, sent - missing - 1).Any(i => arrived[i]))
-                        throw Expect.Violated("net.tx.def.sent", $"{c}: frame lost: {what}, and frames sent after it came back; {tx.State}");
+                        throw Expect.Violated(Rule.NetTxDefSent, $"{c}: frame lost: {what}, and frames sent after it came back; {tx.State}");
                     // The receiveq that took buffers and never published them, else one whose avail idx wrapped, else any.
                     var rx = rxs.FirstOrDefault(r => TakenUnpublished(r.Queue) > 0) ?? rxs.FirstOrDefault(r => r.AvailWrapped) ?? rxs[0];
                     // Before any index wrapped, frames that never came back are lost frames, not a wrap bug.
-                    throw Stalled(c, rx, what, "net.tx.def.sent", string.Join("; ", rxs.Where(r => r != rx).Select(r => r.State)));
+                    throw Stalled(c, rx, what, Rule.NetTxDefSent, string.Join("; ", rxs.Where(r => r != rx).Select(r => r.State)));
                 }
             }
             // A device that repeats old entries after the wrap does it late as often as not: give it the settle time.
@@ -246,7 +246,7 @@ public sealed class IndexWrapTests
                 catch (DeviceTimeoutException e)
                 {
                     var t = new Tally(cvq, "the controlq", start) { Taken = i, Offered = i + 1 };
-                    throw Stalled(c, t, $"VQ_PAIRS_SET({n}) was never answered ({e.Message})", "net.vq.def.layout");
+                    throw Stalled(c, t, $"VQ_PAIRS_SET({n}) was never answered ({e.Message})", Rule.NetVqDefLayout);
                 }
                 catch (DeviceProtocolException e) when (e.RequirementId is null)
                 {
@@ -266,12 +266,16 @@ public sealed class IndexWrapTests
             }
         });
 
-    [Test, Plane(Plane.Data), Requirement(AvailWrap, UsedWrap)]
-    public void Receive_and_transmit_rings_keep_working_across_the_index_wrap() =>
-        Suite.Verify(DataRingsCrossTheWrap(SuiteContext.Current), cases: 3);
+    public static readonly SuiteCheck DataRings = new(nameof(Receive_and_transmit_rings_keep_working_across_the_index_wrap), DataRingsCrossTheWrap,
+        [AvailWrap, UsedWrap], [Plane.Data], 3);
 
     /// <remarks>Over vhost-user the controlq is the suite's own front-end: the plane says the verdict is about that, not the back-end.</remarks>
-    [Test, Plane(Plane.Control), Requirement(AvailWrap, UsedWrap, PairsSetRule)]
-    public void The_controlq_keeps_working_across_the_index_wrap() =>
-        Suite.Verify(ControlqCrossesTheWrap(SuiteContext.Current), cases: 2);
+    public static readonly SuiteCheck Controlq = new(nameof(The_controlq_keeps_working_across_the_index_wrap), ControlqCrossesTheWrap,
+        [AvailWrap, UsedWrap, PairsSetRule], [Plane.Control], 2);
+
+    [Test, Check]
+    public void Receive_and_transmit_rings_keep_working_across_the_index_wrap() => Suite.Verify(DataRings);
+
+    [Test, Check]
+    public void The_controlq_keeps_working_across_the_index_wrap() => Suite.Verify(Controlq);
 }

@@ -14,7 +14,7 @@ namespace VirtioMq.Conformance.Rules;
 /// without acting on them and keeping the queue is a robustness expectation; an impossible available index
 /// leaves the ring in a state only a reset repairs, which is what DEVICE_NEEDS_RESET is for (§2.1.2, SHOULD).
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data)]
+[TestFixture, Category("Ring")]
 public sealed class MalformedChainTests
 {
     public enum Malformation
@@ -48,7 +48,7 @@ public sealed class MalformedChainTests
 
     private const ulong BadTag = 0xBAD0C0DE;
     private const ulong GoodTag = 0x600D;
-    private const string ChainRule = "robust.ring.malformed-chain-refused";
+    private const string ChainRule = Rule.RobustRingMalformedChainRefused;
 
     private static bool IsIndirect(Malformation m) => m is Malformation.IndirectWithNext or Malformation.EmptyIndirect or Malformation.MisalignedIndirect
         or Malformation.NestedIndirect or Malformation.NextPastIndirectTable or Malformation.IndirectTableOutsideMemory
@@ -259,26 +259,30 @@ public sealed class MalformedChainTests
             d.Device.Memory.WriteU16Release(q.Registers.Avail + 2, claimed);
             d.Device.Kick(q.Index);
             var said = d.TryWaitUntil(() => NeedsReset(d), d.ResponseWait == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
-            Expect.That(said, "core.status.dev.needs-reset",
+            Expect.That(said, Rule.CoreStatusDevNeedsReset,
                 $"{name} avail idx moved from {published} to {claimed}, {q.Size + c.Excess} buffers on a {q.Size}-entry ring, and the device did not set DEVICE_NEEDS_RESET (status {d.Device.ReadStatus()})");
             // Only a reset clears it: a bit that comes and goes tells the driver nothing it can act on.
             for (var i = 0; i < 3; i++)
-                Expect.That(NeedsReset(d), "core.status.dev.needs-reset", $"{name} was overrun; DEVICE_NEEDS_RESET showed, then read {i + 1} no longer showed it");
+                Expect.That(NeedsReset(d), Rule.CoreStatusDevNeedsReset, $"{name} was overrun; DEVICE_NEEDS_RESET showed, then read {i + 1} no longer showed it");
 
             // A reset is the driver's way out of DEVICE_NEEDS_RESET: afterwards the device starts clean.
             Probes.Initialize(d, features, 1);
             var status = d.Device.ReadStatus();
-            Expect.That((status & DeviceStatus.DeviceNeedsReset) == 0, "core.status.reset-value",
+            Expect.That((status & DeviceStatus.DeviceNeedsReset) == 0, Rule.CoreStatusResetValue,
                 $"after {name} was overrun, a reset and a fresh initialization, the device still shows DEVICE_NEEDS_RESET (status {status}): the error outlived the reset");
-            Probes.Loopback(d, PairsRangeTests.Model(d), 1, 0, "core.status.reset-value", "net.vq.def.layout");
+            Probes.Loopback(d, PairsRangeTests.Model(d), 1, 0, Rule.CoreStatusResetValue, Rule.NetVqDefLayout);
         });
     }
 
-    [Test, Category("Robustness"), Requirement("robust.ring.malformed-chain-refused")]
-    public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() =>
-        Suite.Verify(MalformedChainsAreRefused(SuiteContext.Current), cases: ChainCaseCount);
+    public static readonly SuiteCheck MalformedRefused = new(nameof(Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working), MalformedChainsAreRefused,
+        [Rule.RobustRingMalformedChainRefused], [Plane.Data], ChainCaseCount);
 
-    [Test, Category("Should"), Requirement("core.status.dev.needs-reset", "core.status.reset-value")]
-    public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() =>
-        Suite.Verify(AnImpossibleAvailableIndexNeedsAReset(SuiteContext.Current), cases: OverrunCaseCount);
+    public static readonly SuiteCheck ImpossibleAvailIndex = new(nameof(An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET), AnImpossibleAvailableIndexNeedsAReset,
+        [Rule.CoreStatusDevNeedsReset, Rule.CoreStatusResetValue], [Plane.Data], OverrunCaseCount);
+
+    [Test, Check, Category("Robustness")]
+    public void Malformed_descriptor_chains_are_refused_and_the_queue_keeps_working() => Suite.Verify(MalformedRefused);
+
+    [Test, Check, Category("Should")]
+    public void An_available_index_beyond_the_ring_size_sets_DEVICE_NEEDS_RESET() => Suite.Verify(ImpossibleAvailIndex);
 }

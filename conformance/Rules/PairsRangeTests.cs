@@ -20,14 +20,14 @@ public sealed class PairsRangeTests
             var d = s.Driver;
             d.BeginNegotiation(); // reads max_virtqueue_pairs before FEATURES_OK, which must be allowed
             if (FeatureRules.FirstUnsatisfied(d.Offered) is { } u)
-                throw Expect.Violated("core.feat.dev.no-unsatisfied-dependency", $"the device offers {u.Feature} without {u.Missing} (offered {d.Offered})");
+                throw Expect.Violated(Rule.CoreFeatDevNoUnsatisfiedDependency, $"the device offers {u.Feature} without {u.Missing} (offered {d.Offered})");
             if (!d.Offered.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("the device does not offer VIRTIO_NET_F_MQ"); return; }
             var before = d.MaxPairs;
-            Expect.That(before is >= NetControl.VqPairsMin and <= NetControl.VqPairsMax, "net.cfg.dev.max-pairs-range",
+            Expect.That(before is >= NetControl.VqPairsMin and <= NetControl.VqPairsMax, Rule.NetCfgDevMaxPairsRange,
                 $"max_virtqueue_pairs reads {before} with MQ offered; it must be 1..0x8000");
             Probes.Initialize(d, NetDriverDefaults(d.Offered), pairs: 1);
             var after = d.ReadConfigU16(NetConfig.MaxVirtqueuePairsOffset);
-            Expect.That(after == before, "core.cfg.dev.readable-before-features-ok",
+            Expect.That(after == before, Rule.CoreCfgDevReadableBeforeFeaturesOk,
                 $"max_virtqueue_pairs read {before} before FEATURES_OK but {after} after DRIVER_OK; the early read must give the real value");
         });
 
@@ -53,9 +53,9 @@ public sealed class PairsRangeTests
             var n = Math.Min(c.Pairs, d.MaxPairs);
             // The driver sets up every queue it is about to enable (§5.1.9.5.6.1).
             Probes.Initialize(d, features, pairs: n);
-            var model = Probes.PairsSet(d, Model(d), n, "net.mq.def.vq-pairs-set");
+            var model = Probes.PairsSet(d, Model(d), n, Rule.NetMqDefVqPairsSet);
             d.Replenish(n);
-            Probes.Loopback(d, model, n, flow: n, "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+            Probes.Loopback(d, model, n, flow: n, Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.NetVqDefLayout);
         });
     }
 
@@ -93,11 +93,11 @@ public sealed class PairsRangeTests
             Probes.Initialize(d, NetDriverDefaults(d.Offered), pairs);
             var before = Math.Min(c.Before, pairs);
             var bad = c.Bad == 0 ? 0 : Math.Max(c.Bad, d.MaxPairs + 1);
-            var model = Probes.PairsSet(d, Model(d), before, "net.mq.def.vq-pairs-set");
-            model = Probes.PairsSet(d, model, bad, "robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected");
+            var model = Probes.PairsSet(d, Model(d), before, Rule.NetMqDefVqPairsSet);
+            model = Probes.PairsSet(d, model, bad, Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected);
             // Unchanged state: the pairs set before still carry traffic, and nothing lands above them.
             Probes.LoopbackAll(d, model, Enumerable.Range(1, Math.Min(before + 1, pairs)).Select(k => (k, k)),
-                "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used");
+                Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed);
         });
     }
 
@@ -108,13 +108,21 @@ public sealed class PairsRangeTests
     public static MqDeviceModel Model(Adapters.Driver.NetDriver d) =>
         MqDeviceModel.Initial(d.Offered, d.MaxPairs).Negotiate(d.Negotiated).Next.DriverOk();
 
-    [Test, Plane(Plane.Control), Requirement("net.cfg.dev.max-pairs-range", "core.cfg.dev.readable-before-features-ok", "core.feat.dev.no-unsatisfied-dependency")]
-    public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRangeAndDependencies(SuiteContext.Current));
+    public static readonly SuiteCheck ConfigRange = new(nameof(Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ), ConfigRangeAndDependencies,
+        [Rule.NetCfgDevMaxPairsRange, Rule.CoreCfgDevReadableBeforeFeaturesOk, Rule.CoreFeatDevNoUnsatisfiedDependency], [Plane.Control]);
 
-    [Test, Plane(Plane.Control, Plane.Data), Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")]
-    public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCountInRangeIsAcceptedAndUsed(SuiteContext.Current));
+    public static readonly SuiteCheck EveryPairCount = new(nameof(Every_pair_count_from_1_to_max_is_accepted_and_usable), EveryPairCountInRangeIsAcceptedAndUsed,
+        [Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed], [Plane.Control, Plane.Data]);
 
-    [Test, Plane(Plane.Control, Plane.Data), Category("Robustness"), Requirement("robust.mq.pairs-set-zero-rejected", "robust.mq.pairs-set-above-max-rejected")]
-    public void Zero_and_above_max_are_rejected_without_state_change() =>
-        Suite.Verify(OutOfRangePairCountsAreRejected(SuiteContext.Current), cases: RejectCaseCount);
+    public static readonly SuiteCheck OutOfRangeRejected = new(nameof(Zero_and_above_max_are_rejected_without_state_change), OutOfRangePairCountsAreRejected,
+        [Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected], [Plane.Control, Plane.Data], RejectCaseCount);
+
+    [Test, Check]
+    public void Max_virtqueue_pairs_is_in_range_and_MQ_comes_with_CTRL_VQ() => Suite.Verify(ConfigRange);
+
+    [Test, Check]
+    public void Every_pair_count_from_1_to_max_is_accepted_and_usable() => Suite.Verify(EveryPairCount);
+
+    [Test, Check, Category("Robustness")]
+    public void Zero_and_above_max_are_rejected_without_state_change() => Suite.Verify(OutOfRangeRejected);
 }

@@ -17,7 +17,7 @@ namespace VirtioMq.Conformance.Rules;
 /// device refuses it (or gives up with DEVICE_NEEDS_RESET) instead of reading or writing beyond the memory it
 /// was given, and its other queues keep working.
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data, Plane.Control)]
+[TestFixture, Category("Ring")]
 public sealed class QueueSetupTests
 {
     public sealed record SizeCase(int Size, int Frames, int Commands)
@@ -44,7 +44,7 @@ public sealed class QueueSetupTests
             d.BeginNegotiation();
             if (c.Size > s.Device.QueueMaxSize) { ThisCase.NotApplicable($"the device's rings hold at most {s.Device.QueueMaxSize} entries"); return; }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
-            const string rule = "ring.def.queue-size";
+            const string rule = Rule.RingDefQueueSize;
             for (var i = 0; i < c.Frames; i++)
             {
                 var at = d.SendAndLocate(1, flow: i, d.ResponseWait);
@@ -90,7 +90,7 @@ public sealed class QueueSetupTests
     }
 
     private const int OutsideRingSize = 4;
-    private const string OutsideRule = "robust.ring.queue-outside-memory-refused";
+    private const string OutsideRule = Rule.RobustRingQueueOutsideMemoryRefused;
 
     /// <summary>
     /// Every ring, every part cut and both used-ring layouts (with and without EVENT_IDX, whose used_event and avail_event
@@ -210,11 +210,15 @@ public sealed class QueueSetupTests
         return new QueueRegisters(n, desc, avail, used);
     }
 
-    [Test, Requirement("ring.def.queue-size")]
-    public void Rings_of_every_size_the_driver_may_choose_work() =>
-        Suite.Verify(EveryQueueSizeWorks(SuiteContext.Current), cases: SizeCaseCount);
+    public static readonly SuiteCheck EverySize = new(nameof(Rings_of_every_size_the_driver_may_choose_work), EveryQueueSizeWorks,
+        [Rule.RingDefQueueSize], [Plane.Data, Plane.Control], SizeCaseCount);
 
-    [Test, Category("Robustness"), Requirement(OutsideRule)]
-    public void A_ring_past_the_end_of_guest_memory_is_refused() =>
-        Suite.Verify(QueuesPastTheEndOfMemoryAreRefused(SuiteContext.Current), cases: OutsideCaseCount);
+    public static readonly SuiteCheck OutsideMemory = new(nameof(A_ring_past_the_end_of_guest_memory_is_refused), QueuesPastTheEndOfMemoryAreRefused,
+        [OutsideRule], [Plane.Data, Plane.Control], OutsideCaseCount);
+
+    [Test, Check]
+    public void Rings_of_every_size_the_driver_may_choose_work() => Suite.Verify(EverySize);
+
+    [Test, Check, Category("Robustness")]
+    public void A_ring_past_the_end_of_guest_memory_is_refused() => Suite.Verify(OutsideMemory);
 }

@@ -11,7 +11,7 @@ namespace VirtioMq.Conformance.Rules;
 /// other features, and the controlq moves with them (2N with MQ, 2 without, none without CTRL_VQ). Firmware
 /// handing a device to an OS with another feature set does exactly this.
 /// </summary>
-[TestFixture, Category("Controlq placement"), Plane(Plane.Control)]
+[TestFixture, Category("Controlq placement")]
 public sealed class RenegotiationTests
 {
     public sealed record Case(int MaxPairs, FeatureSet First, FeatureSet Then)
@@ -47,18 +47,20 @@ public sealed class RenegotiationTests
             if (layout.ControlqIndex is { } cvq)
             {
                 var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
-                Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, "net.vq.def.layout",
+                Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, Rule.NetVqDefLayout,
                     $"{what}: a command on vq {cvq}, the controlq now, got {(ack is null ? "no answer" : $"ack byte {ack}")}");
             }
             if (before is not { } old || old == layout.ControlqIndex) return;
             if (!d.HasQueue(old)) d.AddQueue(old, d.Options.QueueSize);
             var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
-            Expect.That(stale is null or 0xFF, "net.vq.def.layout",
+            Expect.That(stale is null or 0xFF, Rule.NetVqDefLayout,
                 $"{what}: vq {old} was the controlq only under the old features ({layout.Identify(old)} now), yet a command there was answered with ack {stale}");
         });
     }
 
-    [Test, Requirement("net.vq.def.layout")]
-    public void The_controlq_moves_with_the_features_negotiated_after_reset() =>
-        Suite.Verify(ControlqFollowsTheLatestNegotiation(SuiteContext.Current), cases: 40);
+    public static readonly SuiteCheck ControlqMoves = new(nameof(The_controlq_moves_with_the_features_negotiated_after_reset), ControlqFollowsTheLatestNegotiation,
+        [Rule.NetVqDefLayout], [Plane.Control], 40);
+
+    [Test, Check]
+    public void The_controlq_moves_with_the_features_negotiated_after_reset() => Suite.Verify(ControlqMoves);
 }

@@ -12,7 +12,7 @@ namespace VirtioMq.Conformance.Rules;
 /// then VQ_PAIRS_SET(previous) — sending on the other transmit queues in between. The device must start over in
 /// single-queue mode and come back to the old pair count once asked.
 /// </summary>
-[TestFixture, Category("Reset and restore"), Plane(Plane.Control, Plane.Data)]
+[TestFixture, Category("Reset and restore")]
 public sealed class ResetRestoreTests
 {
     public sealed record Case(int MaxPairs, int Pairs)
@@ -34,7 +34,7 @@ public sealed class ResetRestoreTests
     {
         Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), configured);
         var model = PairsRangeTests.Model(d);
-        if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+        if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
         for (var k = 1; k <= model.CurrentPairs; k++) d.SendAndLocate(k, flow: k, d.ResponseWait);
         return model;
     }
@@ -49,7 +49,7 @@ public sealed class ResetRestoreTests
         d.BeginNegotiation();
         var configured = Math.Min(d.MaxPairs, Generators.TrafficPairs);
         var before = Warm(d, configured, Math.Min(c.Pairs, configured));
-        Probes.Initialize(d, d.Negotiated, configured, "core.feat.dev.renegotiate-after-reset");
+        Probes.Initialize(d, d.Negotiated, configured, Rule.CoreFeatDevRenegotiateAfterReset);
         return (before, before.Reset().Negotiate(d.Negotiated).Next.DriverOk(), configured);
     }
 
@@ -60,7 +60,7 @@ public sealed class ResetRestoreTests
             var d = s.Driver;
             var (before, model, _) = ResetAndReinitialise(d, c);
             // Every transmitq the driver used before the reset, as Linux's restore window does.
-            Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), "net.mq.dev.rx-q1-after-reset", "net.vq.def.layout");
+            Probes.LoopbackAll(d, model, Enumerable.Range(1, before.CurrentPairs).Select(k => (k, k)), Rule.NetMqDevRxQ1AfterReset, Rule.NetVqDefLayout);
         });
 
     public static Property FreezeRestoreKeepsPairs(SuiteContext ctx) =>
@@ -70,15 +70,21 @@ public sealed class ResetRestoreTests
             var d = s.Driver;
             // Freeze: reset, rings forgotten. Restore: same features, DRIVER_OK, then VQ_PAIRS_SET(previous).
             var (frozen, model, configured) = ResetAndReinitialise(d, c);
-            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, "net.mq.def.vq-pairs-set");
-            Expect.That(model.CurrentPairs == frozen.CurrentPairs, "net.mq.def.vq-pairs-set", $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
+            if (model.MultiqueueNegotiated) model = Probes.PairsSet(d, model, frozen.CurrentPairs, Rule.NetMqDefVqPairsSet);
+            Expect.That(model.CurrentPairs == frozen.CurrentPairs, Rule.NetMqDefVqPairsSet, $"after restore the device runs {model.CurrentPairs} pairs, not {frozen.CurrentPairs}");
             Probes.LoopbackAll(d, model, Enumerable.Range(1, configured).Select(k => (k, 100 + k)),
-                "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "net.vq.def.layout");
+                Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.NetVqDefLayout);
         });
 
-    [Test, Requirement("net.mq.dev.rx-q1-after-reset", "core.reset.dev.status-zero", "core.feat.dev.renegotiate-after-reset")]
-    public void After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET() => Suite.Verify(OnlyReceiveq1AfterReset(SuiteContext.Current));
+    public static readonly SuiteCheck Receiveq1AfterReset = new(nameof(After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET), OnlyReceiveq1AfterReset,
+        [Rule.NetMqDevRxQ1AfterReset, Rule.CoreResetDevStatusZero, Rule.CoreFeatDevRenegotiateAfterReset], [Plane.Control, Plane.Data]);
 
-    [Test, Requirement("net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used", "core.feat.dev.renegotiate-after-reset")]
-    public void Freeze_and_restore_bring_back_the_previous_pairs() => Suite.Verify(FreezeRestoreKeepsPairs(SuiteContext.Current));
+    public static readonly SuiteCheck FreezeRestore = new(nameof(Freeze_and_restore_bring_back_the_previous_pairs), FreezeRestoreKeepsPairs,
+        [Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed, Rule.CoreFeatDevRenegotiateAfterReset], [Plane.Control, Plane.Data]);
+
+    [Test, Check]
+    public void After_reset_only_receiveq1_is_used_until_VQ_PAIRS_SET() => Suite.Verify(Receiveq1AfterReset);
+
+    [Test, Check]
+    public void Freeze_and_restore_bring_back_the_previous_pairs() => Suite.Verify(FreezeRestore);
 }

@@ -15,10 +15,9 @@ namespace VirtioMq.Conformance.Rules;
 /// descriptors after at most a ring's worth of frames, whatever became of the frames themselves. Cases send
 /// more frames than the ring holds and make them available one at a time or in batches per kick.
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data)]
+[TestFixture, Category("Ring")]
 public sealed class TransmitCompletionTests
 {
-    private const string Rule = "ring.used.def.returns-buffers";
 
     /// <param name="Pairs">virtqueue_pairs set before sending (capped at what the device offers).</param>
     /// <param name="Pair">The transmitq the frames go on.</param>
@@ -64,7 +63,7 @@ public sealed class TransmitCompletionTests
             if (c.Pair > pairs) { ThisCase.NotApplicable($"the device has fewer than {c.Pair} pairs to send on"); return; }
             Probes.Initialize(d, features, pairs);
             var model = PairsRangeTests.Model(d);
-            if (model.MultiqueueNegotiated && pairs > 1) Probes.PairsSet(d, model, pairs, "net.mq.def.vq-pairs-set");
+            if (model.MultiqueueNegotiated && pairs > 1) Probes.PairsSet(d, model, pairs, Rule.NetMqDefVqPairsSet);
 
             var tx = d.Queue(NetQueueLayout.Transmitq(c.Pair));
             var returned = 0;
@@ -83,7 +82,7 @@ public sealed class TransmitCompletionTests
                 {
                     Reap();
                     if (tx.FreeDescriptors == 0 && !d.TryWaitUntil(() => { Reap(); return tx.FreeDescriptors > 0; }, d.ResponseWait))
-                        throw Expect.Violated(Rule, $"the ring is full and no buffer came back within {d.ResponseWait.TotalMilliseconds} ms; {Held()}");
+                        throw Expect.Violated(Rule.RingUsedDefReturnsBuffers, $"the ring is full and no buffer came back within {d.ResponseWait.TotalMilliseconds} ms; {Held()}");
                     tx.Add([[.. new byte[SplitRing.NetHeaderSize], .. TestFrames.Udp(sent % 16, 0xC0_0000 + (ulong)sent)]], [], tag: "tx");
                     sent++;
                     if (tx.FreeDescriptors == 0) break; // a full ring goes to the device before waiting for room
@@ -94,7 +93,7 @@ public sealed class TransmitCompletionTests
             }
             // In-process the device answers within the kick (ResponseWait is zero); over a socket it gets the timeout.
             var allBack = d.TryWaitUntil(() => { Reap(); return tx.Outstanding == 0; }, d.ResponseWait);
-            Expect.That(allBack, Rule, $"all {c.Frames} frames were made available and {d.ResponseWait.TotalMilliseconds} ms later {Held()}");
+            Expect.That(allBack, Rule.RingUsedDefReturnsBuffers, $"all {c.Frames} frames were made available and {d.ResponseWait.TotalMilliseconds} ms later {Held()}");
         });
 
     /// <summary>How frames came to be on the transmitq of a pair that is not in use when the device sees them.</summary>
@@ -148,9 +147,9 @@ public sealed class TransmitCompletionTests
     /// duty, so keeping them is a robustness finding, not a failure.
     /// </summary>
     public static string DisabledRule(DisabledWindow w, bool vhostUserBackEnd) =>
-        vhostUserBackEnd ? "vu.ring.disabled-tx-discard"
-        : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule
-        : "robust.ring.disabled-tx-returned";
+        vhostUserBackEnd ? Rule.VuRingDisabledTxDiscard
+        : w == DisabledWindow.QueuedBeforeVqPairsSet ? Rule.RingUsedDefReturnsBuffers
+        : Rule.RobustRingDisabledTxReturned;
 
     /// <summary>
     /// Transmit buffers on a pair not in use come back used within a bounded wait, with the device live: a device that
@@ -173,7 +172,7 @@ public sealed class TransmitCompletionTests
             return;
         }
         Probes.Initialize(d, features, queuePairs);
-        var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pair, "net.mq.def.vq-pairs-set");
+        var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pair, Rule.NetMqDefVqPairsSet);
         var tx = d.Queue(NetQueueLayout.Transmitq(c.Pair));
         void Queue()
         {
@@ -186,11 +185,11 @@ public sealed class TransmitCompletionTests
             case DisabledWindow.QueuedBeforeVqPairsSet:
                 Queue();
                 tx.Publish();
-                Probes.PairsSet(d, model, c.Pairs, "net.mq.def.vq-pairs-set");
+                Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
                 d.Device.Kick(tx.Index);
                 break;
             case DisabledWindow.SentAfterVqPairsSet:
-                Probes.PairsSet(d, model, c.Pairs, "net.mq.def.vq-pairs-set");
+                Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
                 Queue();
                 d.PublishAndKick(tx);
                 break;
@@ -215,11 +214,15 @@ public sealed class TransmitCompletionTests
             $"holds {tx.Outstanding} (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}) of transmitq{c.Pair}, above virtqueue_pairs={c.Pairs}");
     }
 
-    [Test, Requirement(Rule)]
-    public void Every_transmit_buffer_comes_back_used() =>
-        Suite.Verify(EveryTransmitBufferIsReturned(SuiteContext.Current), cases: CaseCount);
+    public static readonly SuiteCheck EveryBufferBack = new(nameof(Every_transmit_buffer_comes_back_used), EveryTransmitBufferIsReturned,
+        [Rule.RingUsedDefReturnsBuffers], [Plane.Data], CaseCount);
 
-    [Test, Requirement(Rule, "robust.ring.disabled-tx-returned", "vu.ring.disabled-tx-discard")]
-    public void Transmit_buffers_on_a_pair_not_in_use_come_back_used() =>
-        Suite.Verify(DisabledPairBuffersAreReturned(SuiteContext.Current), cases: DisabledCaseCount);
+    public static readonly SuiteCheck DisabledPairBuffersBack = new(nameof(Transmit_buffers_on_a_pair_not_in_use_come_back_used), DisabledPairBuffersAreReturned,
+        [Rule.RingUsedDefReturnsBuffers, Rule.RobustRingDisabledTxReturned, Rule.VuRingDisabledTxDiscard], [Plane.Data], DisabledCaseCount);
+
+    [Test, Check]
+    public void Every_transmit_buffer_comes_back_used() => Suite.Verify(EveryBufferBack);
+
+    [Test, Check]
+    public void Transmit_buffers_on_a_pair_not_in_use_come_back_used() => Suite.Verify(DisabledPairBuffersBack);
 }

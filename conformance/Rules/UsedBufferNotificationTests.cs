@@ -17,7 +17,7 @@ namespace VirtioMq.Conformance.Rules;
 /// notification is never hidden by another queue's, nor a spurious one blamed on the wrong queue, whatever the
 /// transport can tell apart.
 /// </summary>
-[TestFixture, Category("Ring"), Plane(Plane.Data, Plane.Control)]
+[TestFixture, Category("Ring")]
 public sealed class UsedBufferNotificationTests
 {
     public enum Side { Transmitq, Receiveq, Controlq }
@@ -69,7 +69,7 @@ public sealed class UsedBufferNotificationTests
             var d = s.Driver;
             // used_event names entry Crossing of the batch; the flag is set only where EVENT_IDX says to ignore it.
             if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.Crossing, noInterrupt: c.FlagSet) is not { } b) return;
-            var rule = c.EventIdx ? "ring.notif.dev.event-idx" : "ring.notif.dev.no-event-idx";
+            var rule = c.EventIdx ? Rule.RingNotifDevEventIdx : Rule.RingNotifDevNoEventIdx;
             var notified = d.Device.WaitForNotification(d.Device.SettleTime == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
             Expect.That(notified, rule, c.EventIdx
                 ? $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx}, passing used_event {(ushort)(b.UsedBefore + c.Crossing)}, and no notification came"
@@ -131,7 +131,7 @@ public sealed class UsedBufferNotificationTests
             if (UseBatch(d, c.EventIdx, c.Side, c.Before, c.Batch, usedEvent: c.UsedEvent, noInterrupt: !c.EventIdx, kickIdleReceiveq: true) is not { } b) return;
             // Over a socket a notification is a write to an eventfd, so it may trail the used idx: give it the settle time.
             var notified = d.Device.WaitForNotification(d.Device.SettleTime);
-            Expect.That(!notified, c.EventIdx ? "ring.notif.dev.event-idx-quiet" : "ring.notif.dev.no-event-idx-quiet", c.EventIdx
+            Expect.That(!notified, c.EventIdx ? Rule.RingNotifDevEventIdxQuiet : Rule.RingNotifDevNoEventIdxQuiet, c.EventIdx
                 ? $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx} without writing entry {(ushort)(b.UsedBefore + c.UsedEvent)} (used_event), and a notification came"
                 : $"{Describe(d, b.Judged)}: used idx went from {b.UsedBefore} to {b.Judged.DeviceUsedIdx} with VIRTQ_AVAIL_F_NO_INTERRUPT set, and a notification came");
         });
@@ -203,8 +203,8 @@ public sealed class UsedBufferNotificationTests
         // Buffers that never come back leave nothing to judge of notifications, but they are a finding of their own.
         if (used < batch)
             throw side == Side.Receiveq
-                ? Expect.Violated("net.tx.def.sent", $"frame lost: of {batch} frame(s) sent on transmitq1, {used} reached {Describe(d, judged)}")
-                : Expect.Violated("ring.used.def.returns-buffers", $"of {batch} buffer(s) made available on {Describe(d, judged)} and kicked, {used} came back used");
+                ? Expect.Violated(Rule.NetTxDefSent, $"frame lost: of {batch} frame(s) sent on transmitq1, {used} reached {Describe(d, judged)}")
+                : Expect.Violated(Rule.RingUsedDefReturnsBuffers, $"of {batch} buffer(s) made available on {Describe(d, judged)} and kicked, {used} came back used");
         return new Batch(judged, usedBefore);
     }
 
@@ -220,11 +220,15 @@ public sealed class UsedBufferNotificationTests
 
     private static string Describe(NetDriver d, DriverVirtqueue q) => $"vq {q.Index} ({d.Layout.Identify(q.Index)})";
 
-    [Test, Requirement("ring.notif.dev.no-event-idx", "ring.notif.dev.event-idx")]
-    public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() =>
-        Suite.Verify(NotificationsAreSentWhenOwed(SuiteContext.Current), cases: CaseCount);
+    public static readonly SuiteCheck NotifiedWhenOwed = new(nameof(A_used_buffer_notification_comes_when_the_driver_asked_for_one), NotificationsAreSentWhenOwed,
+        [Rule.RingNotifDevNoEventIdx, Rule.RingNotifDevEventIdx], [Plane.Data, Plane.Control], CaseCount);
 
-    [Test, Category("Should"), Requirement("ring.notif.dev.no-event-idx-quiet", "ring.notif.dev.event-idx-quiet")]
-    public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() =>
-        Suite.Verify(NoNotificationWhenNoneIsOwed(SuiteContext.Current), cases: QuietCaseCount);
+    public static readonly SuiteCheck QuietWhenNotOwed = new(nameof(No_used_buffer_notification_comes_when_the_driver_asked_for_none), NoNotificationWhenNoneIsOwed,
+        [Rule.RingNotifDevNoEventIdxQuiet, Rule.RingNotifDevEventIdxQuiet], [Plane.Data, Plane.Control], QuietCaseCount);
+
+    [Test, Check]
+    public void A_used_buffer_notification_comes_when_the_driver_asked_for_one() => Suite.Verify(NotifiedWhenOwed);
+
+    [Test, Check, Category("Should")]
+    public void No_used_buffer_notification_comes_when_the_driver_asked_for_none() => Suite.Verify(QuietWhenNotOwed);
 }

@@ -14,7 +14,7 @@ namespace VirtioMq.Conformance.Rules;
 /// started/enabled ring states, and stopping and resuming a ring with GET/SET_VRING_BASE. Not applicable to
 /// a device reached any other way.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserDataPlaneTests
 {
     /// <summary>A frame is "gone" once the device has had this long to bring it back and has not.</summary>
@@ -23,7 +23,6 @@ public sealed class VhostUserDataPlaneTests
     private static IVhostUserBackEnd Backend(DriverSession s) =>
         s.Device.Capabilities.Get<IVhostUserBackEnd>() ?? throw new InvalidOperationException(Needs.VhostUserBackEnd);
 
-    private static void RequireVhostUser(SuiteContext ctx) => Needs.Require<IVhostUserBackEnd>(ctx, Needs.VhostUserBackEnd);
 
     /// <summary>
     /// GET_QUEUE_NUM must cover the pairs the back-end really serves: open it with as many pairs as it claims
@@ -35,15 +34,15 @@ public sealed class VhostUserDataPlaneTests
         using (var probe = ctx.Open()) claimed = (int)Math.Min(Backend(probe).QueueNum ?? 1, 128);
         if (claimed < 1)
             return Prop.ForAll(Gen.Constant(claimed).ToArbitrary(), n =>
-                Expect.That(false, "vu.mq.get-queue-num-reply", $"GET_QUEUE_NUM answered {n}: a back-end serves at least one queue pair"));
+                Expect.That(false, Rule.VuMqGetQueueNumReply, $"GET_QUEUE_NUM answered {n}: a back-end serves at least one queue pair"));
         var claimedCtx = ctx.With(ctx.Device.With("pairs", claimed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return Prop.ForAll(Gen.Choose(1, claimed).ToArbitrary(), k =>
         {
             using var s = claimedCtx.Open();
             var d = s.Driver;
             d.Initialize(pairs: k);
-            if (k > 1) Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.mq.get-queue-num-reply", $"VQ_PAIRS_SET({k}) refused by the front-end model");
-            Probes.Owed(d, k, k, "vu.mq.get-queue-num-reply",
+            if (k > 1) Expect.That(d.VqPairsSet(k) == NetAck.Ok, Rule.VuMqGetQueueNumReply, $"VQ_PAIRS_SET({k}) refused by the front-end model");
+            Probes.Owed(d, k, k, Rule.VuMqGetQueueNumReply,
                 $"GET_QUEUE_NUM claims {claimed} queue pair(s), but a frame sent on transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) with {k} pairs enabled never came back: the back-end does not serve pair {k}");
         });
     }
@@ -63,19 +62,19 @@ public sealed class VhostUserDataPlaneTests
             k = Math.Min(k, d.MaxPairs);
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), Math.Min(d.MaxPairs, Generators.TrafficPairs));
             // Start every ring with traffic first, so the disabled ones are started, not merely idle.
-            Expect.That(d.VqPairsSet(k) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({k}) refused");
-            Probes.Owed(d, k, 1, "vu.ring.enabled-processing", $"with {k} pairs enabled, a frame on transmitq{k} never came back");
-            Expect.That(d.VqPairsSet(n) == NetAck.Ok, "vu.ring.enabled-processing", $"VQ_PAIRS_SET({n}) refused");
+            Expect.That(d.VqPairsSet(k) == NetAck.Ok, Rule.VuRingEnabledProcessing, $"VQ_PAIRS_SET({k}) refused");
+            Probes.Owed(d, k, 1, Rule.VuRingEnabledProcessing, $"with {k} pairs enabled, a frame on transmitq{k} never came back");
+            Expect.That(d.VqPairsSet(n) == NetAck.Ok, Rule.VuRingEnabledProcessing, $"VQ_PAIRS_SET({n}) refused");
             d.ClearReceived();
             var tx = d.Queue(NetQueueLayout.Transmitq(k));
             var tag = d.TransmitTagged(k, flow: 2);
             var drained = d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
-            Expect.That(drained, "vu.ring.disabled-tx-discard",
+            Expect.That(drained, Rule.VuRingDisabledTxDiscard,
                 $"transmitq{k} (vring {tx.Index}) was disabled by VQ_PAIRS_SET({n}); its buffer was never returned used (used idx {tx.DeviceUsedIdx}, avail idx {tx.PublishedIdx}): a disabled ring must still be processed");
             if (d.WaitForFrame(tag, Settle(d)) is { } h)
                 throw h.Pair > n
-                    ? Expect.Violated("vu.ring.disabled-rx-no-packets", $"a frame arrived on receiveq{h.Pair} (vring {NetQueueLayout.Receiveq(h.Pair)}), which VQ_PAIRS_SET({n}) disabled")
-                    : Expect.Violated("vu.ring.disabled-tx-discard", $"a frame sent on disabled transmitq{k} (vring {tx.Index}) was forwarded to receiveq{h.Pair}; a disabled ring's packets must be discarded");
+                    ? Expect.Violated(Rule.VuRingDisabledRxNoPackets, $"a frame arrived on receiveq{h.Pair} (vring {NetQueueLayout.Receiveq(h.Pair)}), which VQ_PAIRS_SET({n}) disabled")
+                    : Expect.Violated(Rule.VuRingDisabledTxDiscard, $"a frame sent on disabled transmitq{k} (vring {tx.Index}) was forwarded to receiveq{h.Pair}; a disabled ring's packets must be discarded");
         });
 
     /// <summary>
@@ -91,16 +90,16 @@ public sealed class VhostUserDataPlaneTests
             d.Initialize(pairs: 1);
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             for (var i = 0; i < before; i++)
-                Probes.Owed(d, 1, i, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+                Probes.Owed(d, 1, i, Rule.VuRingEnabledProcessing, $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             if (Needs.Capability<IRingSuspension>(s, Needs.RingSuspension) is not { } plane) return;
             var baseIdx = plane.Stop(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
-            Expect.That(baseIdx == tx.PublishedIdx, "vu.get-base.reply-last-avail",
+            Expect.That(baseIdx == tx.PublishedIdx, Rule.VuGetBaseReplyLastAvail,
                 $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index}, GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
             var usedAtStop = tx.DeviceUsedIdx;
             var tags = Enumerable.Range(0, during).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
             d.TryWaitUntil(() => tx.DeviceUsedIdx != usedAtStop, Settle(d));
-            Expect.That(tx.DeviceUsedIdx == usedAtStop, "vu.ring.stop-on-get-base",
+            Expect.That(tx.DeviceUsedIdx == usedAtStop, Rule.VuRingStopOnGetBase,
                 $"vring {tx.Index} was stopped by GET_VRING_BASE, yet after {during} more kick(s) its used idx moved from {usedAtStop} to {tx.DeviceUsedIdx}");
             plane.Resume(tx.Index, baseIdx);
             var back = new List<ulong>();
@@ -111,18 +110,18 @@ public sealed class VhostUserDataPlaneTests
                     foreach (var t in tags.Except(back)) if (d.Claim(t) is not null) back.Add(t);
                     return back.Count == tags.Count;
                 }, d.Options.Timeout);
-                Expect.That(back.Count == tags.Count, "vu.set-base.resume",
+                Expect.That(back.Count == tags.Count, Rule.VuSetBaseResume,
                     $"resumed vring {tx.Index} at {baseIdx}: {tags.Count - back.Count} of the {during} frame(s) queued while it was stopped never came back");
                 d.TryWaitUntil(() => false, Settle(d));
                 d.CollectReceived();
             }
-            catch (DeviceProtocolException e) when (e.RequirementId == "net.tx.def.sent-once")
+            catch (DeviceProtocolException e) when (e.RequirementId == Rule.NetTxDefSentOnce)
             {
                 // A frame repeated right after SET_VRING_BASE: the ring resumed somewhere it had already been.
-                throw Expect.Violated("vu.set-base.resume", $"resumed vring {tx.Index} at {baseIdx}, and a frame came back again: {e.Message}");
+                throw Expect.Violated(Rule.VuSetBaseResume, $"resumed vring {tx.Index} at {baseIdx}, and a frame came back again: {e.Message}");
             }
             var twice = d.Received.Select(r => TestFrames.TagOf(r.Frame)).FirstOrDefault(t => t is { } x && tags.Contains(x));
-            Expect.That(twice is null, "vu.set-base.resume", $"resumed vring {tx.Index} at {baseIdx}: frame {twice} came back twice");
+            Expect.That(twice is null, Rule.VuSetBaseResume, $"resumed vring {tx.Index} at {baseIdx}: frame {twice} came back twice");
         });
 
     /// <summary>The back-end offers VHOST_USER_PROTOCOL_F_MQ, so a front-end can ask how many queues it serves.</summary>
@@ -130,35 +129,31 @@ public sealed class VhostUserDataPlaneTests
         Prop.ForAll(Gen.Constant(0).ToArbitrary(), _ =>
         {
             using var s = ctx.Open();
-            Expect.That(Backend(s).QueueNum is not null, "vu.mq.protocol-feature-advertised",
+            Expect.That(Backend(s).QueueNum is not null, Rule.VuMqProtocolFeatureAdvertised,
                 $"GET_PROTOCOL_FEATURES 0x{Backend(s).ProtocolFeatures:x} lacks VHOST_USER_PROTOCOL_F_MQ (bit 0)");
         });
 
-    [Test, Requirement("vu.mq.protocol-feature-advertised"), Category("Should")]
-    public void The_back_end_offers_the_MQ_protocol_feature()
-    {
-        RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(OffersMqProtocolFeature(SuiteContext.Current), cases: 1);
-    }
+    public static readonly SuiteCheck MqProtocolFeature = new(nameof(The_back_end_offers_the_MQ_protocol_feature), OffersMqProtocolFeature,
+        [Rule.VuMqProtocolFeatureAdvertised], [Plane.Data], 1, vhostUserOnly: true);
 
-    [Test, Requirement("vu.mq.get-queue-num-reply")]
-    public void GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves()
-    {
-        RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(QueueNumIsTruthful(SuiteContext.Current), cases: 10);
-    }
+    public static readonly SuiteCheck QueueNum = new(nameof(GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves), QueueNumIsTruthful,
+        [Rule.VuMqGetQueueNumReply], [Plane.Data], 10, vhostUserOnly: true);
 
-    [Test, Requirement("vu.ring.disabled-tx-discard", "vu.ring.disabled-rx-no-packets", "vu.ring.enabled-processing")]
-    public void Disabled_rings_are_drained_and_receive_nothing()
-    {
-        RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(DisabledRingsAreDrainedAndSilent(SuiteContext.Current), cases: 20);
-    }
+    public static readonly SuiteCheck DisabledRings = new(nameof(Disabled_rings_are_drained_and_receive_nothing), DisabledRingsAreDrainedAndSilent,
+        [Rule.VuRingDisabledTxDiscard, Rule.VuRingDisabledRxNoPackets, Rule.VuRingEnabledProcessing], [Plane.Data], 20, vhostUserOnly: true);
 
-    [Test, Requirement("vu.get-base.reply-last-avail", "vu.ring.stop-on-get-base", "vu.set-base.resume")]
-    public void GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates()
-    {
-        RequireVhostUser(SuiteContext.Current);
-        Suite.Verify(StopAndResumeLosesNothing(SuiteContext.Current), cases: 20);
-    }
+    public static readonly SuiteCheck StopAndResume = new(nameof(GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates), StopAndResumeLosesNothing,
+        [Rule.VuGetBaseReplyLastAvail, Rule.VuRingStopOnGetBase, Rule.VuSetBaseResume], [Plane.Data], 20, vhostUserOnly: true);
+
+    [Test, Check, Category("Should")]
+    public void The_back_end_offers_the_MQ_protocol_feature() => Suite.Verify(MqProtocolFeature);
+
+    [Test, Check]
+    public void GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves() => Suite.Verify(QueueNum);
+
+    [Test, Check]
+    public void Disabled_rings_are_drained_and_receive_nothing() => Suite.Verify(DisabledRings);
+
+    [Test, Check]
+    public void GET_VRING_BASE_stops_and_SET_VRING_BASE_resumes_without_loss_or_duplicates() => Suite.Verify(StopAndResume);
 }

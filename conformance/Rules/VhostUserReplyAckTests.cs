@@ -4,6 +4,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 using VirtioMq.Adapters.Devices;
 
@@ -13,7 +14,7 @@ namespace VirtioMq.Conformance.Rules;
 /// VHOST_USER_PROTOCOL_F_REPLY_ACK: once negotiated, a request with need_reply set gets an ack. A front-end
 /// (QEMU) then waits for it, so a back-end that offers the feature and drops acks hangs its front-end.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserReplyAckTests
 {
     public static Property NeedReplyGetsAnAck(SuiteContext ctx) =>
@@ -41,14 +42,13 @@ public sealed class VhostUserReplyAckTests
             }
             catch (DeviceTimeoutException e)
             {
-                throw Expect.Violated("vu.reply-ack.must-reply", $"REPLY_ACK was negotiated (protocol features 0x{backEnd.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
+                throw Expect.Violated(Rule.VuReplyAckMustReply, $"REPLY_ACK was negotiated (protocol features 0x{backEnd.ProtocolFeatures:x}), but a request with need_reply got no ack: {e.Message}");
             }
         });
 
-    [Test, Requirement("vu.reply-ack.must-reply")]
-    public void A_request_with_need_reply_gets_its_ack()
-    {
-        Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
-        Suite.Verify(NeedReplyGetsAnAck(SuiteContext.Current), cases: 2);
-    }
+    public static readonly SuiteCheck NeedReply = new(nameof(A_request_with_need_reply_gets_its_ack), NeedReplyGetsAnAck,
+        [Rule.VuReplyAckMustReply], [Plane.Data], 2, vhostUserOnly: true);
+
+    [Test, Check]
+    public void A_request_with_need_reply_gets_its_ack() => Suite.Verify(NeedReply);
 }

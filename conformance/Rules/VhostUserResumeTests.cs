@@ -15,7 +15,7 @@ namespace VirtioMq.Conformance.Rules;
 /// Migration and suspend resume rings wherever they stopped; the back-end must answer the stop, take back the
 /// base it gave, and go on from it.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserResumeTests
 {
     public sealed record Case(int Before, int During)
@@ -40,7 +40,7 @@ public sealed class VhostUserResumeTests
             if (Needs.Capability<IRingSuspension>(s, Needs.RingSuspension) is not { } plane) return;
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             for (var i = 0; i < c.Before; i++)
-                Probes.Owed(d, 1, i % 8, "vu.ring.enabled-processing", $"frame {i} on transmitq1 never came back");
+                Probes.Owed(d, 1, i % 8, Rule.VuRingEnabledProcessing, $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             ushort baseIdx;
             try
@@ -49,9 +49,9 @@ public sealed class VhostUserResumeTests
             }
             catch (DeviceProtocolException e)
             {
-                throw Expect.Violated("vu.get-base.reply-last-avail", $"GET_VRING_BASE for vring {tx.Index} after {c.Before} buffer(s) got no proper reply: {e.Message}");
+                throw Expect.Violated(Rule.VuGetBaseReplyLastAvail, $"GET_VRING_BASE for vring {tx.Index} after {c.Before} buffer(s) got no proper reply: {e.Message}");
             }
-            Expect.That(baseIdx == tx.PublishedIdx, "vu.get-base.reply-last-avail",
+            Expect.That(baseIdx == tx.PublishedIdx, Rule.VuGetBaseReplyLastAvail,
                 $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index} (size {tx.Size}), GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
             var tags = Enumerable.Range(0, c.During).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
             var back = new List<ulong>();
@@ -68,26 +68,25 @@ public sealed class VhostUserResumeTests
             }
             catch (DeviceProtocolException e) when (e.RequirementId is null)
             {
-                throw Expect.Violated("vu.set-base.resume", $"resuming vring {tx.Index} (size {tx.Size}) at base {baseIdx} failed: {e.Message}");
+                throw Expect.Violated(Rule.VuSetBaseResume, $"resuming vring {tx.Index} (size {tx.Size}) at base {baseIdx} failed: {e.Message}");
             }
-            catch (DeviceProtocolException e) when (e.RequirementId == "net.tx.def.sent-once")
+            catch (DeviceProtocolException e) when (e.RequirementId == Rule.NetTxDefSentOnce)
             {
                 // A frame repeated right after SET_VRING_BASE: the ring resumed somewhere it had already been.
-                throw Expect.Violated("vu.set-base.resume", $"resumed vring {tx.Index} (size {tx.Size}) at base {baseIdx}, and a frame came back again: {e.Message}");
+                throw Expect.Violated(Rule.VuSetBaseResume, $"resumed vring {tx.Index} (size {tx.Size}) at base {baseIdx}, and a frame came back again: {e.Message}");
             }
-            Expect.That(back.Count == tags.Count, "vu.set-base.resume",
+            Expect.That(back.Count == tags.Count, Rule.VuSetBaseResume,
                 $"resumed vring {tx.Index} (size {tx.Size}) at base {baseIdx}: {tags.Count - back.Count} of the {c.During} frame(s) queued while it was stopped never came back");
             var twice = d.Received.Select(r => TestFrames.TagOf(r.Frame)).FirstOrDefault(t => t is { } x && tags.Contains(x));
-            Expect.That(twice is null, "vu.set-base.resume", $"resumed vring {tx.Index} at base {baseIdx}: frame {twice} came back twice");
+            Expect.That(twice is null, Rule.VuSetBaseResume, $"resumed vring {tx.Index} at base {baseIdx}: frame {twice} came back twice");
             var old = d.Received.Select(r => TestFrames.TagOf(r.Frame)).Where(t => t is not null).ToList();
-            Expect.That(old.Count == 0, "vu.set-base.resume",
+            Expect.That(old.Count == 0, Rule.VuSetBaseResume,
                 $"resumed vring {tx.Index} at base {baseIdx}: {old.Count} frame(s) sent before the stop came back again");
         });
 
-    [Test, Requirement("vu.get-base.reply-last-avail", "vu.set-base.resume")]
-    public void A_ring_resumes_at_any_index_GET_VRING_BASE_gave()
-    {
-        Needs.Require<IRingSuspension>(SuiteContext.Current, Needs.RingSuspension);
-        Suite.Verify(ResumeWhereverTheRingStopped(SuiteContext.Current), cases: 20);
-    }
+    public static readonly SuiteCheck ResumeAnywhere = new(nameof(A_ring_resumes_at_any_index_GET_VRING_BASE_gave), ResumeWhereverTheRingStopped,
+        [Rule.VuGetBaseReplyLastAvail, Rule.VuSetBaseResume], [Plane.Data], 20, vhostUserOnly: true);
+
+    [Test, Check]
+    public void A_ring_resumes_at_any_index_GET_VRING_BASE_gave() => Suite.Verify(ResumeAnywhere);
 }

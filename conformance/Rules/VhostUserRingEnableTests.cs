@@ -14,7 +14,7 @@ namespace VirtioMq.Conformance.Rules;
 /// a frame goes out of an enabled transmit ring into an enabled receive ring only. QEMU sends one enable per
 /// ring, in any order; here each ring of pairs 2..P gets its own random history.
 /// </summary>
-[TestFixture, Category("vhost-user"), Plane(Plane.Data)]
+[TestFixture, Category("vhost-user")]
 public sealed class VhostUserRingEnableTests
 {
     /// <summary>Pairs a session spreads its rings over: pair 1 and one pair per pair of histories, so all nine fit in one session.</summary>
@@ -116,29 +116,28 @@ public sealed class VhostUserRingEnableTests
             var tx = NetQueueLayout.Transmitq(k);
             var rxq = NetQueueLayout.Receiveq(rx);
             if (rx > 1 && c.Of(rxq) == History.EnabledThenDisabled)
-                throw Expect.Violated("vu.mq.enable-per-ring", $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which got {Said(rxq)}: the disable did not act on that ring");
+                throw Expect.Violated(Rule.VuMqEnablePerRing, $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which got {Said(rxq)}: the disable did not act on that ring");
             if (c.Of(tx) == History.EnabledThenDisabled)
-                throw Expect.Violated("vu.mq.enable-per-ring", $"transmitq{k} (vring {tx}) got {Said(tx)}, yet its frame was forwarded to receiveq{rx}: the disable did not act on that ring");
+                throw Expect.Violated(Rule.VuMqEnablePerRing, $"transmitq{k} (vring {tx}) got {Said(tx)}, yet its frame was forwarded to receiveq{rx}: the disable did not act on that ring");
         }
         foreach (var k in owed.Where(k => !arrived.ContainsKey(k)))
-            throw Probes.Lost(d, k, "vu.mq.enable-per-ring",
+            throw Probes.Lost(d, k, Rule.VuMqEnablePerRing,
                 $"transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) and receiveq{k} (vring {NetQueueLayout.Receiveq(k)}) both got SET_VRING_ENABLE 1, yet a frame sent there never came back: the enables did not act on those rings");
         // Then the rings no message named: they are still in their initial, disabled state.
         foreach (var (k, rx) in arrived)
         {
             var rxq = NetQueueLayout.Receiveq(rx);
             if (rx > 1 && c.Of(rxq) == History.NeverEnabled)
-                throw Expect.Violated("vu.ring.disabled-rx-no-packets", $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which was never enabled ({Said(rxq)}); rings start disabled");
+                throw Expect.Violated(Rule.VuRingDisabledRxNoPackets, $"a frame from transmitq{k} landed on receiveq{rx} (vring {rxq}), which was never enabled ({Said(rxq)}); rings start disabled");
             var tx = NetQueueLayout.Transmitq(k);
             if (c.Of(tx) == History.NeverEnabled)
-                throw Expect.Violated("vu.ring.disabled-tx-discard", $"transmitq{k} (vring {tx}) was never enabled, yet its frame was forwarded to receiveq{rx}; rings start disabled");
+                throw Expect.Violated(Rule.VuRingDisabledTxDiscard, $"transmitq{k} (vring {tx}) was never enabled, yet its frame was forwarded to receiveq{rx}; rings start disabled");
         }
     }
 
-    [Test, Requirement("vu.mq.enable-per-ring", "vu.ring.disabled-rx-no-packets", "vu.ring.disabled-tx-discard")]
-    public void SET_VRING_ENABLE_switches_the_one_ring_it_names()
-    {
-        Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
-        Suite.Verify(EachRingHasItsOwnEnableState(SuiteContext.Current), cases: CaseCount);
-    }
+    public static readonly SuiteCheck EnablePerRing = new(nameof(SET_VRING_ENABLE_switches_the_one_ring_it_names), EachRingHasItsOwnEnableState,
+        [Rule.VuMqEnablePerRing, Rule.VuRingDisabledRxNoPackets, Rule.VuRingDisabledTxDiscard], [Plane.Data], CaseCount, vhostUserOnly: true);
+
+    [Test, Check]
+    public void SET_VRING_ENABLE_switches_the_one_ring_it_names() => Suite.Verify(EnablePerRing);
 }

@@ -24,12 +24,12 @@ public static class FrameJudgement
         if (frame.Length < sent.Length || !frame[..sent.Length].SequenceEqual(sent))
         {
             var at = FirstDifference(frame, sent);
-            return new Violation("net.tx.def.sent",
+            return new Violation(Rule.NetTxDefSent,
                 $"frame altered: the {sent.Length}-byte frame came back on {where} with its bytes differing from offset {at} " +
                 $"(sent 0x{Byte(sent, at)}, received 0x{Byte(frame, at)}; used len {usedLength})");
         }
         if (usedLength < hdr + sent.Length)
-            return new Violation("ring.used.dev.write-len-bytes",
+            return new Violation(Rule.RingUsedDevWriteLenBytes,
                 $"used len {usedLength} on {where}, but the device wrote the {hdr}-byte header and the {sent.Length}-byte frame, {hdr + sent.Length} bytes " +
                 (usedLength == sent.Length ? "(the header was left out of the count)" : ""));
         return null;
@@ -48,12 +48,12 @@ public static class FrameJudgement
         var numBuffers = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
         if (numBuffers != 1)
             return negotiated.Has(FeatureBit.NetMrgRxbuf)
-                ? new Violation("net.rx.dev.num-buffers-count", $"num_buffers {numBuffers} on {where}, but the frame fits one buffer and used one")
-                : new Violation("net.rx.dev.num-buffers-1", $"num_buffers {numBuffers} on {where} without VIRTIO_NET_F_MRG_RXBUF; it must be 1");
+                ? new Violation(Rule.NetRxDevNumBuffersCount, $"num_buffers {numBuffers} on {where}, but the frame fits one buffer and used one")
+                : new Violation(Rule.NetRxDevNumBuffers1, $"num_buffers {numBuffers} on {where} without VIRTIO_NET_F_MRG_RXBUF; it must be 1");
         if (header[0] != 0 && !negotiated.Has(FeatureBit.NetGuestCsum))
-            return new Violation("net.rx.dev.flags-no-guest-csum", $"header flags 0x{header[0]:x2} on {where} without VIRTIO_NET_F_GUEST_CSUM; they must be 0");
+            return new Violation(Rule.NetRxDevFlagsNoGuestCsum, $"header flags 0x{header[0]:x2} on {where} without VIRTIO_NET_F_GUEST_CSUM; they must be 0");
         if (header[1] != 0 && !GuestGsoBits.Any(b => negotiated.Has((FeatureBit)b)))
-            return new Violation("net.rx.dev.gso-types", $"gso_type {header[1]} on {where}, but no receive segmentation offload was negotiated");
+            return new Violation(Rule.NetRxDevGsoTypes, $"gso_type {header[1]} on {where}, but no receive segmentation offload was negotiated");
         return null;
     }
 

@@ -55,10 +55,10 @@ public sealed record MqDeviceModel(
         var (_, expected) = VqPairsSet(n);
         if (observed == expected) return null;
         if (expected == NetAck.Ok)
-            return new Violation("net.mq.def.vq-pairs-set", $"VQ_PAIRS_SET({n}) with max_virtqueue_pairs={MaxPairs} was answered {observed}, not OK");
-        var id = !MultiqueueNegotiated ? "robust.mq.pairs-set-without-mq-rejected"
-            : n < NetControl.VqPairsMin ? "robust.mq.pairs-set-zero-rejected"
-            : "robust.mq.pairs-set-above-max-rejected";
+            return new Violation(Rule.NetMqDefVqPairsSet, $"VQ_PAIRS_SET({n}) with max_virtqueue_pairs={MaxPairs} was answered {observed}, not OK");
+        var id = !MultiqueueNegotiated ? Rule.RobustMqPairsSetWithoutMqRejected
+            : n < NetControl.VqPairsMin ? Rule.RobustMqPairsSetZeroRejected
+            : Rule.RobustMqPairsSetAboveMaxRejected;
         return new Violation(id, $"VQ_PAIRS_SET({n}) with max_virtqueue_pairs={MaxPairs}{(MultiqueueNegotiated ? "" : " and MQ not negotiated")} was answered {observed}, expected ERR");
     }
 
@@ -75,22 +75,22 @@ public sealed record MqDeviceModel(
         if (rxPair is { } r && !MayReceiveOn(r))
         {
             v.Add(!Live
-                ? new Violation("core.status.dev.no-use-before-driver-ok", $"frame from transmitq{txPair} delivered on receiveq{r} before DRIVER_OK")
+                ? new Violation(Rule.CoreStatusDevNoUseBeforeDriverOk, $"frame from transmitq{txPair} delivered on receiveq{r} before DRIVER_OK")
                 : PairsSetSinceReset
-                    ? new Violation("net.mq.dev.rx-limit-after-used", $"frame from transmitq{txPair} delivered on receiveq{r}, above virtqueue_pairs={CurrentPairs}")
-                    : new Violation("net.mq.dev.rx-q1-after-reset", $"frame from transmitq{txPair} delivered on receiveq{r} after reset, before any VQ_PAIRS_SET (only receiveq1 may be used)"));
+                    ? new Violation(Rule.NetMqDevRxLimitAfterUsed, $"frame from transmitq{txPair} delivered on receiveq{r}, above virtqueue_pairs={CurrentPairs}")
+                    : new Violation(Rule.NetMqDevRxQ1AfterReset, $"frame from transmitq{txPair} delivered on receiveq{r} after reset, before any VQ_PAIRS_SET (only receiveq1 may be used)"));
             return v;
         }
         if (!Live || txPair > CurrentPairs) return v; // the device may drop it, or deliver it on an enabled queue
         if (rxPair is null)
             v.Add(txPair > 1 && PairsSetSinceReset
-                ? new Violation("net.mq.def.vq-pairs-set",
+                ? new Violation(Rule.NetMqDefVqPairsSet,
                     $"frame lost: sent on transmitq{txPair}, which VQ_PAIRS_SET({CurrentPairs}) made usable and the device acked, it never came back on any receiveq")
-                : new Violation("net.tx.def.sent",
+                : new Violation(Rule.NetTxDefSent,
                     $"frame lost: sent on transmitq{txPair} (vq {NetQueueLayout.Transmitq(txPair)}), usable with virtqueue_pairs={CurrentPairs}, it never came back on any receiveq " +
                     "(a device that uses another queue layout, receive and transmit swapped, looks the same)"));
         else if (rxPair != txPair && MultiqueueNegotiated)
-            v.Add(new Violation("net.mq.dev.follow-tx", $"frame sent on transmitq{txPair} came back on receiveq{rxPair}, not receiveq{txPair}"));
+            v.Add(new Violation(Rule.NetMqDevFollowTx, $"frame sent on transmitq{txPair} came back on receiveq{rxPair}, not receiveq{txPair}"));
         return v;
     }
 

@@ -31,15 +31,15 @@ public sealed class ReportApprovalTests
         const string Data = "the device's data plane", Control = "the device's control plane";
         var checks = new List<CheckRecord>
         {
-            Run("Controlq_is_at_2N_and_nowhere_else", "VirtioMq.Conformance.Rules.ControlqPlacementTests", ["net.vq.def.layout"], Control,
+            Run("Controlq_is_at_2N_and_nowhere_else", "VirtioMq.Conformance.Rules.ControlqPlacementTests", [Rule.NetVqDefLayout], Control,
                 ControlqPlacementTests.ControlqAnswersOnlyAtItsIndex(ctx)),
             Run("Frames_come_back_only_on_enabled_receive_queues", "VirtioMq.Conformance.Rules.QueueMappingTests",
-                ["net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used"], Data,
-                QueueMappingTests.Mapping(ctx, "net.vq.def.layout", "net.mq.def.vq-pairs-set", "net.mq.dev.rx-limit-after-used")),
-            Run("Frames_are_steered_to_the_receiveq_of_their_transmitq", "VirtioMq.Conformance.Rules.QueueMappingTests", ["net.mq.dev.follow-tx"], Data,
-                QueueMappingTests.Mapping(ctx, "net.mq.dev.follow-tx")),
+                [Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed], Data,
+                QueueMappingTests.Mapping(ctx, Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet, Rule.NetMqDevRxLimitAfterUsed)),
+            Run("Frames_are_steered_to_the_receiveq_of_their_transmitq", "VirtioMq.Conformance.Rules.QueueMappingTests", [Rule.NetMqDevFollowTx], Data,
+                QueueMappingTests.Mapping(ctx, Rule.NetMqDevFollowTx)),
             new("Disabled_rings_are_drained_and_receive_nothing", "VirtioMq.Conformance.Rules.VhostUserDataPlaneTests",
-                ["vu.ring.disabled-tx-discard", "vu.ring.disabled-rx-no-packets"], Data, CheckOutcome.NotApplicable, 0, null,
+                [Rule.VuRingDisabledTxDiscard, Rule.VuRingDisabledRxNoPackets], Data, CheckOutcome.NotApplicable, 0, null,
                 Reason: $"{device} is not reached over vhost-user; these rules bind vhost-user back-ends"),
         };
         var identity = new Dictionary<string, string> { ["kind"] = "reference (in-process)", ["max_virtqueue_pairs"] = "8" };
@@ -71,29 +71,29 @@ public sealed class ReportApprovalTests
         {
             Assert.That(healthy.Certified, Is.True);
             Assert.That(faulty.Certified, Is.False);
-            Assert.That(faulty.MustFailures, Does.Contain("net.mq.dev.rx-limit-after-used"));
-            Assert.That(faulty.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Replay, Does.Contain("VIRTIO_SEED='(20261125,7)'"));
-            Assert.That(faulty.Requirements.Single(r => r.Id == "vu.ring.disabled-tx-discard").Verdict, Is.EqualTo(Verdict.NotApplicable));
-            Assert.That(faulty.Requirements.Single(r => r.Id == "core.status.drv.set-bits").Verdict, Is.EqualTo(Verdict.NotApplicable));
-            Assert.That(faulty.Requirements.Single(r => r.Id == "core.reset.dev.quiesce").Verdict, Is.EqualTo(Verdict.NotCovered));
+            Assert.That(faulty.MustFailures, Does.Contain(Rule.NetMqDevRxLimitAfterUsed));
+            Assert.That(faulty.Requirements.Single(r => r.Id == Rule.NetMqDevRxLimitAfterUsed).Replay, Does.Contain("VIRTIO_SEED='(20261125,7)'"));
+            Assert.That(faulty.Requirements.Single(r => r.Id == Rule.VuRingDisabledTxDiscard).Verdict, Is.EqualTo(Verdict.NotApplicable));
+            Assert.That(faulty.Requirements.Single(r => r.Id == Rule.CoreStatusDrvSetBits).Verdict, Is.EqualTo(Verdict.NotApplicable));
+            Assert.That(faulty.Requirements.Single(r => r.Id == Rule.CoreResetDevQuiesce).Verdict, Is.EqualTo(Verdict.NotCovered));
         });
     }
 
     [Test]
     public void A_SHOULD_failure_is_listed_but_does_not_deny_certification()
     {
-        var warning = new CheckRecord("Frames_are_steered_to_the_receiveq_of_their_transmitq", "QueueMappingTests", ["net.mq.dev.follow-tx"],
-            "the device's data plane", CheckOutcome.Warning, 3, "(1,1)", "net.mq.dev.follow-tx", "frame sent on transmitq2 came back on receiveq1");
-        var robust = new CheckRecord("Zero_and_above_max_are_rejected_without_state_change", "PairsRangeTests", ["robust.mq.pairs-set-zero-rejected"],
-            "the device's control plane", CheckOutcome.Warning, 1, "(1,1)", "robust.mq.pairs-set-zero-rejected", "VQ_PAIRS_SET(0) acked OK");
+        var warning = new CheckRecord("Frames_are_steered_to_the_receiveq_of_their_transmitq", "QueueMappingTests", [Rule.NetMqDevFollowTx],
+            "the device's data plane", CheckOutcome.Warning, 3, "(1,1)", Rule.NetMqDevFollowTx, "frame sent on transmitq2 came back on receiveq1");
+        var robust = new CheckRecord("Zero_and_above_max_are_rejected_without_state_change", "PairsRangeTests", [Rule.RobustMqPairsSetZeroRejected],
+            "the device's control plane", CheckOutcome.Warning, 1, "(1,1)", Rule.RobustMqPairsSetZeroRejected, "VQ_PAIRS_SET(0) acked OK");
         var report = ReportBuilder.Build([warning, robust], RequirementCatalogue.Default, SpecVersions.Primary, Healthy, new Dictionary<string, string>(),
             DateTimeOffset.UnixEpoch, "1.0.0", "x");
         Assert.Multiple(() =>
         {
             Assert.That(report.Certified, Is.True);
-            Assert.That(report.ShouldWarnings, Is.EqualTo(new[] { "net.mq.dev.follow-tx" }));
-            Assert.That(report.RobustnessFindings, Is.EqualTo(new[] { "robust.mq.pairs-set-zero-rejected" }));
-            Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.follow-tx").Verdict, Is.EqualTo(Verdict.Fail));
+            Assert.That(report.ShouldWarnings, Is.EqualTo(new[] { Rule.NetMqDevFollowTx }));
+            Assert.That(report.RobustnessFindings, Is.EqualTo(new[] { Rule.RobustMqPairsSetZeroRejected }));
+            Assert.That(report.Requirements.Single(r => r.Id == Rule.NetMqDevFollowTx).Verdict, Is.EqualTo(Verdict.Fail));
         });
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.Conformance;
 
@@ -33,7 +34,7 @@ public sealed class RunVerdictTests
             Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
             Assert.That(report.GetProperty("certified").GetBoolean(), Is.False);
             Assert.That(report.GetProperty("runFails").GetBoolean(), Is.True);
-            Assert.That(report.GetProperty("mustFailures").EnumerateArray().Select(e => e.GetString()), Does.Contain("net.mq.def.vq-pairs-set"));
+            Assert.That(report.GetProperty("mustFailures").EnumerateArray().Select(e => e.GetString()), Does.Contain(Rule.NetMqDefVqPairsSet));
         });
     }
 

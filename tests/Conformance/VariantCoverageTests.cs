@@ -151,7 +151,7 @@ public sealed class VariantCoverageTests
     public void A_failure_shrinks_to_the_one_variant_that_fails()
     {
         var property = Variants.ForEach(MalformedChainTests.ChainCases, c =>
-            Expect.That(c.Malformation != MalformedChainTests.Malformation.NestedIndirect, "robust.ring.malformed-chain-refused", $"{c} broke"));
+            Expect.That(c.Malformation != MalformedChainTests.Malformation.NestedIndirect, Rule.RobustRingMalformedChainRefused, $"{c} broke"));
         var outcome = PropertyRunner.Run("shrink", property, Reference.Settings, 5);
         Assert.That(outcome.Passed, Is.False);
         Assert.That(outcome.Cases, Is.EqualTo(1), "the first case holds every malformation, the failing one included");

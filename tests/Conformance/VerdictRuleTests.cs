@@ -17,21 +17,21 @@ public sealed class VerdictRuleTests
 
     private static CheckRecord Check(CheckOutcome outcome, string? violated = null) =>
         new("Frames_come_back_only_on_enabled_receive_queues", "VirtioMq.Conformance.Rules.QueueMappingTests",
-            ["net.mq.dev.rx-limit-after-used"], "the device's data plane", outcome, 1, "(1,1)", violated, "refused FEATURES_OK");
+            [Rule.NetMqDevRxLimitAfterUsed], "the device's data plane", outcome, 1, "(1,1)", violated, "refused FEATURES_OK");
 
     [Test]
     public void A_MUST_rule_left_unjudged_by_a_SHOULD_finding_denies_certification()
     {
-        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset"));
+        var report = Report(Check(CheckOutcome.Warning, Rule.CoreFeatDevAcceptValidSubset));
         Assert.That(report.Certified, Is.False);
-        Assert.That(report.ShouldWarnings, Is.EqualTo(new[] { "core.feat.dev.accept-valid-subset" }));
-        Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.NotCovered));
+        Assert.That(report.ShouldWarnings, Is.EqualTo(new[] { Rule.CoreFeatDevAcceptValidSubset }));
+        Assert.That(report.Requirements.Single(r => r.Id == Rule.NetMqDevRxLimitAfterUsed).Verdict, Is.EqualTo(Verdict.NotCovered));
     }
 
     [Test]
     public void The_same_rule_judged_by_another_check_keeps_the_certification()
     {
-        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset"), Check(CheckOutcome.Passed));
+        var report = Report(Check(CheckOutcome.Warning, Rule.CoreFeatDevAcceptValidSubset), Check(CheckOutcome.Passed));
         Assert.That(report.Certified, Is.True);
     }
 
@@ -39,16 +39,16 @@ public sealed class VerdictRuleTests
     public void A_SHOULD_finding_alone_does_not_deny_certification()
     {
         var report = Report(new CheckRecord("Frames_are_steered_to_the_receiveq_of_their_transmitq", "VirtioMq.Conformance.Rules.QueueMappingTests",
-            ["net.mq.dev.follow-tx"], "the device's data plane", CheckOutcome.Warning, 4, "(1,1)", "net.mq.dev.follow-tx", "came back on receiveq1"));
+            [Rule.NetMqDevFollowTx], "the device's data plane", CheckOutcome.Warning, 4, "(1,1)", Rule.NetMqDevFollowTx, "came back on receiveq1"));
         Assert.That(report.Certified, Is.True);
     }
 
     [Test]
     public void A_SHOULD_noted_while_every_case_ran_on_leaves_the_MUST_rules_judged()
     {
-        var report = Report(Check(CheckOutcome.Warning, "core.feat.dev.accept-valid-subset") with { Completed = true });
+        var report = Report(Check(CheckOutcome.Warning, Rule.CoreFeatDevAcceptValidSubset) with { Completed = true });
         Assert.That(report.Certified, Is.True);
-        Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.Pass));
+        Assert.That(report.Requirements.Single(r => r.Id == Rule.NetMqDevRxLimitAfterUsed).Verdict, Is.EqualTo(Verdict.Pass));
     }
 
     [Test]
@@ -67,7 +67,7 @@ public sealed class VerdictRuleTests
     [FsCheck.NUnit.Property(MaxTest = 300)]
     public bool The_run_fails_exactly_when_the_device_is_not_certified(CheckOutcome[] outcomes, bool incomplete, bool? multiqueue)
     {
-        string[] rules = ["net.mq.dev.rx-limit-after-used", "net.mq.dev.follow-tx", "robust.mq.pairs-set-zero-rejected", "net.tx.def.sent"];
+        string[] rules = [Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevFollowTx, Rule.RobustMqPairsSetZeroRejected, Rule.NetTxDefSent];
         var checks = outcomes.Take(12).Select((o, i) => new CheckRecord($"check{i}", "F", [rules[i % rules.Length]], "data", o, 1, "(1,1)",
             o is CheckOutcome.Failed or CheckOutcome.Warning or CheckOutcome.KnownFinding ? rules[i % rules.Length] : null, "m")).ToList();
         var report = ReportBuilder.Build(checks, RequirementCatalogue.Default, SpecVersions.Primary, "reference://?pairs=8",

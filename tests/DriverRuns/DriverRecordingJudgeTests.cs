@@ -27,11 +27,11 @@ public sealed class DriverRecordingJudgeTests
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
         Assert.Multiple(() =>
         {
-            Assert.That(Outcome(checks, "net.mq.drv.tx-q1-before-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
-            Assert.That(Outcome(checks, "net.mq.drv.tx-limit-after-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
-            Assert.That(Outcome(checks, "net.mq.drv.configure-before-enable"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
-            Assert.That(Outcome(checks, "core.feat.drv.no-unoffered"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
-            Assert.That(checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-limit-after-set")).Cases, Is.Positive,
+            Assert.That(Outcome(checks, Rule.NetMqDrvTxQ1BeforeSet), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, Rule.NetMqDrvTxLimitAfterSet), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, Rule.NetMqDrvConfigureBeforeEnable), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, Rule.CoreFeatDrvNoUnoffered), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(checks.Single(c => c.Requirements.Contains(Rule.NetMqDrvTxLimitAfterSet)).Cases, Is.Positive,
                 $"the judge saw no window after a disable\n{Explain(checks, session)}");
         });
     }
@@ -41,12 +41,12 @@ public sealed class DriverRecordingJudgeTests
     {
         var (recording, session) = Record(d => SendAfterShrinkingToOnePair(d, transmitq: 2));
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
-        var broken = checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-limit-after-set"));
+        var broken = checks.Single(c => c.Requirements.Contains(Rule.NetMqDrvTxLimitAfterSet));
         Assert.Multiple(() =>
         {
             Assert.That(broken.Outcome, Is.EqualTo(CheckOutcome.Failed), Explain(checks, session));
             Assert.That(broken.Message, Does.Contain("transmitq2"), Explain(checks, session));
-            Assert.That(Outcome(checks, "net.mq.drv.tx-q1-before-set"), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
+            Assert.That(Outcome(checks, Rule.NetMqDrvTxQ1BeforeSet), Is.EqualTo(CheckOutcome.Passed), Explain(checks, session));
         });
     }
 
@@ -60,7 +60,7 @@ public sealed class DriverRecordingJudgeTests
             d.VqPairsSet(2);
         });
         var checks = DriverRecordingJudge.Judge(recording, session, expectedPairs: 2);
-        var broken = checks.Single(c => c.Requirements.Contains("net.mq.drv.tx-q1-before-set"));
+        var broken = checks.Single(c => c.Requirements.Contains(Rule.NetMqDrvTxQ1BeforeSet));
         Assert.Multiple(() =>
         {
             Assert.That(broken.Outcome, Is.EqualTo(CheckOutcome.Failed), Explain(checks, session));
@@ -79,9 +79,9 @@ public sealed class DriverRecordingJudgeTests
         {
             Assert.That(report.RunKind, Is.EqualTo(RunKind.Driver));
             Assert.That(report.Certified, Is.False);
-            Assert.That(report.MustFailures, Does.Contain("net.mq.drv.tx-limit-after-set"));
-            Assert.That(report.Requirements.Single(r => r.Id == "net.mq.dev.rx-limit-after-used").Verdict, Is.EqualTo(Verdict.NotApplicable));
-            Assert.That(report.Requirements.Single(r => r.Id == "net.mq.drv.pairs-range").Why, Does.Contain("QEMU"));
+            Assert.That(report.MustFailures, Does.Contain(Rule.NetMqDrvTxLimitAfterSet));
+            Assert.That(report.Requirements.Single(r => r.Id == Rule.NetMqDevRxLimitAfterUsed).Verdict, Is.EqualTo(Verdict.NotApplicable));
+            Assert.That(report.Requirements.Single(r => r.Id == Rule.NetMqDrvPairsRange).Why, Does.Contain("QEMU"));
             Assert.That(JsonReport.Render(report), Does.Contain("\"runKind\": \"driver\""));
             Assert.That(MarkdownReport.Render(report), Does.StartWith("# virtio-net multiqueue driver conformance: NOT CERTIFIED"));
         });

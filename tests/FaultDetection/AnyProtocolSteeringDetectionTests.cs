@@ -1,6 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -12,9 +13,9 @@ namespace VirtioMq.Tests.FaultDetection;
 public sealed class AnyProtocolSteeringDetectionTests
 {
     [TestCase(DeviceFault.SteerToMaxPairs, nameof(AnyProtocolSteeringTests.Frames_of_any_protocol_come_back_only_on_enabled_receive_queues),
-        new[] { "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset" })]
+        new[] { Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevRxQ1AfterReset })]
     [TestCase(DeviceFault.SteerAllToQ1, nameof(AnyProtocolSteeringTests.Frames_of_any_protocol_follow_their_transmitq),
-        new[] { "net.mq.dev.follow-tx" })]
+        new[] { Rule.NetMqDevFollowTx })]
     public void The_check_fails_naming_the_rule(DeviceFault fault, string test, string[] rules)
     {
         using var device = ZooDevice.Start(fault, ZooPlane.Device);

@@ -17,7 +17,6 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class CarefulRefusalTests
 {
-    private static SuiteCheck Check(string test) => SuiteChecks.All.Single(c => c.Test == test);
 
     private static (RunningBackend Backend, SuiteContext Context) Serve(bool checkRingAddresses)
     {
@@ -33,7 +32,7 @@ public sealed class CarefulRefusalTests
         var (backend, ctx) = Serve(checkRingAddresses);
         using (backend)
         {
-            var check = Check(nameof(QueueSetupTests.A_ring_past_the_end_of_guest_memory_is_refused));
+            var check = QueueSetupTests.OutsideMemory;
             var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, check.Cases);
             Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, check.Test) +
                 "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
@@ -49,7 +48,7 @@ public sealed class CarefulRefusalTests
     public void A_ring_past_memory_answered_with_DEVICE_NEEDS_RESET_passes()
     {
         var ctx = TestContexts.For("masked://?pairs=8&careful=needs-reset-past-memory");
-        var check = Check(nameof(QueueSetupTests.A_ring_past_the_end_of_guest_memory_is_refused));
+        var check = QueueSetupTests.OutsideMemory;
         var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, check.Cases);
         Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, check.Test));
     }

@@ -2,6 +2,7 @@ using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using static VirtioMq.Conformance.Rules.TransmitCompletionTests;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -13,10 +14,10 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class DisabledPairTransmitTests
 {
-    private static SuiteCheck Check => SuiteChecks.All.Single(c => c.Test == nameof(TransmitCompletionTests.Transmit_buffers_on_a_pair_not_in_use_come_back_used));
+    private static SuiteCheck Check => TransmitCompletionTests.DisabledPairBuffersBack;
 
-    [TestCase(ZooPlane.Device, "ring.used.def.returns-buffers")]
-    [TestCase(ZooPlane.Backend, "vu.ring.disabled-tx-discard")]
+    [TestCase(ZooPlane.Device, Rule.RingUsedDefReturnsBuffers)]
+    [TestCase(ZooPlane.Backend, Rule.VuRingDisabledTxDiscard)]
     public void The_check_fails_on_a_device_that_keeps_them(ZooPlane plane, string rule)
     {
         using var device = ZooDevice.Start(DeviceFault.DisabledTxKept, plane);
@@ -34,9 +35,9 @@ public sealed class DisabledPairTransmitTests
     /// Each window on its own: in-process the frames the driver was forbidden to send make a robustness finding, the ones
     /// it queued while the pair was in use a failure of the binding rule.
     /// </summary>
-    [TestCase(DisabledWindow.QueuedBeforeVqPairsSet, "ring.used.def.returns-buffers")]
-    [TestCase(DisabledWindow.SentAfterVqPairsSet, "robust.ring.disabled-tx-returned")]
-    [TestCase(DisabledWindow.RestoreWindow, "robust.ring.disabled-tx-returned")]
+    [TestCase(DisabledWindow.QueuedBeforeVqPairsSet, Rule.RingUsedDefReturnsBuffers)]
+    [TestCase(DisabledWindow.SentAfterVqPairsSet, Rule.RobustRingDisabledTxReturned)]
+    [TestCase(DisabledWindow.RestoreWindow, Rule.RobustRingDisabledTxReturned)]
     public void Each_window_is_judged_in_process(DisabledWindow window, string rule)
     {
         var c = new DisabledCase(window, window == DisabledWindow.RestoreWindow ? 1 : 2, 3, 5);

@@ -17,8 +17,8 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class IndexWrapDetectionTests
 {
-    private static SuiteCheck Data => SuiteChecks.All.Single(c => c.Test == nameof(IndexWrapTests.Receive_and_transmit_rings_keep_working_across_the_index_wrap));
-    private static SuiteCheck Controlq => SuiteChecks.All.Single(c => c.Test == nameof(IndexWrapTests.The_controlq_keeps_working_across_the_index_wrap));
+    private static SuiteCheck Data => IndexWrapTests.DataRings;
+    private static SuiteCheck Controlq => IndexWrapTests.Controlq;
 
     [TestCase(ZooPlane.Device)]
     [TestCase(ZooPlane.Backend)]

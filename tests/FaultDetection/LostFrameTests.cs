@@ -1,6 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -17,10 +18,10 @@ public sealed class LostFrameTests
     {
         // swap-rx-tx in the back-end: frames sent on transmitq1 (vq 1) are read as buffers to fill, never looped back.
         using var device = ZooDevice.Start(DeviceFault.SwapRxTx, ZooPlane.Backend, TimeSpan.FromMilliseconds(300));
-        var check = SuiteChecks.All.Single(c => c.Test == nameof(QueueMappingTests.Frames_are_steered_to_the_receiveq_of_their_transmitq));
+        var check = QueueMappingTests.FollowTx;
         var outcome = device.Run(check);
         Assert.That(outcome.Passed, Is.False, $"follow-tx passed {outcome.Cases} case(s) on a back-end that loops nothing back");
-        Assert.That(outcome.Violation?.RequirementId, Is.AnyOf("net.vq.def.layout", "net.mq.def.vq-pairs-set"),
+        Assert.That(outcome.Violation?.RequirementId, Is.AnyOf(Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet),
             FailureReport.Format(outcome, device.Context.Settings, check.Test));
         Assert.That(outcome.Cases, Is.EqualTo(1), "the first case already loses its first frame");
     }

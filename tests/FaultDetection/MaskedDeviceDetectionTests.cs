@@ -15,19 +15,19 @@ public sealed class MaskedDeviceDetectionTests
 {
     public static IEnumerable<TestCaseData> Cases() =>
     [
-        new TestCaseData("needs-reset", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, MalformedChainTests.OverrunCaseCount, "core.status.dev.needs-reset")
+        new TestCaseData("needs-reset", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, MalformedChainTests.OverrunCaseCount, Rule.CoreStatusDevNeedsReset)
             .SetArgDisplayNames("needs-reset", "impossible avail idx"),
         new TestCaseData("notifications", (Func<SuiteContext, Property>)UsedBufferNotificationTests.NotificationsAreSentWhenOwed, UsedBufferNotificationTests.CaseCount, "ring.notif.dev.no-event-idx|ring.notif.dev.event-idx")
             .SetArgDisplayNames("notifications", "used buffer notifications"),
         new TestCaseData("bug=notify-always", (Func<SuiteContext, Property>)UsedBufferNotificationTests.NoNotificationWhenNoneIsOwed, UsedBufferNotificationTests.QuietCaseCount,
                 "ring.notif.dev.no-event-idx-quiet|ring.notif.dev.event-idx-quiet")
             .SetArgDisplayNames("notify-always", "no notification when none is owed"),
-        new TestCaseData("bug=needs-reset-kept", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, MalformedChainTests.OverrunCaseCount, "core.status.reset-value")
+        new TestCaseData("bug=needs-reset-kept", (Func<SuiteContext, Property>)MalformedChainTests.AnImpossibleAvailableIndexNeedsAReset, MalformedChainTests.OverrunCaseCount, Rule.CoreStatusResetValue)
             .SetArgDisplayNames("needs-reset-kept", "impossible avail idx, then a reset"),
-        new TestCaseData("bug=no-one-entry-rings", (Func<SuiteContext, Property>)QueueSetupTests.EveryQueueSizeWorks, 20, "ring.def.queue-size")
+        new TestCaseData("bug=no-one-entry-rings", (Func<SuiteContext, Property>)QueueSetupTests.EveryQueueSizeWorks, 20, Rule.RingDefQueueSize)
             .SetArgDisplayNames("no-one-entry-rings", "rings of every size"),
         new TestCaseData("bug=reads-past-memory", (Func<SuiteContext, Property>)QueueSetupTests.QueuesPastTheEndOfMemoryAreRefused, QueueSetupTests.OutsideCaseCount,
-                "robust.ring.queue-outside-memory-refused")
+                Rule.RobustRingQueueOutsideMemoryRefused)
             .SetArgDisplayNames("reads-past-memory", "a ring past the end of memory"),
         new TestCaseData("bug=used-idx-saturates", (Func<SuiteContext, Property>)IndexWrapTests.DataRingsCrossTheWrap, 3, IndexWrapTests.UsedWrap)
             .SetArgDisplayNames("used-idx-saturates", "receive and transmit rings across the wrap"),

@@ -1,6 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.ModelBased;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -14,17 +15,17 @@ public sealed class ModelBasedDetectionTests
 {
     public static IEnumerable<TestCaseData> Expectations() =>
     [
-        new(DeviceFault.AcceptPairsZero, new[] { "robust.mq.pairs-set-zero-rejected" }),
-        new(DeviceFault.AcceptPairsAboveMax, new[] { "robust.mq.pairs-set-above-max-rejected" }),
-        new(DeviceFault.RxOnDisabled, new[] { "net.mq.dev.rx-limit-after-used", "net.mq.dev.rx-q1-after-reset" }),
-        new(DeviceFault.ResetKeepsPairs, new[] { "net.mq.dev.rx-q1-after-reset" }),
-        new(DeviceFault.SwapRxTx, new[] { "net.vq.def.layout", "net.mq.def.vq-pairs-set" }),
-        new(DeviceFault.RestoreLosesPairs, new[] { "net.mq.def.vq-pairs-set" }),
-        new(DeviceFault.SteerAllToQ1, new[] { "net.mq.dev.follow-tx" }),
-        new(DeviceFault.CvqAt2, new[] { "net.vq.def.layout" }),
-        new(DeviceFault.SteerToMaxPairs, new[] { "net.mq.dev.rx-limit-after-used", "net.mq.dev.follow-tx", "net.mq.dev.rx-q1-after-reset" }),
+        new(DeviceFault.AcceptPairsZero, new[] { Rule.RobustMqPairsSetZeroRejected }),
+        new(DeviceFault.AcceptPairsAboveMax, new[] { Rule.RobustMqPairsSetAboveMaxRejected }),
+        new(DeviceFault.RxOnDisabled, new[] { Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevRxQ1AfterReset }),
+        new(DeviceFault.ResetKeepsPairs, new[] { Rule.NetMqDevRxQ1AfterReset }),
+        new(DeviceFault.SwapRxTx, new[] { Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet }),
+        new(DeviceFault.RestoreLosesPairs, new[] { Rule.NetMqDefVqPairsSet }),
+        new(DeviceFault.SteerAllToQ1, new[] { Rule.NetMqDevFollowTx }),
+        new(DeviceFault.CvqAt2, new[] { Rule.NetVqDefLayout }),
+        new(DeviceFault.SteerToMaxPairs, new[] { Rule.NetMqDevRxLimitAfterUsed, Rule.NetMqDevFollowTx, Rule.NetMqDevRxQ1AfterReset }),
         // Every frame the model sends goes out empty, so it is lost wherever the model expected it.
-        new(DeviceFault.TxHeaderOwnDescriptor, new[] { "net.vq.def.layout", "net.mq.def.vq-pairs-set" }),
+        new(DeviceFault.TxHeaderOwnDescriptor, new[] { Rule.NetVqDefLayout, Rule.NetMqDefVqPairsSet }),
     ];
 
     [Test, TestCaseSource(nameof(Expectations))]

@@ -1,6 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -13,12 +14,12 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class RingEnableDetectionTests
 {
-    [TestCase(DeviceFault.EnableIndexPerPair, new[] { "vu.ring.disabled-rx-no-packets", "vu.mq.enable-per-ring", "vu.ring.disabled-tx-discard" })]
-    [TestCase(DeviceFault.RingsStartEnabled, new[] { "vu.ring.disabled-rx-no-packets", "vu.ring.disabled-tx-discard" })]
+    [TestCase(DeviceFault.EnableIndexPerPair, new[] { Rule.VuRingDisabledRxNoPackets, Rule.VuMqEnablePerRing, Rule.VuRingDisabledTxDiscard })]
+    [TestCase(DeviceFault.RingsStartEnabled, new[] { Rule.VuRingDisabledRxNoPackets, Rule.VuRingDisabledTxDiscard })]
     public void The_check_fails_naming_the_rule(DeviceFault fault, string[] rules)
     {
         using var device = ZooDevice.Start(fault, ZooPlane.Backend);
-        var check = SuiteChecks.All.Single(c => c.Test == nameof(VhostUserRingEnableTests.SET_VRING_ENABLE_switches_the_one_ring_it_names));
+        var check = VhostUserRingEnableTests.EnablePerRing;
         var outcome = device.Run(check);
         var report = FailureReport.Format(outcome, device.Context.Settings, check.Test);
         Assert.That(outcome.Passed, Is.False, $"passed {outcome.Cases} case(s) on {fault.Name()}");

@@ -1,4 +1,3 @@
-using System.Reflection;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
@@ -9,7 +8,8 @@ namespace VirtioMq.Tests.FaultDetection;
 
 /// <summary>
 /// The zoo is worth what its sources are: every switch names the real bug it reproduces (or says it is synthetic), the
-/// rule it breaks, and the planes it lives in; and the suite's check list is the suite's [Test] methods.
+/// rule it breaks, and the planes it lives in. (That the zoo's check list is the suite's [Test] methods is
+/// CheckDeclarationTests' proof: both read the same declarations.)
 /// </summary>
 [TestFixture]
 public sealed class ZooCatalogueTests
@@ -36,11 +36,11 @@ public sealed class ZooCatalogueTests
     {
         foreach (var v in BugZoo.Variants)
         {
-            foreach (var (rule, scheme) in new[] { (v.DeviceRule, "reference"), (v.BackendRule, "vhost-user") })
+            foreach (var (rule, scheme, backEnd) in new[] { (v.DeviceRule, "reference", false), (v.BackendRule, "vhost-user", true) })
             {
                 if (rule is null) continue;
                 Assert.That(RequirementCatalogue.Default.Contains(rule), $"{v.Name}: {rule} is not in the catalogue");
-                Assert.That(SuiteChecks.All.Any(c => c.AppliesTo(scheme) && c.RequirementIds.Contains(rule)), $"{v.Name}: no {scheme} check names {rule}");
+                Assert.That(SuiteChecks.All.Any(c => (backEnd || !c.VhostUserOnly) && c.RequirementIds.Contains(rule)), $"{v.Name}: no {scheme} check names {rule}");
             }
         }
     }
@@ -50,17 +50,5 @@ public sealed class ZooCatalogueTests
     {
         Assert.That(VhostUserBackend.BackendFaults, Is.EquivalentTo(BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)));
         Assert.That(DeviceFaults.BackendOnly, Is.EquivalentTo(BugZoo.Variants.Where(v => !v.InProcessDevice).Select(v => v.Fault)));
-    }
-
-    /// <summary>The zoo runs the suite through <see cref="SuiteChecks"/>: it must be the [Test] methods, with the rules they name.</summary>
-    [Test]
-    public void The_check_list_is_the_suites_tests()
-    {
-        var tests = typeof(Suite).Assembly.GetTypes()
-            .SelectMany(t => t.GetMethods())
-            .Where(m => m.GetCustomAttribute<TestAttribute>() is not null)
-            .ToDictionary(m => m.Name, m => m.GetCustomAttribute<RequirementAttribute>()!.Ids.ToList());
-        Assert.That(SuiteChecks.All.Select(c => c.Test), Is.EquivalentTo(tests.Keys));
-        foreach (var c in SuiteChecks.All) Assert.That(c.RequirementIds, Is.EquivalentTo(tests[c.Test]), c.Test);
     }
 }

@@ -36,7 +36,7 @@ public sealed class ZooDevice : IDisposable
     /// The checks of the suite that can see a bug of this device: all of them in-process; over vhost-user those that
     /// judge the data plane, since the control plane there is the suite's own front-end.
     /// </summary>
-    public IEnumerable<SuiteCheck> Checks => SuiteChecks.All.Where(c => c.AppliesTo(Context.Device.Scheme) && (Plane == ZooPlane.Device || c.JudgesBackEnds));
+    public IEnumerable<SuiteCheck> Checks => SuiteChecks.All.Where(c => Plane == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds);
 
     /// <summary>What the back-end logged (empty in-process), for failure messages.</summary>
     public IReadOnlyList<string> BackendLog => _backend?.LogLines ?? [];

@@ -18,8 +18,8 @@ public sealed class MqDeviceModelTests
         Assert.That((next.CurrentPairs, ack), Is.EqualTo((8, NetAck.Ok)));
     }
 
-    [TestCase(0, "robust.mq.pairs-set-zero-rejected")]
-    [TestCase(9, "robust.mq.pairs-set-above-max-rejected")]
+    [TestCase(0, Rule.RobustMqPairsSetZeroRejected)]
+    [TestCase(9, Rule.RobustMqPairsSetAboveMaxRejected)]
     public void Invalid_pair_counts_are_err_and_change_nothing(int n, string rule)
     {
         var m = Live().VqPairsSet(4).Next;
@@ -34,7 +34,7 @@ public sealed class MqDeviceModelTests
     {
         var m = MqDeviceModel.Initial(Offered, 8).Negotiate(Offered.Without(FeatureBit.NetMq)).Next.DriverOk();
         Assert.That(m.VqPairsSet(1).Ack, Is.EqualTo(NetAck.Err));
-        Assert.That(m.JudgeVqPairsSetAck(1, NetAck.Ok)?.RequirementId, Is.EqualTo("robust.mq.pairs-set-without-mq-rejected"));
+        Assert.That(m.JudgeVqPairsSetAck(1, NetAck.Ok)?.RequirementId, Is.EqualTo(Rule.RobustMqPairsSetWithoutMqRejected));
     }
 
     [Test]
@@ -48,18 +48,18 @@ public sealed class MqDeviceModelTests
     public void Loopback_judgement_names_the_rule_that_applies() => Assert.Multiple(() =>
     {
         var fresh = Live();
-        Assert.That(fresh.JudgeLoopback(2, 2).Single().RequirementId, Is.EqualTo("net.mq.dev.rx-q1-after-reset"));
+        Assert.That(fresh.JudgeLoopback(2, 2).Single().RequirementId, Is.EqualTo(Rule.NetMqDevRxQ1AfterReset));
         var four = fresh.VqPairsSet(4).Next;
         Assert.That(four.JudgeLoopback(3, 3), Is.Empty);
-        Assert.That(four.JudgeLoopback(3, 1).Single().RequirementId, Is.EqualTo("net.mq.dev.follow-tx"));
-        Assert.That(four.JudgeLoopback(3, null).Single().RequirementId, Is.EqualTo("net.mq.def.vq-pairs-set"));
-        Assert.That(four.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo("net.tx.def.sent"), "a lost frame is a lost frame, not a layout");
-        Assert.That(fresh.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo("net.tx.def.sent"));
-        Assert.That(four.JudgeLoopback(6, 6).Single().RequirementId, Is.EqualTo("net.mq.dev.rx-limit-after-used"));
+        Assert.That(four.JudgeLoopback(3, 1).Single().RequirementId, Is.EqualTo(Rule.NetMqDevFollowTx));
+        Assert.That(four.JudgeLoopback(3, null).Single().RequirementId, Is.EqualTo(Rule.NetMqDefVqPairsSet));
+        Assert.That(four.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo(Rule.NetTxDefSent), "a lost frame is a lost frame, not a layout");
+        Assert.That(fresh.JudgeLoopback(1, null).Single().RequirementId, Is.EqualTo(Rule.NetTxDefSent));
+        Assert.That(four.JudgeLoopback(6, 6).Single().RequirementId, Is.EqualTo(Rule.NetMqDevRxLimitAfterUsed));
         Assert.That(four.JudgeLoopback(6, null), Is.Empty, "a frame on a disabled pair may be dropped");
         Assert.That(four.JudgeLoopback(6, 2), Is.Empty, "or delivered on an enabled queue");
         var notLive = MqDeviceModel.Initial(Offered, 8).Negotiate(Offered).Next;
-        Assert.That(notLive.JudgeLoopback(1, 1).Single().RequirementId, Is.EqualTo("core.status.dev.no-use-before-driver-ok"));
+        Assert.That(notLive.JudgeLoopback(1, 1).Single().RequirementId, Is.EqualTo(Rule.CoreStatusDevNoUseBeforeDriverOk));
     });
 
     [Test]
