@@ -19,7 +19,7 @@ var pairs = new Option<int>("--queue-pairs")
 var faults = new Option<string[]>("--fault")
 {
     Description = "Switch on a known multiqueue bug (repeatable). Back-end faults: " +
-        string.Join(", ", VhostUserBackend.BackendFaults.Select(f => f.Name())) + ".",
+        string.Join(", ", DeviceFaults.InBackend.Select(f => f.Name())) + ".",
     AllowMultipleArgumentsPerToken = false,
 };
 var checkRingAddresses = new Option<bool>("--check-ring-addresses")
@@ -59,8 +59,12 @@ serve.SetAction(result =>
     StatsFile? statsFile;
     try
     {
-        var set = (result.GetValue(faults) ?? []).Select(DeviceFaults.Parse).ToHashSet();
-        options = new ReferenceOptions(result.GetValue(pairs), set)
+        var set = (result.GetValue(faults) ?? []).Select(DeviceFaults.Parse).Distinct().ToList();
+        var foreign = set.Except(DeviceFaults.InBackend).ToList();
+        if (foreign.Count > 0)
+            throw new ArgumentException($"fault(s) {string.Join(", ", foreign.Select(f => f.Name()))} live in the device model, not in a back-end; " +
+                $"a back-end can have: {string.Join(", ", DeviceFaults.InBackend.Select(f => f.Name()))}");
+        options = new ReferenceOptions(result.GetValue(pairs)).WithFaults(set) with
         {
             CheckRingAddresses = result.GetValue(checkRingAddresses),
             KickDelay = TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(kickDelay))),

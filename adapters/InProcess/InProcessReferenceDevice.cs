@@ -29,7 +29,7 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
         if (faults.FirstOrDefault(DeviceFaults.BackendOnly.Contains) is var f && DeviceFaults.BackendOnly.Contains(f))
             throw new FormatException($"device URI '{uri}': fault {f.Name()} exists only in the vhost-user back-end (serve --fault {f.Name()})");
         var memoryBytes = (long)uri.GetInt("memory-mib", (int)(DefaultMemoryBytes >> 20)) << 20;
-        Options = new ReferenceOptions(pairs, faults, Multiqueue: uri.Get("mq") is not "off");
+        Options = new ReferenceOptions(pairs, Multiqueue: uri.Get("mq") is not "off").WithFaults(faults);
         _ram = new GuestRam("virtio-mq-guest-ram", memoryBytes);
         _device = new VirtioNetDevice(Options, _ram.Device);
         _device.UsedBufferNotification += _ => _notified.Release();

@@ -1,9 +1,12 @@
+using VirtioMq.Reference.Seams;
+
 namespace VirtioMq.Reference.Net;
 
-/// <summary>How a reference device is built: its max_virtqueue_pairs and any bugs to reproduce.</summary>
+/// <summary>How a reference device is built: its max_virtqueue_pairs and any deviations from the healthy device.</summary>
+/// <param name="Deviations">Parts plugged into the device's seams (the bug zoo's variants); none for a healthy device.</param>
 /// <param name="Multiqueue">False for a single-queue device: VIRTIO_NET_F_MQ is not offered (not a bug: what the suite
 /// must tell apart from a multiqueue device, with a verdict that says there is no multiqueue to certify).</param>
-public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlySet<DeviceFault>? Faults = null, int QueueMaxSize = 256, bool Multiqueue = true)
+public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlyList<Deviation>? Deviations = null, int QueueMaxSize = 256, bool Multiqueue = true)
 {
     /// <summary>
     /// How late the vhost-user back-end serves each kick: a slow device (an overloaded host, a device behind a slow
@@ -11,8 +14,7 @@ public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlySet<DeviceFault
     /// </summary>
     public TimeSpan KickDelay { get; init; }
 
-    public IReadOnlySet<DeviceFault> FaultSet => Faults ?? new HashSet<DeviceFault>();
-    public bool Has(DeviceFault f) => FaultSet.Contains(f);
+    public IReadOnlyList<Deviation> DeviationList => Deviations ?? [];
 
     /// <summary>
     /// Back-end only, and no bug: SET_VRING_ADDR checks that each part of the ring lies whole inside one memory region

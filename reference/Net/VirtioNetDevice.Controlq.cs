@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
@@ -9,7 +8,6 @@ namespace VirtioMq.Reference.Net;
 public sealed partial class VirtioNetDevice
 {
     private const int MaxControlBytes = 4096;
-    private int _starts;
 
     private void DrainControlq(DeviceVirtqueue q)
     {
@@ -24,7 +22,7 @@ public sealed partial class VirtioNetDevice
                     continue;
                 }
                 var command = ControlCommand.Parse(chain.ReadAll(_memory, MaxControlBytes));
-                var ack = command is { } c ? Execute(c) : NetAck.Err;
+                var ack = command is { } c ? _seams.Controlq.Execute(c, this) : NetAck.Err;
                 // Stryker disable once all : the device's log of refused input is diagnostics; no driver can read it
                 if (command is null) Note("controlq: command shorter than class + command; answered ERR");
                 var written = chain.Write(_memory, [(byte)ack]);
@@ -40,39 +38,11 @@ public sealed partial class VirtioNetDevice
         }
     }
 
-    private NetAck Execute(ControlCommand c)
+    /// <summary>Puts pairs 1..<paramref name="pairs"/> in use: the answer to an accepted VQ_PAIRS_SET.</summary>
+    void IControlTarget.SetPairs(int pairs)
     {
-        if (c is { Class: NetControl.ClassMq, Command: NetControl.MqVqPairsSet }) return VqPairsSet(c.Data);
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (_options.Has(DeviceFault.AckUnknownCommands)) return NetAck.Ok;
-        Note($"controlq: unsupported {c}; answered ERR");
-        return NetAck.Err;
-    }
-
-    private NetAck VqPairsSet(byte[] data)
-    {
-        var withoutMq = !Negotiated.Has(FeatureBit.NetMq) && !_options.Has(DeviceFault.AcceptPairsWithoutMq);
-        if (withoutMq || data.Length < 2)
-        {
-            Note(data.Length < 2 ? "VQ_PAIRS_SET without its 2-byte virtqueue_pairs; answered ERR" : "VQ_PAIRS_SET but MQ was not negotiated; answered ERR");
-            return NetAck.Err;
-        }
-        int n = BinaryPrimitives.ReadUInt16LittleEndian(data);
-        var inRange = n is >= NetControl.VqPairsMin && n <= _options.MaxPairs;
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        var buggyAccept = (n == 0 && _options.Has(DeviceFault.AcceptPairsZero)) || (n > _options.MaxPairs && _options.Has(DeviceFault.AcceptPairsAboveMax));
-        if (!inRange && !buggyAccept)
-        {
-            // The spec only forbids the driver to send this (§5.1.9.5.6.1); rejecting it keeps the state sane.
-            Note($"VQ_PAIRS_SET({n}) outside 1..{_options.MaxPairs}; answered ERR, pairs stay {CurrentPairs}");
-            return NetAck.Err;
-        }
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (_options.Has(DeviceFault.RestoreLosesPairs) && _starts > 1) return NetAck.Ok;
-        // Applied before the buffer is used, so no frame lands above n once the driver sees the ack (§5.1.9.5.6.2).
-        CurrentPairs = n;
+        CurrentPairs = pairs;
         ApplyPairs();
-        return NetAck.Ok;
     }
 
     private DescriptorChain? TryPop(DeviceVirtqueue q)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Seams;
 
 namespace VirtioMq.Reference.Net;
 
@@ -12,7 +13,7 @@ namespace VirtioMq.Reference.Net;
 /// everything the driver shares with it is guest memory.
 /// </summary>
 /// <remarks>Not thread-safe: a transport serialises calls, as a device model's single event loop would.</remarks>
-public sealed partial class VirtioNetDevice
+public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlTarget
 {
     public static readonly byte[] DefaultMac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 
@@ -20,9 +21,9 @@ public sealed partial class VirtioNetDevice
     private readonly GuestMemory _memory;
     private readonly Dictionary<int, QueueRegisters> _registers = [];
     private readonly INetDataPlane _dataPlane;
+    private readonly DeviceSeams _seams;
     private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
-    private int? _firstControlq;
 
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
     public VirtioNetDevice(ReferenceOptions options, GuestMemory memory) : this(options, memory, null) { }
@@ -37,25 +38,18 @@ public sealed partial class VirtioNetDevice
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, "max_virtqueue_pairs must be 1..0x8000");
         _options = options;
         _memory = memory;
-        DeviceFeatures = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
-            FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc);
+        _seams = DeviceSeams.For(options);
+        DeviceFeatures = _seams.Offer.Features(options.Multiqueue);
         // Stryker disable once all : used only by the vhost-user front-end model, for features its back-end lacks (tests/VhostUser)
         if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
-        if (!options.Multiqueue) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetMq);
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (options.Has(DeviceFault.MqWithoutCtrlVq)) DeviceFeatures = DeviceFeatures.Without(FeatureBit.NetCtrlVq);
         if (dataPlane is null)
         {
             var loopback = new LoopbackDataPlane(memory, options, Note);
             loopback.UsedBufferNotification += vq => UsedBufferNotification?.Invoke(vq);
-            Loopback = loopback;
             dataPlane = loopback;
         }
         _dataPlane = dataPlane;
     }
-
-    /// <summary>The loopback data plane when the device runs its own (in-process), for its counters.</summary>
-    public LoopbackDataPlane? Loopback { get; }
 
     /// <summary>Called with a virtqueue index whenever the device sends a used buffer notification.</summary>
     public event Action<int>? UsedBufferNotification;
@@ -124,9 +118,7 @@ public sealed partial class VirtioNetDevice
         // Stryker disable all : out of reach: the spec fixes no MAC and no link state, and a driver reads each field inside the structure at its natural width, where the offset arithmetic has one answer
         DefaultMac.CopyTo(cfg);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.StatusOffset..], NetConfig.StatusLinkUp);
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        var pairs = _options.Has(DeviceFault.MaxPairsZero) ? 0 : _options.MaxPairs;
-        BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.MaxVirtqueuePairsOffset..], (ushort)pairs);
+        BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.MaxVirtqueuePairsOffset..], _seams.Offer.MaxVirtqueuePairs(_options.MaxPairs));
         destination.Clear();
         if (offset < 0 || offset >= cfg.Length) return;
         var n = Math.Min(destination.Length, cfg.Length - offset);
@@ -151,36 +143,36 @@ public sealed partial class VirtioNetDevice
     public void Notify(int vq)
     {
         // One read: over vhost-user each read of Status drains the back-end's error eventfd, a syscall per kick.
-        var status = Status;
-        // Stryker disable once all : equivalent: rings start only at DRIVER_OK and are forgotten at reset, so a kick outside that finds nothing to serve; after DEVICE_NEEDS_RESET the spec leaves open whether the other queues go on
-        var live = (status & DeviceStatus.DriverOk) != 0 && (status & DeviceStatus.DeviceNeedsReset) == 0;
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        var buggy = _options.Has(DeviceFault.ConsumeBeforeDriverOk) || _options.Has(DeviceFault.ResetKeepsRings);
-        if (!live && !buggy) return; // §2.1.2: nothing before DRIVER_OK; §2.4.1: nothing after reset
-        // Stryker disable once all : reached only with a fault switch on (a live device has activated every ring)
-        if (!live && _registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
-        Process(vq);
+        _seams.Lifecycle.Kick(vq, Status, this);
     }
+
+    // Stryker disable all : out of reach: a live device has started every ring the driver set up; only a deviation serves kicks before that (reference/Zoo)
+    void IKickSteps.StartIfSetUp(int vq)
+    {
+        if (_registers.ContainsKey(vq) && !IsActive(vq)) Activate(vq);
+    }
+
+    private bool IsActive(int vq) => RoleOf(vq) == QueueRole.Control ? _controlq is not null : _dataPlane.IsStarted(vq);
+    // Stryker restore all
+
+    void IKickSteps.Serve(int vq) => Process(vq);
 
     private void Reset()
     {
         Status = DeviceStatus.None;
         Negotiated = FeatureSet.Empty;
         _driverFeatures = FeatureSet.Empty;
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (_options.Has(DeviceFault.ResetKeepsRings)) return;
+        _seams.Lifecycle.Reset(this);
+    }
+
+    void IResetSteps.ForgetRings()
+    {
         _registers.Clear();
         _controlq = null;
-        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (_options.Has(DeviceFault.ResetKeepsPairs) && _dataPlane is LoopbackDataPlane loopback)
-        {
-            loopback.ResetRingsOnly();
-            return;
-        }
-        // Stryker restore all
         _dataPlane.Reset();
-        CurrentPairs = 1;
     }
+
+    void IResetSteps.ForgetMultiqueueState() => CurrentPairs = 1;
 
     private bool AcceptFeatures()
     {
@@ -200,11 +192,7 @@ public sealed partial class VirtioNetDevice
 
     private void Start()
     {
-        // Stryker disable once all : counts starts for the restore-loses-pairs fault switch only
-        _starts++;
-        // Remembered by the cvq-role-survives-reset bug only: a healthy device works the controlq out afresh.
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        _firstControlq ??= Layout.ControlqIndex;
+        _seams.Lifecycle.Started();
         // Stryker disable once Linq : equivalent: the order the rings start in is not visible before any of them is served
         foreach (var vq in _registers.Keys.Order().ToList()) Activate(vq);
         ApplyPairs();
@@ -229,12 +217,10 @@ public sealed partial class VirtioNetDevice
             try
             {
                 _controlq = new DeviceVirtqueue(_memory, vq, r.Size, r.Desc, r.Avail, r.Used,
-                    Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                    Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc), _seams.Rings);
                 // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so used idx starts at 0 either way
                 _controlq.SyncUsedIdxFromMemory();
                 _controlq.LastAvailIdx = _controlq.UsedIdx;
-                // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-                _controlq.ComparesIndicesUnwrapped = _options.Has(DeviceFault.IdxWrapStall);
             }
             catch (ChainError e)
             {
@@ -248,29 +234,8 @@ public sealed partial class VirtioNetDevice
         }
     }
 
-    // Stryker disable once all : reached only with a fault switch on (see Notify)
-    private bool IsActive(int vq) => RoleOf(vq) == QueueRole.Control ? _controlq is not null : _dataPlane.IsStarted(vq);
-
-    /// <summary>What the device takes virtqueue <paramref name="vq"/> to be; the cvq-at-2 bug moves the controlq.</summary>
-    private QueueRole RoleOf(int vq)
-    {
-        var layout = Layout;
-        // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (_options.Has(DeviceFault.CvqMissingWithoutMq) && vq == 2 && layout.ControlqIndex == 2 && !Negotiated.Has(FeatureBit.NetMq))
-            return QueueRole.None;
-        if (_options.Has(DeviceFault.CvqRoleSurvivesReset) && _firstControlq is { } kept)
-        {
-            if (vq == kept) return QueueRole.Control;
-            if (vq == layout.ControlqIndex) return QueueRole.None;
-        }
-        if (_options.Has(DeviceFault.CvqAt2) && layout.ControlqIndex.HasValue && layout.DataPairs > 1)
-        {
-            if (vq == 2) return QueueRole.Control;
-            if (vq == layout.ControlqIndex) return QueueRole.None;
-        }
-        // Stryker restore all
-        return layout.Identify(vq).Role;
-    }
+    /// <summary>What the device takes virtqueue <paramref name="vq"/> to be under the layout negotiated.</summary>
+    private QueueRole RoleOf(int vq) => _seams.Roles.RoleOf(vq, Layout, Negotiated);
 
     private void Process(int vq)
     {
@@ -291,6 +256,8 @@ public sealed partial class VirtioNetDevice
                 break;
         }
     }
+
+    void IControlTarget.Note(string message) => Note(message);
 
     // Stryker disable all : the device's log of refused input is diagnostics; no driver can read it
     private void Note(string message)

@@ -16,11 +16,13 @@ public sealed class DeviceVirtqueue
     private readonly GuestMemory _mem;
     private readonly bool _eventIdx;
     private readonly bool _indirect;
+    private readonly IRingRules _rules;
     private ushort _lastNotifiedUsed;
     // Reused by every walk; each chain gets an exact-size copy, so a frame costs one small array, not a list.
     private readonly List<Segment> _walk = [];
 
-    public DeviceVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect)
+    public DeviceVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect,
+        IRingRules? rules = null)
     {
         if (size is < 1 or > SplitRing.MaxQueueSize || (size & (size - 1)) != 0)
             // Stryker disable once all : out of reach in-process: the driver picks a power of two up to the maximum the transport shows; a vhost-user SET_VRING_NUM of 0 or 3 is refused here (tests/VhostUser hostile input)
@@ -36,6 +38,7 @@ public sealed class DeviceVirtqueue
         Used = used;
         _eventIdx = eventIdx;
         _indirect = indirect;
+        _rules = rules ?? SplitRingRules.Instance;
     }
 
     public int Index { get; }
@@ -66,23 +69,6 @@ public sealed class DeviceVirtqueue
     /// <summary>Set when the driver exposed more buffers than the ring holds: the queue is unusable until reset.</summary>
     public bool Broken { get; private set; }
 
-    // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-    /// <summary>
-    /// The malformed-chain-stops-queue bug: a refused chain is left on the ring unconsumed and the queue takes nothing
-    /// more, without being marked <see cref="Broken"/> (so no DEVICE_NEEDS_RESET either).
-    /// </summary>
-    public bool StopsOnRefusedChain { get; set; }
-
-    /// <summary>Set once a chain was refused with <see cref="StopsOnRefusedChain"/>: the queue is dead until it is set up again.</summary>
-    public bool Stopped { get; private set; }
-
-    /// <summary>
-    /// The idx-wrap-stall bug: the 16-bit indices are compared as plain integers, so once the driver's avail idx wraps
-    /// to a small number while the device's own is still near 65535, the ring looks empty and is never served again.
-    /// </summary>
-    public bool ComparesIndicesUnwrapped { get; set; }
-    // Stryker restore all
-
     // Stryker disable once all : equivalent in-process: the driver zeroes every ring it sets up, so used idx reads 0 wherever it is read from; a vhost-user ring resumed with used entries is where it counts (tests/VhostUser)
     public void SyncUsedIdxFromMemory() => UsedIdx = _mem.ReadU16(Used + 2);
 
@@ -96,9 +82,7 @@ public sealed class DeviceVirtqueue
     /// </summary>
     public DescriptorChain? Pop()
     {
-        if (Broken) return null;
-        // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-        if (Stopped) return null;
+        if (Broken || !_rules.Serves(this)) return null;
         if (_availSeen == _lastAvailIdx)
         {
             var availIdx = _mem.ReadU16Acquire(Avail + 2);
@@ -113,9 +97,7 @@ public sealed class DeviceVirtqueue
                 availIdx = _mem.ReadU16Acquire(Avail + 2);
             }
             // Stryker restore all
-            if (availIdx == _lastAvailIdx) return null;
-            // Stryker disable once all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-            if (ComparesIndicesUnwrapped && availIdx < _lastAvailIdx) return null;
+            if (_rules.IsEmpty(availIdx, _lastAvailIdx)) return null;
             if ((ushort)(availIdx - _lastAvailIdx) > Size)
             {
                 Broken = true;
@@ -133,16 +115,7 @@ public sealed class DeviceVirtqueue
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)
         {
-            // Stryker disable all : fault switch, a deliberate bug (tests/FaultDetection proves the suite catches it)
-            if (StopsOnRefusedChain)
-            {
-                // The head stays where the driver put it, never returned: a clean stop, not a retry of the same head.
-                _lastAvailIdx--;
-                Stopped = true;
-                throw new ChainError($"queue {Index}: chain at head {head} refused; the queue is served no more: {e.Message}");
-            }
-            // Stryker restore all
-            if (head < Size) PushUsed(head, 0);
+            _rules.Refused(this, head);
             throw new ChainError($"queue {Index}: chain at head {head} refused: {e.Message}");
         }
     }

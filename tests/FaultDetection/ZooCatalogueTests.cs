@@ -48,7 +48,7 @@ public sealed class ZooCatalogueTests
     [Test]
     public void The_back_end_takes_exactly_the_zoo_faults_that_live_in_a_back_end()
     {
-        Assert.That(VhostUserBackend.BackendFaults, Is.EquivalentTo(BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)));
+        Assert.That(DeviceFaults.InBackend, Is.EquivalentTo(BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)));
         Assert.That(DeviceFaults.BackendOnly, Is.EquivalentTo(BugZoo.Variants.Where(v => !v.InProcessDevice).Select(v => v.Fault)));
     }
 }

@@ -50,7 +50,7 @@ public sealed class ZooDevice : IDisposable
         if (plane == ZooPlane.Device)
             return new ZooDevice(For(fault is { } f ? $"reference://?pairs={Pairs}&fault={f.Name()}" : $"reference://?pairs={Pairs}"), null);
         var faults = fault is { } g ? new HashSet<DeviceFault> { g } : new HashSet<DeviceFault>();
-        var backend = new RunningBackend(RunningBackend.NewSocketPath("zoo"), new ReferenceOptions(Pairs, faults));
+        var backend = new RunningBackend(RunningBackend.NewSocketPath("zoo"), new ReferenceOptions(Pairs).WithFaults(faults));
         var ms = ((int)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return new ZooDevice(For($"vhost-user://{backend.SocketPath}?pairs={Pairs}&timeout-ms={ms}"), backend);
     }

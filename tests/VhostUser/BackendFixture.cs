@@ -25,7 +25,7 @@ internal sealed class BackendFixture(IReadOnlySet<DeviceFault>? faults = null) :
         {
             if (_served.TryGetValue(pairs, out var s)) return s.SocketPath;
             var path = $"/tmp/vu-agree-{Environment.ProcessId}-{pairs}-{Guid.NewGuid():N}.sock";
-            var backend = new RunningBackend(path, new ReferenceOptions(pairs, faults), line => Note(pairs, line), JoinTimeout);
+            var backend = new RunningBackend(path, new ReferenceOptions(pairs).WithFaults(faults ?? new HashSet<DeviceFault>()), line => Note(pairs, line), JoinTimeout);
             _served[pairs] = backend;
             return path;
         }

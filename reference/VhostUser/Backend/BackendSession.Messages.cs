@@ -25,10 +25,7 @@ public sealed partial class BackendSession
             case VhostUserRequest.SetProtocolFeatures:
                 return SetProtocolFeatures(Payload.ReadU64(m));
             case VhostUserRequest.GetQueueNum:
-                // Answers in queue pairs, the unit QEMU's net front-end compares it with.
-                _channel.Send(m.ReplyWith(Payload.U64(_options.Has(DeviceFault.MaxPairsZero) ? 0UL
-                    : _options.Has(DeviceFault.QueueNumOverstates) ? (ulong)VhostUserBackend.MaxQueuePairs
-                    : (ulong)_vrings.Length / 2)));
+                _channel.Send(m.ReplyWith(Payload.U64(_rules.QueueNum(_options.MaxPairs))));
                 return true;
             case VhostUserRequest.SetMemTable:
                 _memory.Replace(Payload.ReadMemoryTable(m), Adopt(m, m.Fds.Length));
@@ -43,11 +40,7 @@ public sealed partial class BackendSession
             {
                 var s = Payload.ReadVringState(m);
                 var ring = Ring(s.Index);
-                // The set-base-rejects-wrapped bug takes the index for a ring position; it runs free to 65535.
-                if (_options.Has(DeviceFault.SetBaseRejectsWrapped) && s.Num >= (uint)ring.Num)
-                    throw new VhostUserProtocolException($"SET_VRING_BASE {s.Num} is not below the ring size {ring.Num}");
-                ring.Base = s.Num <= ushort.MaxValue ? (ushort)s.Num
-                    : throw new VhostUserProtocolException($"SET_VRING_BASE {s.Num} does not fit a 16-bit split-ring index");
+                ring.Base = _rules.SetVringBase(s.Num, ring.Num);
                 return true;
             }
             case VhostUserRequest.GetVringBase:
@@ -67,12 +60,7 @@ public sealed partial class BackendSession
                 var s = Payload.ReadVringState(m);
                 Ring(s.Index);
                 if (s.Num > 1) throw new VhostUserProtocolException($"SET_VRING_ENABLE num {s.Num} is neither 0 nor 1");
-                if (_options.Has(DeviceFault.EnableIndexPerPair))
-                {
-                    EnablePairNumbered((int)s.Index, s.Num == 1);
-                    return true;
-                }
-                _plane.SetEnabled((int)s.Index, s.Num == 1);
+                foreach (var vq in _rules.RingsSwitched((int)s.Index, _options.MaxPairs)) _plane.SetEnabled(vq, s.Num == 1);
                 return true;
             }
             case VhostUserRequest.ResetOwner:
@@ -115,8 +103,7 @@ public sealed partial class BackendSession
             _log($"SET_PROTOCOL_FEATURES 0x{bits:x} includes bits never offered (0x{ProtocolFeaturesOffered:x}); refused");
             return false;
         }
-        // The advertise-reply-ack-but-no-ack bug accepts REPLY_ACK and then forgets it.
-        _protocolFeatures = _options.Has(DeviceFault.AdvertiseReplyAckButNoAck) ? bits & ~(1UL << VhostUserProtocolFeature.ReplyAck) : bits;
+        _protocolFeatures = _rules.ProtocolFeaturesKept(bits);
         return true;
     }
 
@@ -158,23 +145,27 @@ public sealed partial class BackendSession
     private void GetVringBase(VhostUserMessage m)
     {
         var s = Payload.ReadVringState(m);
-        var v = Ring(s.Index);
-        if (_options.Has(DeviceFault.GetBaseKeepsRunning))
+        var reply = _rules.GetVringBase(new StoppableRing(this, Ring(s.Index)));
+        _lastStopReply = reply.Next;
+        if (reply.Sent) _channel.Send(m.ReplyWith(new VringState(s.Index, reply.Next).Encode()));
+    }
+
+    /// <summary>One of this session's rings, for GET_VRING_BASE.</summary>
+    private sealed class StoppableRing(BackendSession session, Vring v) : IStoppableRing
+    {
+        public ushort Stop()
         {
-            _lastStopReply = _plane.LastAvailIdx(v.Index) ?? v.Base;
-            _channel.Send(m.ReplyWith(new VringState(s.Index, _lastStopReply).Encode()));
-            return;
+            var next = session._plane.StopQueue(v.Index) ?? v.Base;
+            v.Base = next;
+            // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
+            // sends a new SET_VRING_KICK when it wants the ring back.
+            v.SetKick(null);
+            return next;
         }
-        var next = _plane.StopQueue(v.Index) ?? v.Base;
-        if (_options.Has(DeviceFault.GetBaseOffByOne)) next--;
-        if (_options.Has(DeviceFault.GetBaseReturnsZero)) next = 0;
-        v.Base = next;
-        // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
-        // sends a new SET_VRING_KICK when it wants the ring back.
-        v.SetKick(null);
-        _lastStopReply = next;
-        if (_options.Has(DeviceFault.GetBaseNoReply)) return;
-        _channel.Send(m.ReplyWith(new VringState(s.Index, next).Encode()));
+
+        public ushort NextAvail => session._plane.LastAvailIdx(v.Index) ?? v.Base;
+
+        public ushort Base { set => v.Base = value; }
     }
 
     private void ResetDevice()
@@ -189,31 +180,14 @@ public sealed partial class BackendSession
         }
         _features = FeatureSet.Empty;
         _errorSignalled = false;
-        if (_options.Has(DeviceFault.ResetKeepsPairs)) _plane.ResetRingsOnly();
-        else _plane.Reset();
-        EnableAllIfBuggy();
+        _plane.Reset();
+        EnableInitialRings();
     }
 
-    /// <summary>The rings-start-enabled bug: every ring enabled from the start, whatever the protocol features say.</summary>
-    private void EnableAllIfBuggy()
+    /// <summary>Enables the rings its rules say a new or reset back-end starts with.</summary>
+    private void EnableInitialRings()
     {
-        if (!_options.Has(DeviceFault.RingsStartEnabled)) return;
-        for (var vq = 0; vq < 2 * _options.MaxPairs; vq++) _plane.SetEnabled(vq, true);
-    }
-
-    /// <summary>
-    /// The enable-index-per-pair bug: the ring index read as a pair number, switching both rings of that pair. An
-    /// index past the pairs is dropped with a log line, where the original wrote past its array.
-    /// </summary>
-    private void EnablePairNumbered(int index, bool enabled)
-    {
-        if (2 * index + 1 >= 2 * _options.MaxPairs)
-        {
-            _log($"SET_VRING_ENABLE {index} read as pair {index}, which does not exist; ignored");
-            return;
-        }
-        _plane.SetEnabled(2 * index, enabled);
-        _plane.SetEnabled(2 * index + 1, enabled);
+        foreach (var vq in _rules.InitiallyEnabled(_options.MaxPairs)) _plane.SetEnabled(vq, true);
     }
 
     private void StopAllRings()

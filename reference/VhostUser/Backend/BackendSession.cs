@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Seams;
 using VirtioMq.Spec.Platform;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
@@ -24,6 +25,7 @@ public sealed partial class BackendSession : IDisposable
 
     private readonly VhostUserChannel _channel;
     private readonly ReferenceOptions _options;
+    private readonly IVhostUserRules _rules;
     private readonly Action<string> _log;
     private readonly BackendMemory _memory = new();
     private readonly Vring[] _vrings;
@@ -43,12 +45,11 @@ public sealed partial class BackendSession : IDisposable
         _channel = channel;
         _options = options;
         _log = log;
-        // The queue-num-lies bug accepts rings for every pair it claims, but serves only its real ones.
-        var claimed = options.Has(DeviceFault.QueueNumLies) ? VhostUserBackend.MaxQueuePairs : options.MaxPairs;
-        _vrings = Enumerable.Range(0, 2 * claimed).Select(i => new Vring(i)).ToArray();
+        _rules = DeviceSeams.For(options).VhostUser;
+        _vrings = Enumerable.Range(0, 2 * _rules.PairsAccepted(options.MaxPairs)).Select(i => new Vring(i)).ToArray();
         _plane = NewPlane();
         _recorder = recordDriver ? new DriverRecorder(HistoryLimit) : null;
-        EnableAllIfBuggy();
+        EnableInitialRings();
     }
 
     /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
@@ -67,10 +68,8 @@ public sealed partial class BackendSession : IDisposable
 
     public DateTimeOffset ConnectedAt { get; } = DateTimeOffset.UtcNow;
 
-    /// <summary>The protocol features this session offers: all of <see cref="OfferedProtocolFeatures"/> unless a fault removes MQ.</summary>
-    private ulong ProtocolFeaturesOffered => _options.Has(DeviceFault.NoMqProtocolFeature)
-        ? OfferedProtocolFeatures & ~(1UL << VhostUserProtocolFeature.Mq)
-        : OfferedProtocolFeatures;
+    /// <summary>The protocol features this session offers: <see cref="OfferedProtocolFeatures"/>, as its rules give them.</summary>
+    private ulong ProtocolFeaturesOffered => _rules.ProtocolFeatures(OfferedProtocolFeatures);
 
     /// <summary>Frames per ring so far and each ring's enable history: the back-end's view of which rings carried traffic.</summary>
     public RingCounters Counters => _counters;
@@ -213,7 +212,7 @@ public sealed partial class BackendSession : IDisposable
     {
         v.Kick!.Drain();
         if (_options.KickDelay > TimeSpan.Zero) Thread.Sleep(_options.KickDelay);
-        if (v.Index >= 2 * _options.MaxPairs) return; // only with queue-num-lies: a ring it claimed but does not serve
+        if (v.Index >= 2 * _options.MaxPairs) return; // a ring its rules accept messages for, but above the pairs it serves
         if (!_plane.IsStarted(v.Index))
         {
             // A kick starts the ring (the "Ring states" rule), with the base the front-end last set.
@@ -222,8 +221,7 @@ public sealed partial class BackendSession : IDisposable
                 _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
                 return;
             }
-            // The resume-clears-indices bug starts every ring from 0, whatever SET_VRING_BASE said.
-            var from = _options.Has(DeviceFault.ResumeClearsIndices) ? (ushort)0 : v.Base;
+            var from = _rules.ResumeAt(v.Base);
             _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
             _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, from));
         }

@@ -9,9 +9,6 @@ namespace VirtioMq.Reference.VhostUser.Backend;
 /// </summary>
 public sealed class VhostUserBackend(string socketPath, ReferenceOptions options, Action<string> log) : IDisposable
 {
-    /// <summary>Faults that live in a back-end (the zoo says which); the others belong to the device model, which QEMU keeps in the front-end.</summary>
-    public static IReadOnlyList<DeviceFault> BackendFaults { get; } = [.. BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)];
-
     /// <summary>The most queue pairs vhost-user can address: KICK/CALL/ERR payloads carry an 8-bit vring index.</summary>
     public const int MaxQueuePairs = 128;
 
@@ -69,10 +66,10 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     {
         if (options.MaxPairs is < 1 or > MaxQueuePairs)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, $"a vhost-user back-end serves 1..{MaxQueuePairs} queue pairs");
-        var foreign = options.FaultSet.Except(BackendFaults).ToList();
+        // The device model (status, features, config space, controlq) belongs to the front-end, as QEMU keeps it.
+        var foreign = options.DeviationList.Where(d => !d.InBackend).ToList();
         if (foreign.Count > 0)
-            throw new ArgumentException($"fault(s) {string.Join(", ", foreign.Select(f => f.Name()))} live in the device model, not in a back-end; " +
-                $"a back-end can have: {string.Join(", ", BackendFaults.Select(f => f.Name()))}");
+            throw new ArgumentException($"fault(s) {string.Join(", ", foreign)} live in the device model, not in a back-end");
         _listener ??= new VhostUserListener(SocketPath);
     }
 
@@ -81,7 +78,7 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     {
         Listen();
         log($"listening on {SocketPath} with {options.MaxPairs} queue pair(s)" +
-            (options.FaultSet.Count > 0 ? $", faults: {string.Join(",", options.FaultSet.Select(f => f.Name()))}" : ""));
+            (options.DeviationList.Count > 0 ? $", faults: {string.Join(",", options.DeviationList)}" : ""));
         while (!stop.IsCancellationRequested)
         {
             var channel = _listener!.Accept(TimeSpan.FromMilliseconds(200));

@@ -1,8 +1,13 @@
+using VirtioMq.Reference.Seams;
+using VirtioMq.Reference.Zoo;
+
+// The catalogue keeps the namespace its users (the suite, the adapters, the tests) import.
 namespace VirtioMq.Reference.Net;
 
 /// <summary>
-/// Named bugs the reference device can be switched into, each one a multiqueue bug seen in real devices.
+/// Named bugs the reference device can be built with, each one a multiqueue bug seen in real devices.
 /// They exist to prove that the conformance suite catches them (tests/ runs the suite against each one).
+/// Each is a <see cref="Deviation"/> (reference/Zoo/Variants) plugged into the healthy device's seams.
 /// </summary>
 public enum DeviceFault
 {
@@ -141,6 +146,9 @@ public static class DeviceFaults
 
     public static IReadOnlyList<DeviceFault> All { get; } = Enum.GetValues<DeviceFault>();
 
+    /// <summary>Faults that live in a back-end (the zoo says which); the others belong to the device model, which QEMU keeps in the front-end.</summary>
+    public static IReadOnlyList<DeviceFault> InBackend { get; } = [.. BugZoo.Variants.Where(v => v.Backend).Select(v => v.Fault)];
+
     /// <summary>Faults that only a vhost-user back-end can have (the zoo says which); the in-process device refuses them.</summary>
     public static IReadOnlySet<DeviceFault> BackendOnly { get; } =
         BugZoo.Variants.Where(v => !v.InProcessDevice).Select(v => v.Fault).ToHashSet();
@@ -149,4 +157,11 @@ public static class DeviceFaults
         All.FirstOrDefault(f => f.Name() == name.Trim(), (DeviceFault)(-1)) is var f && f >= 0
             ? f
             : throw new FormatException($"unknown fault '{name}'; known faults: {string.Join(", ", All.Select(x => x.Name()))}");
+
+    /// <summary>The deviation that gives a device this fault.</summary>
+    public static Deviation Deviation(this DeviceFault f) => ZooDeviations.Of(f);
+
+    /// <summary>The same options with <paramref name="faults"/> plugged into the device, in order.</summary>
+    public static ReferenceOptions WithFaults(this ReferenceOptions options, IEnumerable<DeviceFault> faults) =>
+        options with { Deviations = [.. options.DeviationList, .. faults.Select(Deviation)] };
 }

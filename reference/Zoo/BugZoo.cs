@@ -2,7 +2,7 @@ using VirtioMq.Spec;
 
 namespace VirtioMq.Reference.Net;
 
-/// <summary>Where a fault switch comes from: the real bug it reproduces, or why it is synthetic.</summary>
+/// <summary>Where a fault comes from: the real bug it reproduces, or why it is synthetic.</summary>
 public sealed record FaultSource(string Project, string Reference, string What)
 {
     public bool IsSynthetic => Project == "synthetic";
@@ -10,7 +10,7 @@ public sealed record FaultSource(string Project, string Reference, string What)
 }
 
 /// <summary>
-/// One variant of the bug zoo: a fault switch, the real bug behind it, and the rule the conformance suite must
+/// One variant of the bug zoo: a fault, the real bug behind it, and the rule the conformance suite must
 /// name when it catches it, in each plane the bug can exist in. A null rule means the bug has no form there,
 /// and <see cref="Absence"/> says why.
 /// </summary>
@@ -24,9 +24,9 @@ public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? D
 }
 
 /// <summary>
-/// The bug zoo, in one place: every fault switch, the bug it reproduces (project and commit or issue), the rule it
+/// The bug zoo, in one place: every fault, the bug it reproduces (project and commit or issue), the rule it
 /// breaks and the planes it lives in. docs/bug-zoo-research.md has the longer notes and the candidates not yet
-/// switches. tests/FaultDetection runs the suite against each variant; tests/bench/ZooBench prints the table.
+/// built. reference/Zoo/Variants holds each one's code. tests/FaultDetection runs the suite against each variant; tests/bench/ZooBench prints the table.
 /// </summary>
 public static class BugZoo
 {
