@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Reference.Zoo;
 
 // `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE]`: the
 // reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.

@@ -4,6 +4,7 @@ using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec.Platform;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Adapters.InProcess;
 

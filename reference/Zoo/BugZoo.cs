@@ -1,6 +1,6 @@
 using VirtioMq.Spec;
 
-namespace VirtioMq.Reference.Net;
+namespace VirtioMq.Reference.Zoo;
 
 /// <summary>Where a fault comes from: the real bug it reproduces, or why it is synthetic.</summary>
 public sealed record FaultSource(string Project, string Reference, string What)

@@ -1,8 +1,7 @@
+using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Seams;
-using VirtioMq.Reference.Zoo;
 
-// The catalogue keeps the namespace its users (the suite, the adapters, the tests) import.
-namespace VirtioMq.Reference.Net;
+namespace VirtioMq.Reference.Zoo;
 
 /// <summary>
 /// Named bugs the reference device can be built with, each one a multiqueue bug seen in real devices.

@@ -3,6 +3,7 @@ using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using static VirtioMq.Conformance.Rules.TransmitCompletionTests;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;
 

@@ -5,6 +5,7 @@ using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;
 

@@ -2,6 +2,7 @@ using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.ModelBased;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;
 

@@ -4,6 +4,7 @@ using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;
 

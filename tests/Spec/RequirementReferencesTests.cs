@@ -4,6 +4,7 @@ using VirtioMq.Conformance.ModelBased;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Spec;
 using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.Spec;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.VhostUser;
 

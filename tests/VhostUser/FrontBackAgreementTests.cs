@@ -11,6 +11,7 @@ using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.VhostUser;
 

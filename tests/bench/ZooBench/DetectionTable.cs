@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Bench.Zoo;
 

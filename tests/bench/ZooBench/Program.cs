@@ -4,6 +4,7 @@ using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Tests.FaultDetection;
+using VirtioMq.Reference.Zoo;
 
 // `dotnet run -c Release --project tests/bench/ZooBench [-- options]`: runs every check of the conformance suite
 // against every bug-zoo variant, in each plane the variant lives in, and prints the detection table (Markdown).
