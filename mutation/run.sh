@@ -13,4 +13,11 @@ export VIRTIO_DEVICE='reference://?pairs=8'
 export VIRTIO_STRICT=1
 export VIRTIO_REPORT_DIR="${VIRTIO_REPORT_DIR:-$PWD/StrykerOutput/conformance-report}"
 dotnet tool restore >/dev/null
-exec dotnet stryker -f stryker-config.json "$@"
+started=$(date +%s)
+dotnet stryker -f stryker-config.json "$@"
+# The run's row in docs/mutation-testing.md, from the report it just wrote (the newest under StrykerOutput/).
+report=$(ls -t StrykerOutput/*/reports/mutation-report.json 2>/dev/null | head -1)
+if [ -n "$report" ]; then
+  label="${MUTATION_LABEL:-$(date -u +%F), \`$(git rev-parse --short HEAD)\`}"
+  dotnet run ScoreRow.cs -- "$report" ../docs/mutation-testing.md "$label" "$(( $(date +%s) - started ))"
+fi

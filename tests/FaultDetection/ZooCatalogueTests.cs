@@ -1,9 +1,6 @@
-using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser.Backend;
-using VirtioMq.Spec;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
@@ -15,6 +12,18 @@ namespace VirtioMq.Tests.FaultDetection;
 [TestFixture]
 public sealed class ZooCatalogueTests
 {
+    /// <summary>docs/bug-zoo.md shows the catalogue as ZooBench generates it (--catalogue --update-doc), never an older hand copy.</summary>
+    [Test]
+    public void The_documented_catalogue_is_the_generated_one()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "bug-zoo.md"));
+        const string begin = "<!-- zoo-bench:catalogue:begin -->", end = "<!-- zoo-bench:catalogue:end -->";
+        var from = doc.IndexOf(begin, StringComparison.Ordinal) + begin.Length;
+        var section = doc[from..doc.IndexOf(end, StringComparison.Ordinal)].Trim();
+        Assert.That(section, Is.EqualTo(ZooCatalogueTable.Markdown(BugZoo.Variants).Trim()),
+            "docs/bug-zoo.md is out of date: dotnet run --project tests/bench/ZooBench -- --catalogue --update-doc docs/bug-zoo.md");
+    }
+
     [Test]
     public void Every_fault_switch_is_in_the_zoo_once_with_its_source()
     {

@@ -1,9 +1,8 @@
-using VirtioMq.Tests.FaultDetection;
 using System.Globalization;
 using System.Text;
 using VirtioMq.Conformance.Infrastructure;
-using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Tests.FaultDetection;
 
 namespace VirtioMq.Bench.Zoo;
 

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using VirtioMq.Bench.Zoo;
-using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
-using VirtioMq.Tests.FaultDetection;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Tests.FaultDetection;
 
 // `dotnet run -c Release --project tests/bench/ZooBench [-- options]`: runs every check of the conformance suite
 // against every bug-zoo variant, in each plane the variant lives in, and prints the detection table (Markdown).
@@ -22,6 +20,14 @@ if (variants.Count == 0)
 {
     Console.Error.WriteLine($"error: no zoo variant is called {string.Join(", ", options.Variants)}; known: {string.Join(", ", BugZoo.Variants.Select(v => v.Name))}");
     return 2;
+}
+
+var catalogueTable = ZooCatalogueTable.Markdown(BugZoo.Variants);
+if (options.UpdateDoc is { } doc) DocSections.Replace(doc, "zoo-bench:catalogue", catalogueTable);
+if (options.CatalogueOnly)
+{
+    Console.WriteLine(catalogueTable);
+    return 0;
 }
 
 var rows = new List<DetectionRow>();
@@ -56,4 +62,12 @@ foreach (var variant in variants)
 var table = DetectionTable.Markdown(rows, clock.Elapsed, options.Timeout, options.MaxShrinks);
 Console.WriteLine(table);
 if (options.Output is { } path) File.WriteAllText(path, table);
+if (options.UpdateDoc is { } document)
+    foreach (var plane in new[] { ZooPlane.Device, ZooPlane.Backend }.Where(p => options.Plane is null || options.Plane == p))
+    {
+        var planeRows = rows.Where(r => r.Plane == plane).ToList();
+        var measured = $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores, `{string.Join(' ', args)}`:";
+        DocSections.Replace(document, $"zoo-bench:detection:{(plane == ZooPlane.Device ? "device" : "back-end")}",
+            measured + "\n\n" + DetectionTable.Markdown(planeRows, TimeSpan.FromTicks(planeRows.Sum(r => r.AllChecks.Ticks)), options.Timeout, options.MaxShrinks));
+    }
 return rows.All(r => r.Detected) ? 0 : 1;
