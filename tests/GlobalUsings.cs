@@ -1,1 +1,0 @@
-global using PropertyAttribute = FsCheck.NUnit.PropertyAttribute;

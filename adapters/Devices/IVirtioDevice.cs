@@ -1,6 +1,6 @@
-using VirtioMq.Spec.Memory;
 using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Adapters.Devices;
 

@@ -1,6 +1,6 @@
-using VirtioMq.Spec.Memory;
-using VirtioMq.Spec;
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Adapters.Driver;
 

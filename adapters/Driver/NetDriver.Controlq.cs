@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using VirtioMq.Spec;
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Adapters.Driver;
 

@@ -1,5 +1,5 @@
-using VirtioMq.Spec;
 using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Adapters.Driver;
 

@@ -1,10 +1,9 @@
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Devices.Capabilities;
-using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
-using VirtioMq.Spec.Platform;
-using VirtioMq.Spec;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Adapters.InProcess;
 

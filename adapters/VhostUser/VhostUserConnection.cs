@@ -1,6 +1,6 @@
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec.VhostUser;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.VhostUser;
 

@@ -1,8 +1,8 @@
-using VirtioMq.Spec.Memory;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Spec.VhostUser;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Adapters.VhostUser;
 

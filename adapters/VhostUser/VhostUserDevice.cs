@@ -1,11 +1,10 @@
 using System.Globalization;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Devices.Capabilities;
-using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser.FrontEnd;
+using VirtioMq.Spec;
 using VirtioMq.Spec.Memory;
 using VirtioMq.Spec.Platform;
-using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.VhostUser;

@@ -1,6 +1,6 @@
 using VirtioMq.Conformance.Reporting;
-using VirtioMq.Spec.Recording;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Recording;
 
 namespace VirtioMq.Conformance.DriverRuns;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Spec;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Infrastructure;
 

@@ -1,5 +1,3 @@
-using VirtioMq.Adapters.Devices.Capabilities;
-
 namespace VirtioMq.Conformance.Infrastructure;
 
 /// <summary>

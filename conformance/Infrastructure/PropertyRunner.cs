@@ -1,9 +1,9 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.FSharp.Core;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Spec;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Infrastructure;
 

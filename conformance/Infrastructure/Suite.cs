@@ -1,5 +1,4 @@
 using VirtioMq.Adapters.Devices.Capabilities;
-using FsCheck;
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Spec;

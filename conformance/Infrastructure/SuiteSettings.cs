@@ -13,8 +13,8 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// them as warnings: strictness changes what a test run says, not the verdict rule. Mutation testing
 /// (mutation/run.sh) uses it, since a mutant that only a SHOULD catches is caught all the same.
 /// </param>
-/// <param name="CheckBudget">The longest one check may take: past it, no new case starts and shrinking stops (see PropertyRunner).</param>
-/// <param name="RunBudget">The longest a whole run may take: a check whose turn comes later is not run, and the report says so.</param>
+/// <remarks>CheckBudget: the longest one check may take: past it, no new case starts and shrinking stops (see PropertyRunner). RunBudget: the longest a whole run
+/// may take: a check whose turn comes later is not run, and the report says so.</remarks>
 public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Cases, (ulong Seed, ulong Gamma)? Seed, TimeSpan Timeout,
     KnownFindings? Expected = null, bool Strict = false)
 {

@@ -1,7 +1,7 @@
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Spec;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Properties;
 

@@ -1,10 +1,10 @@
 using FsCheck;
 using FsCheck.Fluent;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

@@ -1,11 +1,11 @@
-using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

@@ -1,12 +1,12 @@
 using FsCheck;
 using FsCheck.Fluent;
+using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

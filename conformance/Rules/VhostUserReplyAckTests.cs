@@ -1,12 +1,11 @@
-using VirtioMq.Adapters.Devices.Capabilities;
-using VirtioMq.Adapters.VhostUser;
 using FsCheck;
 using FsCheck.Fluent;
-using VirtioMq.Adapters.Driver;
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Adapters.Devices.Capabilities;
+using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
-using VirtioMq.Adapters.Devices;
 
 namespace VirtioMq.Conformance.Rules;
 

@@ -1,6 +1,6 @@
-using VirtioMq.Adapters.Devices.Capabilities;
 using FsCheck;
 using FsCheck.Fluent;
+using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;

@@ -31,8 +31,9 @@ public sealed class ControlCommands : IControlCommands
 {
     public static ControlCommands Instance { get; } = new();
 
-    public NetAck Execute(ControlCommand c, IControlTarget device)
+    public NetAck Execute(ControlCommand command, IControlTarget device)
     {
+        var c = command;
         if (c is { Class: NetControl.ClassMq, Command: NetControl.MqVqPairsSet }) return VqPairsSet(c.Data, device);
         device.Note($"controlq: unsupported {c}; answered ERR");
         return NetAck.Err;

@@ -1,7 +1,7 @@
-using VirtioMq.Spec.Memory;
+using VirtioMq.Reference.Seams;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
-using VirtioMq.Reference.Seams;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Reference.Net;
 

@@ -1,5 +1,3 @@
-using VirtioMq.Spec;
-
 namespace VirtioMq.Reference.Net;
 
 /// <summary>How a frame is written into a receive buffer and reported used.</summary>

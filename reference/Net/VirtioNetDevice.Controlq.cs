@@ -1,6 +1,6 @@
-using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Reference.Net;
 

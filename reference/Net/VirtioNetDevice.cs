@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using VirtioMq.Spec.Memory;
+using VirtioMq.Reference.Seams;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
-using VirtioMq.Reference.Seams;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Reference.Net;
 

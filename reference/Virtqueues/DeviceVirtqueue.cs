@@ -1,5 +1,5 @@
-using VirtioMq.Spec.Memory;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Reference.Virtqueues;
 

@@ -1,4 +1,3 @@
-using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Seams;
 
 namespace VirtioMq.Reference.Zoo;

@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace VirtioMq.Spec;
 
 /// <summary>An immutable set of feature bits (0..127), wide enough for every bit virtio-net defines.</summary>

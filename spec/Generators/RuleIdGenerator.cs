@@ -192,37 +192,37 @@ public sealed class RuleIdGenerator : IIncrementalGenerator
             switch (text[_at])
             {
                 case '{':
-                {
-                    _at++;
-                    var o = new Dictionary<string, object?>(StringComparer.Ordinal);
-                    SkipSpace();
-                    if (Peek('}')) return o;
-                    while (true)
                     {
-                        SkipSpace();
-                        var key = ReadString();
-                        SkipSpace();
-                        Expect(':');
-                        o[key] = ReadValue();
+                        _at++;
+                        var o = new Dictionary<string, object?>(StringComparer.Ordinal);
                         SkipSpace();
                         if (Peek('}')) return o;
-                        Expect(',');
+                        while (true)
+                        {
+                            SkipSpace();
+                            var key = ReadString();
+                            SkipSpace();
+                            Expect(':');
+                            o[key] = ReadValue();
+                            SkipSpace();
+                            if (Peek('}')) return o;
+                            Expect(',');
+                        }
                     }
-                }
                 case '[':
-                {
-                    _at++;
-                    var a = new List<object?>();
-                    SkipSpace();
-                    if (Peek(']')) return a;
-                    while (true)
                     {
-                        a.Add(ReadValue());
+                        _at++;
+                        var a = new List<object?>();
                         SkipSpace();
                         if (Peek(']')) return a;
-                        Expect(',');
+                        while (true)
+                        {
+                            a.Add(ReadValue());
+                            SkipSpace();
+                            if (Peek(']')) return a;
+                            Expect(',');
+                        }
                     }
-                }
                 case '"':
                     return ReadString();
                 default:

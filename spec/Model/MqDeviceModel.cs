@@ -25,7 +25,10 @@ public sealed record MqDeviceModel(
     /// <summary>Reset forgets everything negotiated; multiqueue goes back to one pair (§2.4, §5.1.9.5.6.2).</summary>
     public MqDeviceModel Reset() => this with
     {
-        Status = DeviceStatus.None, Negotiated = FeatureSet.Empty, CurrentPairs = 1, PairsSetSinceReset = false,
+        Status = DeviceStatus.None,
+        Negotiated = FeatureSet.Empty,
+        CurrentPairs = 1,
+        PairsSetSinceReset = false,
     };
 
     /// <summary>

@@ -129,7 +129,8 @@ public sealed partial class RequirementCatalogue
             sections.Add(version, section);
         }
         return new Requirement(id, actor, level, e.Title, e.Summary, new ReadOnlyDictionary<string, string>(sections),
-            string.IsNullOrWhiteSpace(e.Note) ? null : e.Note) { Source = source };
+            string.IsNullOrWhiteSpace(e.Note) ? null : e.Note)
+        { Source = source };
     }
 
     private static InvalidDataException Bad(string id, string problem) => new($"requirement '{id}': {problem}");

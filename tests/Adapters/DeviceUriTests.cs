@@ -1,6 +1,6 @@
-using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.InProcess;
+using VirtioMq.Conformance.Infrastructure;
 
 namespace VirtioMq.Tests.Adapters;
 

@@ -91,6 +91,6 @@ public sealed class CheckDeclarationTests
     public sealed class Undeclared
     {
         [Check]
-        public void Has_no_declaration() => Assert.Pass();
+        public static void Has_no_declaration() => Assert.Pass();
     }
 }

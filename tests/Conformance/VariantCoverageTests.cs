@@ -49,7 +49,7 @@ public sealed class VariantCoverageTests
             }
     }
 
-    private static IEnumerable<string> Names<TEnum>() where TEnum : struct, Enum => Enum.GetNames<TEnum>();
+    private static string[] Names<TEnum>() where TEnum : struct, Enum => Enum.GetNames<TEnum>();
 
     [Test]
     public void Malformed_chains_meet_every_malformation_alone_and_with_a_frame_behind_it() =>

@@ -1,4 +1,3 @@
-using VirtioMq.Adapters.Devices;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Spec;

@@ -1,9 +1,8 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
-using static VirtioMq.Conformance.Rules.TransmitCompletionTests;
-using VirtioMq.Spec;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
+using static VirtioMq.Conformance.Rules.TransmitCompletionTests;
 
 namespace VirtioMq.Tests.FaultDetection;
 

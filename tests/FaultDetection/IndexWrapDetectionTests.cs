@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
-using VirtioMq.Spec;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 

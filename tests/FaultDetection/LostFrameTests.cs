@@ -1,8 +1,7 @@
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
-using VirtioMq.Spec;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 

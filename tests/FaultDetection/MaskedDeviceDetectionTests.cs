@@ -1,5 +1,4 @@
 using FsCheck;
-using VirtioMq.Adapters.Devices;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Spec;

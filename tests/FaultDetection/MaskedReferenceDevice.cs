@@ -1,10 +1,9 @@
-using VirtioMq.Conformance.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.InProcess;
-using VirtioMq.Spec.Memory;
-using VirtioMq.Reference.Net;
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 
 namespace VirtioMq.Tests.FaultDetection;
 

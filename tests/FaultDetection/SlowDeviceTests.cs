@@ -1,9 +1,7 @@
-using VirtioMq.Adapters.Devices;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
-using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using VirtioMq.Conformance.DriverRuns;
 using VirtioMq.Conformance.Reporting;
-using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
 using VirtioMq.Spec.Recording;
 

@@ -68,7 +68,7 @@ public sealed class VirtioNetDeviceTests
         using var _ = device;
         d.Initialize();
         Assert.That(d.VqPairsSet(n), Is.EqualTo(NetAck.Err));
-        Assert.That(device.DeviceLog.Last(), Does.Contain($"VQ_PAIRS_SET({n})"));
+        Assert.That(device.DeviceLog[^1], Does.Contain($"VQ_PAIRS_SET({n})"));
     }
 
     [Test]
@@ -79,7 +79,7 @@ public sealed class VirtioNetDeviceTests
         d.Initialize();
         var cvq = d.Layout.ControlqIndex!.Value;
         d.TrySendRawOn(cvq, [[4, 0, 2, 0]], ackBytes: 0, indirect: false, TimeSpan.Zero);
-        Assert.That(device.DeviceLog.Last(), Does.Contain("no device-writable byte"));
+        Assert.That(device.DeviceLog[^1], Does.Contain("no device-writable byte"));
         Assert.That(d.VqPairsSet(2), Is.EqualTo(NetAck.Ok));
     }
 
@@ -94,7 +94,7 @@ public sealed class VirtioNetDeviceTests
         var head = tx.Add([new byte[80]], [])!.Value;
         device.Memory.WriteU64(tx.Registers.Desc + 16UL * head, 0xFFFF_0000_0000);
         d.PublishAndKick(tx);
-        Assert.That(device.DeviceLog.Last(), Does.Contain("outside guest memory"));
+        Assert.That(device.DeviceLog[^1], Does.Contain("outside guest memory"));
         Assert.That(d.SendAndLocate(1, flow: 1), Is.EqualTo(1));
     }
 
@@ -107,7 +107,7 @@ public sealed class VirtioNetDeviceTests
         Assert.That(d.AcceptFeatures(FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq)), Is.False);
         d.BeginNegotiation();
         Assert.That(d.AcceptFeatures(FeatureSet.Of(FeatureBit.NetCtrlVq)), Is.False);
-        Assert.That(device.DeviceLog.Last(), Does.Contain("VERSION_1"));
+        Assert.That(device.DeviceLog[^1], Does.Contain("VERSION_1"));
     }
 
     [Test]

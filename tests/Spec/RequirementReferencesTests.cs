@@ -2,9 +2,8 @@ using System.Reflection;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.ModelBased;
 using VirtioMq.Conformance.Rules;
-using VirtioMq.Spec;
-using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.Spec;
 

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
@@ -52,7 +52,8 @@ public sealed class BackendHostileInputTests
             {
                 _serverFailure = e;
             }
-        }) { IsBackground = true, Name = "hostile-input back-end" };
+        })
+        { IsBackground = true, Name = "hostile-input back-end" };
         _server.Start();
     }
 
@@ -435,7 +436,7 @@ public sealed class BackendHostileInputTests
             AssertStillAnswers(c); // a round trip: the kick was handled before the message
             Assert.That(rig.UsedIdx(1), Is.EqualTo(usedBefore), "a head outside the table has nothing to return");
         }
-        rig.AssertWrittenOnlyWithin(before, rig.UsedRing(1));
+        rig.AssertWrittenOnlyWithin(before, GuestRig.UsedRing(1));
         AssertStillAnswers(c);
         rig.SendFrameAndExpectItBack(tag: 1);
         AssertServesNewConnection(c);
@@ -520,7 +521,7 @@ public sealed class BackendHostileInputTests
         using var rig = new GuestRig(c, regionSize: region);
         var table = GuestRig.Base + 0x100000;
         rig.WriteDesc(table, 0, GuestRig.TxBuffer, 16, SplitRing.DescFNext, 0);
-        rig.WriteDesc(rig.Desc(1), 0, table, tableBytes, SplitRing.DescFIndirect, 0);
+        rig.WriteDesc(GuestRig.Desc(1), 0, table, tableBytes, SplitRing.DescFIndirect, 0);
         rig.Expose(1, 0);
         var before = rig.Snapshot();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
@@ -529,7 +530,7 @@ public sealed class BackendHostileInputTests
         ExpectLog(mark, "queue 1: chain at head 0 refused", "longer than the 65536 entries a 16-bit next can reach", "(a loop?)");
         rig.WaitUsedIdx(1, 1);
         Assert.That(GC.GetTotalAllocatedBytes(precise: true) - allocated, Is.LessThan(16L << 20), "bytes allocated while refusing one chain");
-        rig.AssertWrittenOnlyWithin(before, rig.UsedRing(1));
+        rig.AssertWrittenOnlyWithin(before, GuestRig.UsedRing(1));
         rig.SendFrameAndExpectItBack(tag: 4);
         AssertServesNewConnection(c);
     }
@@ -538,7 +539,7 @@ public sealed class BackendHostileInputTests
     private static int Plant(GuestRig rig, Chain chain)
     {
         const int h = 5;
-        var d = rig.Desc(1);
+        var d = GuestRig.Desc(1);
         var end = GuestRig.Base + GuestRig.DefaultRegionSize;
         var table = GuestRig.Base + 0x40000;
         var buf = GuestRig.TxBuffer;
@@ -796,12 +797,12 @@ public sealed class BackendHostileInputTests
             Kick(0);
         }
 
-        public ulong Desc(int vq) => Base + 0x1000 + (ulong)vq * 0x4000;
-        public ulong Avail(int vq) => Desc(vq) + 0x1000;
-        public ulong Used(int vq) => Desc(vq) + 0x2000;
+        public static ulong Desc(int vq) => Base + 0x1000 + (ulong)vq * 0x4000;
+        public static ulong Avail(int vq) => Desc(vq) + 0x1000;
+        public static ulong Used(int vq) => Desc(vq) + 0x2000;
         public static ulong ReceiveBuffer(int i) => Base + 0x30000 + (ulong)i * 0x1000;
         public ulong ToUser(ulong guest) => (ulong)_file.Address + (ulong)Guard + (guest - Base);
-        public (ulong, int) UsedRing(int vq) => (Used(vq), SplitRing.UsedRingBytes(QueueSize));
+        public static (ulong, int) UsedRing(int vq) => (Used(vq), SplitRing.UsedRingBytes(QueueSize));
 
         /// <summary>SET_VRING_NUM/BASE/ADDR and a fresh kick fd, as a front-end starting (or restarting) a ring.</summary>
         public void RestartRing(int vq, ushort availBase)

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using VirtioMq.Spec.Memory;
-using VirtioMq.Spec.Platform;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;

@@ -21,7 +21,9 @@ public sealed class CodecTests
 
     [FsCheck.NUnit.Property(MaxTest = 300)]
     public Property Message_encoding_is_header_then_payload() => Prop.ForAll(
-        Arb.From(from r in Gen.Choose(1, 43) from n in Gen.Choose(0, 300) from ack in Gen.Elements(false, true)
+        Arb.From(from r in Gen.Choose(1, 43)
+                 from n in Gen.Choose(0, 300)
+                 from ack in Gen.Elements(false, true)
                  select VhostUserMessage.NewRequest((VhostUserRequest)r, Enumerable.Range(0, n).Select(i => (byte)(i * 31 + r)).ToArray(), needReply: ack)),
         m =>
         {

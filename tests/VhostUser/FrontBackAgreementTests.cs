@@ -9,9 +9,9 @@ using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.InProcess;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Zoo;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
-using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.VhostUser;
 
@@ -281,7 +281,7 @@ public sealed class FrontBackAgreementTests
             from rxIndirect in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
             from tx in Gen.Choose(1, maxPairs)
             from seed in Gen.Choose(0, int.MaxValue)
-            // A chain longer than the ring can only go in as an indirect table (§2.7.5.3.1).
+                // A chain longer than the ring can only go in as an indirect table (§2.7.5.3.1).
             select new Chain(tx, packet - SplitRing.NetHeaderSize, seed, txSplit, txIndirect || k > queueSize, rxSplit, rxIndirect || m > queueSize);
     }
 

@@ -3,8 +3,8 @@ using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Reference.VhostUser;
+using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;
@@ -18,7 +18,7 @@ public sealed class FrontEndFailureTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMilliseconds(300);
 
-    /// <summary>A one-connection server that does <paramref name="behave"/> with the channel, on its own thread.</summary>
+    /// <summary>A one-connection server that does what it is given with the channel, on its own thread.</summary>
     private sealed class BrokenBackend : IDisposable
     {
         private readonly VhostUserListener _listener;
@@ -32,7 +32,8 @@ public sealed class FrontEndFailureTests
             {
                 using var channel = _listener.Accept(TimeSpan.FromSeconds(10));
                 if (channel is not null) behave(channel);
-            }) { IsBackground = true };
+            })
+            { IsBackground = true };
             _thread.Start();
         }
 

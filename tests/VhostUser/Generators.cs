@@ -19,6 +19,11 @@ internal static class Generators
         from g in U64 from s in U64 from u in U64 from o in U64 select new MemoryRegion(g, s, u, o);
 
     public static readonly Gen<VringAddress> Address =
-        from i in U32 from f in U32 from d in U64 from u in U64 from a in U64 from l in U64
+        from i in U32
+        from f in U32
+        from d in U64
+        from u in U64
+        from a in U64
+        from l in U64
         select new VringAddress(i, f, d, u, a, l);
 }

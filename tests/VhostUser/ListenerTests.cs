@@ -1,5 +1,5 @@
-using VirtioMq.Spec.Platform;
 using VirtioMq.Reference.VhostUser;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;

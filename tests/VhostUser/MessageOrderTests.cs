@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using VirtioMq.Adapters.Driver;
-using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Tests.VhostUser;

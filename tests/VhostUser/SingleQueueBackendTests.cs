@@ -1,4 +1,3 @@
-using VirtioMq.Adapters.Devices;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Reporting;
 using VirtioMq.Conformance.Rules;

@@ -21,7 +21,7 @@ public interface IVhostUserBackEnd
     /// <summary>
     /// Sends one request, with need_reply when REPLY_ACK was negotiated.
     /// </summary>
-    /// <exception cref="Driver.DeviceTimeoutException">No ack came.</exception>
+    /// <exception cref="DeviceTimeoutException">No ack came.</exception>
     /// <exception cref="VhostUser.VhostUserRefusalException">The ack was non-zero.</exception>
     void Send(VhostUserRequest request, byte[] payload);
 }

@@ -1,4 +1,3 @@
-using VirtioMq.Reference.Net;
 using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
@@ -37,12 +36,12 @@ public sealed partial class BackendSession
             case VhostUserRequest.SetVringAddr:
                 return SetVringAddr(Payload.ReadVringAddress(m));
             case VhostUserRequest.SetVringBase:
-            {
-                var s = Payload.ReadVringState(m);
-                var ring = Ring(s.Index);
-                ring.Base = _rules.SetVringBase(s.Num, ring.Num);
-                return true;
-            }
+                {
+                    var s = Payload.ReadVringState(m);
+                    var ring = Ring(s.Index);
+                    ring.Base = _rules.SetVringBase(s.Num, ring.Num);
+                    return true;
+                }
             case VhostUserRequest.GetVringBase:
                 GetVringBase(m);
                 return true;
@@ -56,13 +55,13 @@ public sealed partial class BackendSession
                 Ring(Payload.ReadVringFd(m).Index).SetErr(VringFd(m, "SET_VRING_ERR"));
                 return true;
             case VhostUserRequest.SetVringEnable:
-            {
-                var s = Payload.ReadVringState(m);
-                Ring(s.Index);
-                if (s.Num > 1) throw new VhostUserProtocolException($"SET_VRING_ENABLE num {s.Num} is neither 0 nor 1");
-                foreach (var vq in _rules.RingsSwitched((int)s.Index, _options.MaxPairs)) _plane.SetEnabled(vq, s.Num == 1);
-                return true;
-            }
+                {
+                    var s = Payload.ReadVringState(m);
+                    Ring(s.Index);
+                    if (s.Num > 1) throw new VhostUserProtocolException($"SET_VRING_ENABLE num {s.Num} is neither 0 nor 1");
+                    foreach (var vq in _rules.RingsSwitched((int)s.Index, _options.MaxPairs)) _plane.SetEnabled(vq, s.Num == 1);
+                    return true;
+                }
             case VhostUserRequest.ResetOwner:
                 // Deprecated; the document advises treating it as "disable every ring", which is harmless.
                 StopAllRings();

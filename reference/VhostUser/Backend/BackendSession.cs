@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using VirtioMq.Spec.Memory;
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Seams;
-using VirtioMq.Spec.Platform;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.Platform;
 using VirtioMq.Spec.Recording;
 using VirtioMq.Spec.VhostUser;
 
