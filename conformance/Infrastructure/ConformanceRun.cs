@@ -100,7 +100,9 @@ public static class ConformanceRun
         var negotiated = NetDriver.DefaultRequest.Intersect(s.Driver.Offered);
         identity["negotiated features (suite's request)"] = $"0x{negotiated.Low64:x} {negotiated}";
         identity["max_virtqueue_pairs (config space)"] = s.Driver.MaxPairs.ToString(CultureInfo.InvariantCulture);
+        identity["capabilities"] = s.Device.Capabilities.Names.Count == 0 ? "none beyond the transport" : string.Join(", ", s.Device.Capabilities.Names);
         var mq = s.Driver.Offered.Has(FeatureBit.NetMq);
+        DeviceFacts.Remember(ctx, new DeviceFacts(s.Driver.Offered, s.Driver.MaxPairs, s.Device.Capabilities.Names));
         s.Driver.Reset();
         return (identity, mq);
     }

@@ -10,6 +10,18 @@ public sealed record DeviceFacts(FeatureSet Offered, int MaxPairs, IReadOnlyList
 
     private static readonly Dictionary<string, DeviceFacts> Cache = [];
 
+    /// <summary>Keeps what the run's first look at the device found (ConformanceRun), so no check opens it again for that.</summary>
+    public static void Remember(SuiteContext ctx, DeviceFacts facts)
+    {
+        lock (Cache) Cache[ctx.Device.Text] = facts;
+    }
+
+    /// <summary>What is known of the device without opening it: null before anything has read it.</summary>
+    public static DeviceFacts? Known(SuiteContext ctx)
+    {
+        lock (Cache) return Cache.GetValueOrDefault(ctx.Device.Text);
+    }
+
     public static DeviceFacts Of(SuiteContext ctx)
     {
         lock (Cache)

@@ -18,6 +18,12 @@ public static class Needs
         return capability;
     }
 
+    /// <summary>
+    /// Whether the device under test is known to have capability <typeparamref name="T"/>, from what the run has read of
+    /// it so far; never opens the device (for wording reports, also of a run whose device was out of reach).
+    /// </summary>
+    public static bool Known<T>(SuiteContext ctx) where T : class => DeviceFacts.Known(ctx)?.Has<T>() ?? false;
+
     /// <summary>Ends the test as not applicable, before any case runs, when the device under test lacks <typeparamref name="T"/>.</summary>
     public static void Require<T>(SuiteContext ctx, string whyNeeded) where T : class
     {

@@ -15,12 +15,15 @@ public enum Plane
 
 public static class Planes
 {
-    /// <summary>What a plane is on the given kind of device, in the words a report uses.</summary>
-    public static string Describe(Plane plane, string scheme) => (plane, scheme) switch
+    /// <summary>
+    /// What a plane is, in the words a report uses: on a vhost-user back-end (<paramref name="vhostUserBackEnd"/>) the
+    /// control plane is the suite's own front-end, and only the data plane is the device under test.
+    /// </summary>
+    public static string Describe(Plane plane, bool vhostUserBackEnd) => (plane, vhostUserBackEnd) switch
     {
-        (Plane.Control, "vhost-user") => "the suite's front-end device model (not the back-end)",
-        (Plane.Data, "vhost-user") => "the vhost-user back-end's data plane",
-        (Plane.Control, _) => "the device's control plane",
+        (Plane.Control, true) => "the suite's front-end device model (not the back-end)",
+        (Plane.Data, true) => "the vhost-user back-end's data plane",
+        (Plane.Control, false) => "the device's control plane",
         _ => "the device's data plane",
     };
 }

@@ -145,7 +145,7 @@ public static class Suite
     public static string CheckedPlanes(TestContext.TestAdapter test, SuiteSettings settings)
     {
         var planes = test.Properties[CheckAttribute.PlaneProperty].OfType<string>().Select(Enum.Parse<Plane>).ToList();
-        return planes.Count == 0 ? "unstated" : string.Join(" and ", planes.Select(p => Planes.Describe(p, settings.Device.Scheme)));
+        return planes.Count == 0 ? "unstated" : string.Join(" and ", planes.Select(p => Planes.Describe(p, Needs.Known<IVhostUserBackEnd>(SuiteContext.Current))));
     }
 
     /// <summary>Skips a test when none of the requirements it names exists in the spec version being certified.</summary>

@@ -138,7 +138,7 @@ public sealed class MalformedChainTests
                 (at is { } p ? $"came back on receiveq{p}" : "never came back") + ", and the device did not set DEVICE_NEEDS_RESET");
             // Nothing of the refused chain reaches a receiveq, not even a piece of it.
             d.CollectReceived();
-            Expect.That(d.Received.Count == 0, ChainRule, $"{c}: the refused chain came back as a {d.Received[0].Frame.Length}-byte frame");
+            Expect.That(d.Received.Count == 0, ChainRule, $"{c}: the refused chain came back as a {(d.Received.Count > 0 ? d.Received[0].Frame.Length : 0)}-byte frame");
             // And it is returned: a device that keeps refused chains leaves the driver without descriptors. A head past
             // the queue size names no buffer, so nothing can be returned for it.
             if (c.Malformation == Malformation.HeadPastQueueSize) return;
