@@ -15,7 +15,7 @@ namespace VirtioMq.Reference.Net;
 /// may outlive the plane: a vhost-user session rebuilds its plane on a new memory table and keeps counting.
 /// </remarks>
 public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions options, Action<string> note, RingCounters? counters = null)
-    : INetDataPlane, IResetSteps
+    : IResetSteps
 {
     /// <summary>Largest frame taken from a transmitq: a 64 KiB GSO frame plus the header.</summary>
     private const int MaxTxBytes = 65550 + SplitRing.NetHeaderSize;
@@ -38,6 +38,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
 
+    /// <summary>True once a ring proved unusable (the driver exposed more buffers than it holds).</summary>
     public bool NeedsReset { get; private set; }
 
     /// <summary>
@@ -55,9 +56,11 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// <summary>Frames taken from each transmit ring and put on each receive ring, and each ring's enable history.</summary>
     public RingCounters Counters => _counters;
 
+    /// <summary>Whether data virtqueue <paramref name="vq"/> has been started and not stopped since.</summary>
     public bool IsStarted(int vq) => _rings.ContainsKey(vq);
     public bool IsEnabled(int vq) => _enabled.Contains(vq);
 
+    /// <summary>Starts using data virtqueue <paramref name="vq"/>, at DRIVER_OK or when it is set up after it.</summary>
     public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated) => StartQueue(vq, registers, negotiated, null);
 
     /// <summary>
@@ -97,6 +100,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public ushort? LastAvailIdx(int vq) => _rings.TryGetValue(vq, out var q) ? q.LastAvailIdx : null;
     // Stryker restore all
 
+    /// <summary>
+    /// Enables or disables one ring. A disabled transmitq is still drained, its frames discarded; nothing is
+    /// received on a disabled receiveq (the vhost-user "started but disabled" state).
+    /// </summary>
     public void SetEnabled(int vq, bool enabled)
     {
         if (enabled) _enabled.Add(vq);
@@ -119,6 +126,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     }
     // Stryker restore all
 
+    /// <summary>Stops every ring and forgets all per-device state: the device is reset.</summary>
     public void Reset() => _seams.Lifecycle.Reset(this);
 
     void IResetSteps.ForgetRings()
@@ -140,6 +148,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         // Stryker restore all
     }
 
+    /// <summary>The driver's available buffer notification for a data virtqueue.</summary>
     public void Notify(int vq)
     {
         if (_rings.TryGetValue(vq, out var q)) Serve(q);

@@ -8,9 +8,9 @@ namespace VirtioMq.Reference.Net;
 
 /// <summary>
 /// The reference multiqueue virtio-net device: status and feature negotiation, config space, virtqueue
-/// registers and the controlq, with its receiveqs and transmitqs handed to a data plane: the loopback one
-/// in-process, a vhost-user back-end behind a front-end. Transports drive it through these members;
-/// everything the driver shares with it is guest memory.
+/// registers and the controlq, with its receiveqs and transmitqs handed to its loopback data plane. Transports
+/// drive it through these members; everything the driver shares with it is guest memory. (As a vhost-user
+/// back-end the reference serves the data plane alone: reference/VhostUser/Backend.)
 /// </summary>
 /// <remarks>Not thread-safe: a transport serialises calls, as a device model's single event loop would.</remarks>
 public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlTarget
@@ -20,19 +20,13 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
     private readonly ReferenceOptions _options;
     private readonly GuestMemory _memory;
     private readonly Dictionary<int, QueueRegisters> _registers = [];
-    private readonly INetDataPlane _dataPlane;
+    private readonly LoopbackDataPlane _dataPlane;
     private readonly DeviceSeams _seams;
     private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
 
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
-    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory) : this(options, memory, null) { }
-
-    /// <summary>
-    /// A device model whose data queues live in <paramref name="dataPlane"/> (null: the loopback one);
-    /// <paramref name="withheld"/> are features the data plane cannot serve, so the device does not offer them.
-    /// </summary>
-    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory, INetDataPlane? dataPlane, FeatureSet? withheld = null)
+    public VirtioNetDevice(ReferenceOptions options, GuestMemory memory)
     {
         if (options.MaxPairs is < 1 or > NetControl.VqPairsMax)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, "max_virtqueue_pairs must be 1..0x8000");
@@ -40,15 +34,8 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         _memory = memory;
         _seams = DeviceSeams.For(options);
         DeviceFeatures = _seams.Offer.Features(options.Multiqueue);
-        // Stryker disable once all : used only by the vhost-user front-end model, for features its back-end lacks (tests/VhostUser)
-        if (withheld is { } w) DeviceFeatures = new FeatureSet(DeviceFeatures.Bits & ~w.Bits);
-        if (dataPlane is null)
-        {
-            var loopback = new LoopbackDataPlane(memory, options, Note);
-            loopback.UsedBufferNotification += vq => UsedBufferNotification?.Invoke(vq);
-            dataPlane = loopback;
-        }
-        _dataPlane = dataPlane;
+        _dataPlane = new LoopbackDataPlane(memory, options, Note);
+        _dataPlane.UsedBufferNotification += vq => UsedBufferNotification?.Invoke(vq);
     }
 
     /// <summary>Called with a virtqueue index whenever the device sends a used buffer notification.</summary>
