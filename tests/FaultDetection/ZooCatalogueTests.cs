@@ -16,10 +16,7 @@ public sealed class ZooCatalogueTests
     [Test]
     public void The_documented_catalogue_is_the_generated_one()
     {
-        var doc = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "bug-zoo.md"));
-        const string begin = "<!-- zoo-bench:catalogue:begin -->", end = "<!-- zoo-bench:catalogue:end -->";
-        var from = doc.IndexOf(begin, StringComparison.Ordinal) + begin.Length;
-        var section = doc[from..doc.IndexOf(end, StringComparison.Ordinal)].Trim();
+        var section = DocSections.Read(Path.Combine(RepositoryRoot.Path, "docs", "bug-zoo.md"), "zoo-bench:catalogue");
         Assert.That(section, Is.EqualTo(ZooCatalogueTable.Markdown(BugZoo.Variants).Trim()),
             "docs/bug-zoo.md is out of date: dotnet run --project tests/bench/ZooBench -- --catalogue --update-doc docs/bug-zoo.md");
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using VirtioMq.Bench.Zoo;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Tests;
 using VirtioMq.Tests.FaultDetection;
 
 // `dotnet run -c Release --project tests/bench/ZooBench [-- options]`: runs every check of the conformance suite
