@@ -29,6 +29,9 @@ public interface IVirtioDevice : IDisposable
     int NumQueues { get; }
     int QueueMaxSize { get; }
 
+    /// <summary>The largest size virtqueue <paramref name="vq"/> may have, for transports where queues differ (PCI's per-queue queue_size).</summary>
+    int MaxQueueSize(int vq) => QueueMaxSize;
+
     /// <summary>Gives the device a virtqueue's size and ring addresses and enables it.</summary>
     void SetupQueue(int vq, QueueRegisters registers);
 

@@ -6,12 +6,16 @@ namespace VirtioMq.Adapters.Driver;
 public sealed partial class NetDriver
 {
     private readonly List<ReceivedFrame> _received = [];
-    private ulong _nextTag = 1;
+    // Tags are unique in the process, not per driver: a device that outlives a session (a pooled QEMU, a back-end) may
+    // still deliver an earlier session's frames, and those must never pass for this session's.
+    private static long s_lastTag;
     // The frames sent with a tag of this driver's, by tag, and the tags already seen come back: every frame the
     // device delivers is judged against what was sent (FrameJudgement), and a tag that comes back twice is a
     // duplicate, whichever check is running.
     private readonly Dictionary<ulong, byte[]> _sentTagged = [];
     private readonly HashSet<ulong> _deliveredTags = [];
+    // Frames whose descriptors the driver itself exposed again (see ExposedAgain): a second delivery is not the device's doing.
+    private readonly HashSet<ulong> _mayRepeat = [];
 
     /// <summary>Frames taken from receive queues and not yet claimed by a caller.</summary>
     public IReadOnlyList<ReceivedFrame> Received => _received;
@@ -46,7 +50,7 @@ public sealed partial class NetDriver
     /// <summary>Sends a tagged frame of <paramref name="flow"/> on transmitq <paramref name="pair"/>; returns its tag.</summary>
     public ulong TransmitTagged(int pair, int flow)
     {
-        var tag = _nextTag++;
+        var tag = (ulong)Interlocked.Increment(ref s_lastTag);
         var frame = TestFrames.Udp(flow, tag);
         _sentTagged[tag] = frame;
         Transmit(pair, frame);
@@ -109,6 +113,13 @@ public sealed partial class NetDriver
             { Breach = Breach.UsedLengthShort };
         return hit;
     }
+
+    /// <summary>
+    /// Says that the driver has just exposed ring entries it had already used (an available index pushed past the ring,
+    /// so stale entries count as new): every frame sent so far may be sent again, and a second delivery of one is no
+    /// longer the device's duplicate (net.tx.def.sent-once judges what the driver made available, once).
+    /// </summary>
+    public void ExposedAgain() => _mayRepeat.UnionWith(_sentTagged.Keys);
 
     /// <summary>Frames of this driver's that came back so far (claimed or not): whether the device has shown it delivers at all.</summary>
     public int FramesDelivered => _deliveredTags.Count;
@@ -174,7 +185,7 @@ public sealed partial class NetDriver
         if (u.Contents.Length > SplitRing.NetHeaderSize && TestFrames.TagOf(u.Contents.AsSpan(SplitRing.NetHeaderSize)) is { } tag
             && _sentTagged.TryGetValue(tag, out var sent) && u.Contents.Length >= SplitRing.NetHeaderSize + sent.Length)
         {
-            if (!_deliveredTags.Add(tag))
+            if (!_deliveredTags.Add(tag) && !_mayRepeat.Contains(tag))
                 throw new DeviceProtocolException($"frame duplicated: the frame tagged {tag}, sent once, came back a second time on receiveq{received.Pair}")
                 { Breach = Breach.FrameDuplicated };
             if (FrameJudgement.Judge(u.Contents, u.Length, sent, received.Pair) is { } v)

@@ -58,8 +58,8 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     public void BeginNegotiation()
     {
         Reset();
-        Device.WriteStatus(DeviceStatus.Acknowledge);
-        Device.WriteStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver);
+        AddStatus(DeviceStatus.Acknowledge);
+        AddStatus(DeviceStatus.Driver);
         Offered = Device.ReadDeviceFeatures();
         MaxPairs = Offered.Has(FeatureBit.NetMq) || Offered.Has(FeatureBit.NetRss) ? ReadConfigU16(NetConfig.MaxVirtqueuePairsOffset) : 1;
     }
@@ -68,7 +68,7 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     public bool AcceptFeatures(FeatureSet features)
     {
         Device.WriteDriverFeatures(features);
-        Device.WriteStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk);
+        AddStatus(DeviceStatus.FeaturesOk);
         var ok = (Device.ReadStatus() & DeviceStatus.FeaturesOk) != 0;
         Negotiated = ok ? features : FeatureSet.Empty;
         return ok;
@@ -101,17 +101,25 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
             AddQueue(NetQueueLayout.Receiveq(p), size);
             AddQueue(NetQueueLayout.Transmitq(p), size);
         }
-        for (var p = 1; p <= Math.Min(ConfiguredPairs, _options.RoomyPairs); p++) Replenish(p);
+        // Receive buffers on every pair set up, as a driver does: a device may steer a frame to any receiveq in use (the
+        // first of a flow often goes by hash), and one with no buffers there would look as if it had lost the frame.
+        for (var p = 1; p <= ConfiguredPairs; p++) Replenish(p);
     }
 
     /// <summary>Step 8: DRIVER_OK, then the notifications held back until now (§3.1.1 forbids them earlier).</summary>
     public void SetDriverOk()
     {
-        Device.WriteStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
+        AddStatus(DeviceStatus.DriverOk);
         _driverOk = true;
         foreach (var vq in _heldKicks.Order().ToList()) Device.Kick(vq);
         _heldKicks.Clear();
     }
+
+    /// <summary>
+    /// Sets <paramref name="bits"/> on top of the status as the device reads it now, as §2.1.1 asks (a driver never clears
+    /// a bit): a DEVICE_NEEDS_RESET the device raised meanwhile stays visible instead of being written over.
+    /// </summary>
+    private void AddStatus(DeviceStatus bits) => Device.WriteStatus(Device.ReadStatus() | bits);
 
     /// <summary>Exposes what was added to <paramref name="q"/> and notifies the device if it wants that and DRIVER_OK is set.</summary>
     public void PublishAndKick(DriverVirtqueue q)
@@ -137,7 +145,7 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
                 $"max_virtqueue_pairs reads {MaxPairs} (0x{MaxPairs:x4}), which puts vq {vq} ({Layout.Identify(vq)}) in the layout, but the device has " +
                 $"{Device.NumQueues} virtqueues (room for {(Device.NumQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
             { Breach = Breach.ConfigLayoutPastQueues };
-        size = Math.Min(size, Device.QueueMaxSize);
+        size = Math.Min(size, Device.MaxQueueSize(vq));
         var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
             vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
         Device.SetupQueue(vq, q.Registers);
