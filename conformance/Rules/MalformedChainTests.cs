@@ -137,8 +137,10 @@ public sealed class MalformedChainTests
             Expect.That(at == 1, ChainRule, $"after {c}, a well-formed frame on transmitq1 " +
                 (at is { } p ? $"came back on receiveq{p}" : "never came back") + ", and the device did not set DEVICE_NEEDS_RESET");
             // Nothing of the refused chain reaches a receiveq, not even a piece of it.
+            // A frame tagged by another send is not a piece of it (a device that outlives sessions may still carry one).
             d.CollectReceived();
-            Expect.That(d.Received.Count == 0, ChainRule, $"{c}: the refused chain came back as a {(d.Received.Count > 0 ? d.Received[0].Frame.Length : 0)}-byte frame");
+            var pieces = d.Received.Where(r => TestFrames.TagOf(r.Frame) is not { } t || t == BadTag).ToList();
+            Expect.That(pieces.Count == 0, ChainRule, $"{c}: the refused chain came back as a {(pieces.Count > 0 ? pieces[0].Frame.Length : 0)}-byte frame");
             // And it is returned: a device that keeps refused chains leaves the driver without descriptors. A head past
             // the queue size names no buffer, so nothing can be returned for it.
             if (c.Malformation == Malformation.HeadPastQueueSize) return;
@@ -257,6 +259,8 @@ public sealed class MalformedChainTests
             var published = q.PublishedIdx;
             var claimed = (ushort)(published + q.Size + c.Excess);
             d.Device.Memory.WriteU16Release(q.Registers.Avail + 2, claimed);
+            // The entries the overrun exposes are old ones: a device that sends their frames again sends what it was given.
+            d.ExposedAgain();
             d.Device.Kick(q.Index);
             var said = d.TryWaitUntil(() => NeedsReset(d), d.ResponseWait == TimeSpan.Zero ? TimeSpan.Zero : d.Options.Timeout);
             Expect.That(said, Rule.CoreStatusDevNeedsReset,
