@@ -11,20 +11,29 @@ public static class DeviceServices
     public static IServiceCollection AddVhostUserDevice(this IServiceCollection services) =>
         services.AddDeviceAdapter("vhost-user", uri => new VhostUser.VhostUserDevice(uri));
 
+    /// <summary>Registers <c>qemu://</c>: QEMU's own virtio-net-pci, started per session and driven over qtest.</summary>
+    public static IServiceCollection AddQemuDevice(this IServiceCollection services) =>
+        services.AddDeviceAdapter("qemu", uri => new Qemu.QemuDevice(uri), Qemu.QemuOptions.BuildablePairs);
+
     /// <param name="buildsDevice">
     /// True when the adapter builds the device from its URI, max_virtqueue_pairs included (<c>pairs=</c>), so the
     /// suite may choose it; false when the device is what it is (a back-end, a VMM) and the suite takes its value.
     /// </param>
-    public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory, bool buildsDevice = false)
+    public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory, bool buildsDevice = false) =>
+        services.AddDeviceAdapter(scheme, factory, _ => buildsDevice ? Spec.NetControl.VqPairsMax : 0);
+
+    /// <param name="buildablePairs">The most max_virtqueue_pairs the adapter can build a device with for a URI, 0 when it cannot choose.</param>
+    public static IServiceCollection AddDeviceAdapter(this IServiceCollection services, string scheme, DeviceFactory factory, Func<DeviceUri, int> buildablePairs)
     {
         services.AddKeyedSingleton(scheme, factory);
-        services.AddSingleton(new AdapterScheme(scheme, buildsDevice));
+        services.AddSingleton(new AdapterScheme(scheme, buildablePairs));
         return services;
     }
 }
 
 /// <summary>A registered URI scheme, so an unknown one can be answered with the list of known ones.</summary>
-public sealed record AdapterScheme(string Name, bool BuildsDevice);
+/// <param name="BuildablePairs">The most queue pairs the adapter can build its device with for a URI; 0 when the device is what it is.</param>
+public sealed record AdapterScheme(string Name, Func<DeviceUri, int> BuildablePairs);
 
 public sealed class DeviceResolver(IServiceProvider services)
 {
@@ -37,8 +46,11 @@ public sealed class DeviceResolver(IServiceProvider services)
         return factory(uri);
     }
 
-    /// <summary>Whether the adapter of <paramref name="uri"/> builds its device to order, so the suite may choose max_virtqueue_pairs.</summary>
-    public bool BuildsDevice(DeviceUri uri) => services.GetServices<AdapterScheme>().Any(s => s.Name == uri.Scheme && s.BuildsDevice);
+    /// <summary>
+    /// The most max_virtqueue_pairs the adapter of <paramref name="uri"/> can build its device with, so the suite may choose
+    /// the value up to it; 0 when the device is what it is.
+    /// </summary>
+    public int BuildablePairs(DeviceUri uri) => services.GetServices<AdapterScheme>().FirstOrDefault(s => s.Name == uri.Scheme)?.BuildablePairs(uri) ?? 0;
 
     public IReadOnlyList<string> KnownSchemes => services.GetServices<AdapterScheme>().Select(s => s.Name + "://").ToList();
 }

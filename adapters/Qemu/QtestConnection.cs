@@ -25,6 +25,9 @@ public sealed class QtestConnection : IDisposable
         _reader = new StreamReader(new NetworkStream(socket, ownsSocket: false), Encoding.ASCII);
     }
 
+    /// <summary>Speaks qtest over a socket QEMU has connected to.</summary>
+    public static QtestConnection Wrap(Socket socket, TimeSpan timeout) => new(socket, timeout);
+
     /// <summary>Interrupt lines seen while waiting for answers, oldest first.</summary>
     public List<string> Interrupts { get; } = [];
 

@@ -22,7 +22,10 @@ public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver
     /// Whether the suite may pick max_virtqueue_pairs itself: true where the adapter builds the device from its URI
     /// (the bundled reference); a real device has the value it has.
     /// </summary>
-    public bool CanChoosePairs => resolver.BuildsDevice(Device);
+    public bool CanChoosePairs => PairsCeiling > 0;
+
+    /// <summary>The most max_virtqueue_pairs the adapter can build (0x8000 for the reference, 256 for QEMU with a tap), 0 when it cannot choose.</summary>
+    public int PairsCeiling => resolver.BuildablePairs(Device);
 
     /// <summary>Opens the device under test (with <paramref name="pairs"/> max pairs where the device allows choosing) and a driver for it.</summary>
     public DriverSession Open(int? pairs = null)

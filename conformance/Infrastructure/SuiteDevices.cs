@@ -11,6 +11,7 @@ public static class SuiteDevices
     public static IServiceCollection AddSuiteDevices(this IServiceCollection services) =>
         services.AddReferenceDevice()
             .AddVhostUserDevice()
+            .AddQemuDevice()
             .AddSingleton<DeviceResolver>();
 
     /// <summary>A ready resolver with every adapter, for callers that have no container of their own.</summary>

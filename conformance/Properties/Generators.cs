@@ -12,15 +12,15 @@ public static class Generators
     public const int TrafficPairs = 16;
 
     /// <summary>
-    /// max_virtqueue_pairs for a case: anything in 1..0x8000 (mostly small, often the edges) when the device
-    /// lets the suite choose, else the device's own value.
+    /// max_virtqueue_pairs for a case: anything in 1..0x8000, or up to what the adapter can build (mostly small, often
+    /// the edges) when the device lets the suite choose, else the device's own value.
     /// </summary>
     public static Gen<int> MaxPairs(SuiteContext ctx) =>
         ctx.CanChoosePairs
             ? Gen.Frequency(
-                (6, Gen.Choose(1, TrafficPairs)),
-                (2, Gen.Elements(1, 2, NetControl.VqPairsMax - 1, NetControl.VqPairsMax)),
-                (2, Gen.Choose(1, NetControl.VqPairsMax)))
+                (6, Gen.Choose(1, Math.Min(TrafficPairs, ctx.PairsCeiling))),
+                (2, Gen.Elements(1, Math.Min(2, ctx.PairsCeiling), ctx.PairsCeiling - 1 is > 0 and var below ? below : 1, ctx.PairsCeiling)),
+                (2, Gen.Choose(1, ctx.PairsCeiling)))
             : Gen.Constant(DeviceFacts.Of(ctx).MaxPairs);
 
     /// <summary>Smaller values to try first when shrinking a pair count, keeping it at least <paramref name="min"/>.</summary>

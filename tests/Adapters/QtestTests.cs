@@ -34,12 +34,12 @@ public sealed class QtestTests
         try
         {
             using var qtest = QtestConnection.Accept(listener, TimeSpan.FromSeconds(10), "QEMU to connect to the qtest socket");
-            var config = new QtestPciConfig(qtest);
-            var ids = config.ReadU32(device: 4, function: 0, offset: 0);
+            var config = new QtestPciFunction(qtest, device: 4);
+            var ids = config.ReadConfig(0, 4);
             Assert.That(ids & 0xffff, Is.EqualTo(0x1af4), "PCI vendor: Red Hat, Inc. (virtio)");
             Assert.That(ids >> 16, Is.EqualTo(0x1041), "PCI device: 0x1040 + 1, a modern virtio-net device (§4.1.2)");
-            Assert.That(config.ReadU16(4, 0, 0), Is.EqualTo(0x1af4), "a 16-bit read of the same register");
-            Assert.That(config.ReadU32(5, 0, 0), Is.EqualTo(0xffff_ffffu), "an empty slot reads all ones");
+            Assert.That(config.ReadConfig(0, 2), Is.EqualTo(0x1af4), "a 16-bit read of the same register");
+            Assert.That(new QtestPciFunction(qtest, device: 5).ReadConfig(0, 4), Is.EqualTo(0xffff_ffffu), "an empty slot reads all ones");
             Assert.That(() => qtest.Command("no-such-command"), Throws.InstanceOf<VirtioMq.Adapters.Devices.DeviceProtocolException>());
         }
         finally
