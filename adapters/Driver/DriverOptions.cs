@@ -15,6 +15,13 @@ public sealed record DriverOptions
     public int RoomyPairs { get; init; } = 16;
 
     /// <summary>
+    /// How many of the pairs set up get receive buffers at once: all of them up to this many (a device may steer a flow's
+    /// first frame to any receiveq in use), the first <see cref="RoomyPairs"/> beyond it. 256 covers every real device the
+    /// suite meets (a tap has at most 256 queues) without filling guest memory for a device of 32,768 pairs.
+    /// </summary>
+    public int BufferedPairs { get; init; } = 256;
+
+    /// <summary>
     /// The avail and used idx the receiveqs and transmitqs this driver sets up start at. 0 is a ring after reset; a
     /// vhost-user front-end may hand a back-end rings at any index (SET_VRING_BASE, as after migration), which is how a
     /// check reaches the 16-bit wrap without 65,536 buffers. A virtio device restarts its rings at 0, so only vhost-user

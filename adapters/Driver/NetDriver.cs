@@ -103,7 +103,8 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
         }
         // Receive buffers on every pair set up, as a driver does: a device may steer a frame to any receiveq in use (the
         // first of a flow often goes by hash), and one with no buffers there would look as if it had lost the frame.
-        for (var p = 1; p <= ConfiguredPairs; p++) Replenish(p);
+        var buffered = ConfiguredPairs <= _options.BufferedPairs ? ConfiguredPairs : Math.Min(ConfiguredPairs, _options.RoomyPairs);
+        for (var p = 1; p <= buffered; p++) Replenish(p);
     }
 
     /// <summary>Step 8: DRIVER_OK, then the notifications held back until now (§3.1.1 forbids them earlier).</summary>
@@ -140,10 +141,14 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
         // The queue indices come from the device's own config space (max_virtqueue_pairs sets where each queue and the
         // controlq are): one past the queues the device has means the field does not say what §5.1.4 defines, a wrong
         // byte order being the usual cause. The device's answer is judged, never a crash of the check.
-        if (vq >= Device.NumQueues)
+        var numQueues = Device.NumQueues;
+        // A probe may place a queue outside the layout; a device without that index has simply no such queue.
+        if (vq >= numQueues && Layout.Identify(vq).Role == QueueRole.None)
+            throw new InvalidOperationException($"vq {vq} is outside the negotiated layout and the device has {numQueues} virtqueues: there is no such queue to set up");
+        if (vq >= numQueues)
             throw new DeviceProtocolException(
                 $"max_virtqueue_pairs reads {MaxPairs} (0x{MaxPairs:x4}), which puts vq {vq} ({Layout.Identify(vq)}) in the layout, but the device has " +
-                $"{Device.NumQueues} virtqueues (room for {(Device.NumQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
+                $"{numQueues} virtqueues (room for {(numQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
             { Breach = Breach.ConfigLayoutPastQueues };
         size = Math.Min(size, Device.MaxQueueSize(vq));
         var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),

@@ -51,9 +51,16 @@ public sealed class RenegotiationTests
                     $"{what}: a command on vq {cvq}, the controlq now, got {(ack is null ? "no answer" : $"ack byte {ack}")}");
             }
             if (before is not { } old || old == layout.ControlqIndex) return;
+            // A device whose old controlq index is no virtqueue of its any more (QEMU shrinks num_queues without MQ) cannot act on it.
+            if (!d.HasQueue(old) && old >= d.Device.NumQueues) { ThisCase.Judged(); return; }
             if (!d.HasQueue(old)) d.AddQueue(old, d.Options.QueueSize);
             var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
-            Expect.That(stale is null or 0xFF, Rule.NetVqDefLayout,
+            // Where the old index is a receiveq or transmitq now, any answer means the device read a command off a data queue.
+            // Where the layout has no queue there any more, the driver broke the layout first by setting one up; a device that
+            // refuses what it finds there (VIRTIO_NET_ERR, no state changed) answered carefully, one that says OK acted on it.
+            // QEMU keeps its controlq as its last queue whatever the features, and answers ERR there.
+            var refusedCarefully = stale == (byte)NetAck.Err && layout.Identify(old).Role == QueueRole.None;
+            Expect.That(stale is null or 0xFF || refusedCarefully, Rule.NetVqDefLayout,
                 $"{what}: vq {old} was the controlq only under the old features ({layout.Identify(old)} now), yet a command there was answered with ack {stale}");
         });
     }
