@@ -13,7 +13,7 @@ namespace VirtioMq.Adapters.Qemu;
 /// the controlq and VQ_PAIRS_SET) is QEMU's, not the suite's. One instance is one driver session on a
 /// <see cref="QemuMachine"/>, fresh or reused from <see cref="QemuMachinePool"/>.
 /// </summary>
-public sealed class QemuDevice : IVirtioDevice
+public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTransport
 {
     private const ulong FirstFreeByte = QemuMachine.NotificationPage + 0x1000;
 
@@ -47,6 +47,12 @@ public sealed class QemuDevice : IVirtioDevice
 
     public DeviceUri Uri { get; }
     public QemuOptions Options { get; }
+
+    /// <summary>The QEMU process this session drives.</summary>
+    public int Pid => _machine.Pid;
+
+    /// <summary>Stops every QEMU kept for reuse (the process's exit does it too).</summary>
+    public static void StopIdleMachines() => QemuMachinePool.StopAll();
     public QemuInstallation Installation => _machine.Installation;
 
     /// <summary>The transport itself, for checks of the virtio-pci rules.</summary>
@@ -78,7 +84,7 @@ public sealed class QemuDevice : IVirtioDevice
     }
 
     public TimeSpan SettleTime { get; }
-    public Devices.Capabilities.DeviceCapabilities Capabilities { get; } = Devices.Capabilities.DeviceCapabilities.None;
+    public Devices.Capabilities.DeviceCapabilities Capabilities => new Devices.Capabilities.DeviceCapabilities().With<Devices.Capabilities.IPciTransport>(this);
     public IReadOnlyDictionary<string, string> Identity { get; }
 
     public FeatureSet ReadDeviceFeatures() => Guard(Transport.ReadDeviceFeatures);

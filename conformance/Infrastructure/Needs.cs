@@ -8,6 +8,7 @@ public static class Needs
 {
     public const string VhostUserBackEnd = "the device is not a vhost-user back-end; these rules bind vhost-user back-ends";
     public const string RingSuspension = "the device offers no way to stop a ring and resume it at an index (vhost-user GET_VRING_BASE/SET_VRING_BASE)";
+    public const string PciTransport = "the device is not reached through the virtio-pci transport; these rules bind PCI devices";
     public const string RingEnable = "the device offers no per-ring enable (vhost-user SET_VRING_ENABLE)";
 
     /// <summary>The open device's capability <typeparamref name="T"/>; null, with the case marked not applicable, when it has none.</summary>

@@ -18,6 +18,7 @@ public static class Suite
         SkipUnlessApplicable(test, settings.Version);
         if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
         if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
+        if (check.PciOnly) Needs.Require<IPciTransport>(SuiteContext.Current, Needs.PciTransport);
         var outcome = PropertyRunner.Run(test.Name, check.Property(SuiteContext.Current), settings, check.DeclaredCases);
         var record = Record(outcome, test.Name, test.ClassName ?? "", check.RequirementIds, CheckedPlanes(test, settings), settings, test.FullName);
         var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";

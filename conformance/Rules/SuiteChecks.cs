@@ -22,8 +22,9 @@ public sealed class SuiteCheck
     /// <param name="planes">The halves of the device it judges; over vhost-user the control plane is the suite's own front-end.</param>
     /// <param name="cases">Its case count; null takes the run's (VIRTIO_CASES, <see cref="DefaultCases"/> without it).</param>
     /// <param name="vhostUserOnly">Whether its rules bind only vhost-user back-ends.</param>
+    /// <param name="pciOnly">Whether its rules bind only devices on the virtio-pci transport.</param>
     public SuiteCheck(string test, Func<SuiteContext, Property> property, IReadOnlyList<string> requirementIds, IReadOnlyList<Plane> planes,
-        int? cases = null, bool vhostUserOnly = false)
+        int? cases = null, bool vhostUserOnly = false, bool pciOnly = false)
     {
         // A declaration that reads a static of its fixture declared below it sees null or 0: fail at once, naming it.
         ArgumentException.ThrowIfNullOrWhiteSpace(test);
@@ -38,6 +39,7 @@ public sealed class SuiteCheck
         Planes = [.. planes];
         DeclaredCases = cases;
         VhostUserOnly = vhostUserOnly;
+        PciOnly = pciOnly;
     }
 
     public string Test { get; }
@@ -53,6 +55,9 @@ public sealed class SuiteCheck
 
     /// <summary>Whether its rules bind only vhost-user back-ends: on a device without <c>IVhostUserBackEnd</c> it is not applicable.</summary>
     public bool VhostUserOnly { get; }
+
+    /// <summary>Whether its rules bind only virtio-pci devices: on a device without <c>IPciTransport</c> it is not applicable.</summary>
+    public bool PciOnly { get; }
 
 
     /// <summary>Whether the check can see a bug of a vhost-user back-end: over vhost-user the control plane is the suite's own front-end.</summary>
