@@ -7,7 +7,7 @@ namespace VirtioMq.Adapters.Pci;
 /// the select registers, status and reset, queue registers, notification addresses, MSI-X vectors and the device
 /// configuration with its generation count. It knows nothing of virtio-net; a device adapter builds on it.
 /// </summary>
-public sealed class VirtioPciTransport
+public sealed class VirtioPciTransport : IVirtioPciRegisters
 {
     private readonly IPciFunction _pci;
     private readonly ulong _common;

@@ -25,14 +25,23 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
     private int _pendingIsr;
     private bool _disposed;
 
-    public QemuDevice(DeviceUri uri)
+    public QemuDevice(DeviceUri uri) : this(uri, null)
+    {
+    }
+
+    /// <param name="registers">
+    /// For tests of the suite: a view put in front of the device's registers, through which the driver and the checks
+    /// both see it (a device that breaks a transport rule). Such a session's QEMU is never reused.
+    /// </param>
+    internal QemuDevice(DeviceUri uri, Func<IVirtioPciRegisters, IVirtioPciRegisters>? registers)
     {
         Uri = uri;
         Options = QemuOptions.Parse(uri);
-        _reuse = uri.Get("reuse") is not ("0" or "false");
+        _reuse = registers is null && uri.Get("reuse") is not ("0" or "false");
         _machine = (_reuse ? QemuMachinePool.Take(PoolKey) : null) ?? QemuMachine.Start(Options, QemuInstallation.Find(Options.Binary));
+        Transport = registers is null ? _machine.Transport : registers(_machine.Transport);
         SettleTime = Options.Settle;
-        var t = _machine.Transport;
+        var t = Transport;
         Identity = new Dictionary<string, string>
         {
             ["kind"] = "QEMU virtio-net-pci driven over qtest (QEMU is the device model; the suite is the guest driver)",
@@ -41,7 +50,7 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
             ["device"] = Options.DeviceArgument(QemuMachine.Slot),
             ["num_queues (after reset)"] = Guard(() => t.NumQueues).ToString(CultureInfo.InvariantCulture),
             ["msix vectors"] = _machine.Vectors == 0 ? "none (INTx)" : _machine.Vectors.ToString(CultureInfo.InvariantCulture),
-            ["notify_off_multiplier"] = t.Structures.NotifyOffMultiplier.ToString(CultureInfo.InvariantCulture),
+            ["notify_off_multiplier"] = _machine.Transport.Structures.NotifyOffMultiplier.ToString(CultureInfo.InvariantCulture),
         };
     }
 
@@ -55,8 +64,8 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
     public static void StopIdleMachines() => QemuMachinePool.StopAll();
     public QemuInstallation Installation => _machine.Installation;
 
-    /// <summary>The transport itself, for checks of the virtio-pci rules.</summary>
-    public VirtioPciTransport Transport => _machine.Transport;
+    /// <summary>The device's registers, for checks of the virtio-pci rules.</summary>
+    public IVirtioPciRegisters Transport { get; }
 
     public GuestMemory Memory => _machine.Memory;
     public ulong MemoryBase => FirstFreeByte;

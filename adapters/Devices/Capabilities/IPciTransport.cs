@@ -8,5 +8,5 @@ namespace VirtioMq.Adapters.Devices.Capabilities;
 /// </summary>
 public interface IPciTransport
 {
-    VirtioPciTransport Transport { get; }
+    IVirtioPciRegisters Transport { get; }
 }
