@@ -59,9 +59,14 @@ public sealed class QtestConnection : IDisposable
             {
                 line = _reader.ReadLine();
             }
-            catch (IOException)
+            catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock })
             {
                 throw new DeviceTimeoutException($"QEMU's qtest answer to '{command}'", _timeout);
+            }
+            catch (IOException e)
+            {
+                // A reset connection is QEMU going away (it exits when it cannot build the machine), not a slow answer.
+                throw new DeviceProtocolException($"QEMU closed the qtest connection instead of answering '{command}'", e);
             }
             if (line is null) throw new DeviceProtocolException($"QEMU closed the qtest connection instead of answering '{command}'");
             if (line.StartsWith("IRQ", StringComparison.Ordinal))

@@ -107,6 +107,24 @@ public sealed class QemuDeviceTests
             Throws.TypeOf<FileNotFoundException>().With.Message.Contains("qemu-versions.sh install"));
 
     [Test]
+    public void A_QEMU_older_than_5_0_is_refused_with_its_version()
+    {
+        // A stand-in that answers -version as QEMU 4.2 did: guest RAM as a shared memory backend needs 5.0.
+        var old = Path.Combine(Path.GetTempPath(), $"vmq-old-qemu-{Environment.ProcessId}");
+        File.WriteAllText(old, "#!/bin/sh\necho 'QEMU emulator version 4.2.1 (Debian 1:4.2-3)'\n");
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(old, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
+        try
+        {
+            Assert.That(() => new QemuDevice(DeviceUri.Parse($"qemu://{old}?pairs=1")),
+                Throws.TypeOf<NotSupportedException>().With.Message.Contains("4.2.1").And.Message.Contains("5.0 or later"));
+        }
+        finally
+        {
+            File.Delete(old);
+        }
+    }
+
+    [Test]
     public void Vhost_user_without_a_socket_or_a_back_end_says_what_to_start()
     {
         Assert.That(() => Open("netdev=vhost-user"), Throws.TypeOf<FormatException>().With.Message.Contains("socket="));
