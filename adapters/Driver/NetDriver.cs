@@ -138,13 +138,13 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     /// <summary>Sets up one virtqueue at an index of the caller's choice (probes use it to place a queue where a faulty device expects one).</summary>
     public DriverVirtqueue AddQueue(int vq, int size)
     {
-        // The queue indices come from the device's own config space (max_virtqueue_pairs sets where each queue and the
-        // controlq are): one past the queues the device has means the field does not say what §5.1.4 defines, a wrong
-        // byte order being the usual cause. The device's answer is judged, never a crash of the check.
         var numQueues = Device.NumQueues;
         // A probe may place a queue outside the layout; a device without that index has simply no such queue.
         if (vq >= numQueues && Layout.Identify(vq).Role == QueueRole.None)
             throw new InvalidOperationException($"vq {vq} is outside the negotiated layout and the device has {numQueues} virtqueues: there is no such queue to set up");
+        // The queue indices come from the device's own config space (max_virtqueue_pairs sets where each queue and the
+        // controlq are): one past the queues the device has means the field does not say what §5.1.4 defines, a wrong
+        // byte order being the usual cause. The device's answer is judged, never a crash of the check.
         if (vq >= numQueues)
             throw new DeviceProtocolException(
                 $"max_virtqueue_pairs reads {MaxPairs} (0x{MaxPairs:x4}), which puts vq {vq} ({Layout.Identify(vq)}) in the layout, but the device has " +

@@ -41,6 +41,7 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
         _machine = (_reuse ? QemuMachinePool.Take(PoolKey) : null) ?? QemuMachine.Start(Options, QemuInstallation.Find(Options.Binary));
         Transport = registers is null ? _machine.Transport : registers(_machine.Transport);
         SettleTime = Options.Settle;
+        Capabilities = new Devices.Capabilities.DeviceCapabilities().With<Devices.Capabilities.IPciTransport>(this);
         var t = Transport;
         Identity = new Dictionary<string, string>
         {
@@ -93,7 +94,7 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
     }
 
     public TimeSpan SettleTime { get; }
-    public Devices.Capabilities.DeviceCapabilities Capabilities => new Devices.Capabilities.DeviceCapabilities().With<Devices.Capabilities.IPciTransport>(this);
+    public Devices.Capabilities.DeviceCapabilities Capabilities { get; }
     public IReadOnlyDictionary<string, string> Identity { get; }
 
     public FeatureSet ReadDeviceFeatures() => Guard(Transport.ReadDeviceFeatures);
@@ -201,7 +202,7 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
         {
             return access();
         }
-        catch (Exception e) when (e is DeviceProtocolException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (QemuProcess.IsLostLink(e))
         {
             // A closed connection is QEMU exiting: give the kernel a moment to report it, then say so with its last words.
             if (_machine.HasExited || _machine.WaitForExit(TimeSpan.FromSeconds(1))) throw Died();

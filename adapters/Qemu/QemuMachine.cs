@@ -64,7 +64,7 @@ public sealed class QemuMachine : IDisposable
         {
             return new QemuMachine(qemu, options, installation);
         }
-        catch (Exception e) when (e is DeviceProtocolException or IOException or System.Net.Sockets.SocketException && qemu.WaitForExit(TimeSpan.FromSeconds(2)))
+        catch (Exception e) when (QemuProcess.IsLostLink(e) && qemu.WaitForExit(TimeSpan.FromSeconds(2)))
         {
             // QEMU connects to qtest before it builds the machine; a device or netdev it cannot make stops it only then.
             var why = QemuStartException.Explain(qemu.StderrTail, qemu.ExitCode, options, installation);
@@ -95,7 +95,7 @@ public sealed class QemuMachine : IDisposable
             VectorWords.Clear();
             return true;
         }
-        catch (Exception e) when (e is DeviceProtocolException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (QemuProcess.IsLostLink(e))
         {
             return false;
         }

@@ -7,8 +7,7 @@ using VirtioMq.Spec.Memory;
 namespace VirtioMq.Adapters.Qemu;
 
 /// <summary>
-/// One QEMU, started for one device session and gone with it: its CPU halts at once (<see cref="HaltingFirmware"/>), the suite plays the guest
-/// over qtest, and guest RAM is a memfd of the suite's that QEMU opens through /proc, so no file is ever left in
+/// One QEMU process: its CPU halts at once (<see cref="HaltingFirmware"/>), the suite plays the guest over qtest, and guest RAM is a memfd of the suite's that QEMU opens through /proc, so no file is ever left in
 /// /dev/shm. With the tap data path QEMU runs in a network namespace of its own, which the kernel removes with it.
 /// QEMU dies with the suite (see <see cref="ParentBoundLauncher"/>); nothing it made outlives it.
 /// </summary>
@@ -41,6 +40,9 @@ public sealed class QemuProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    /// <summary>Whether <paramref name="e"/> is what talking to a QEMU that is going away looks like: a refused or missing answer, a broken socket.</summary>
+    public static bool IsLostLink(Exception e) => e is DeviceProtocolException or IOException or SocketException;
 
     /// <summary>QEMU's exit code, once it has exited (-1 while it runs).</summary>
     public int ExitCode
@@ -76,7 +78,6 @@ public sealed class QemuProcess : IDisposable
             process = ParentBoundLauncher.Start(start);
             var stderr = new StderrLines(process);
             var qtest = Accept(listener, process, stderr, options, qemu);
-            File.Delete(socketPath);
             return new QemuProcess(process, stderr, qtest, ram, firmware);
         }
         catch

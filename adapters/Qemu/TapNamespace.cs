@@ -20,10 +20,10 @@ internal static class TapNamespace
         export PATH=/usr/sbin:/sbin:/usr/bin:/bin:$PATH
         { echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; } 2>/dev/null || true
         ip link set lo up
-        ip tuntap add dev vmqtap0 mode tap MODE
-        ip link set vmqtap0 up
-        tc qdisc add dev vmqtap0 ingress
-        tc filter add dev vmqtap0 parent ffff: protocol all u32 match u16 0 0 at -2 action mirred egress redirect dev vmqtap0
+        ip tuntap add dev TAP mode tap MODE
+        ip link set TAP up
+        tc qdisc add dev TAP ingress
+        tc filter add dev TAP parent ffff: protocol all u32 match u16 0 0 at -2 action mirred egress redirect dev TAP
         exec "$@"
         """;
 
@@ -41,7 +41,8 @@ internal static class TapNamespace
             RedirectStandardOutput = qemu.RedirectStandardOutput,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--net", "--", "sh", "-c", ScriptTemplate.Replace("MODE", queues > 1 ? "multi_queue" : "", StringComparison.Ordinal), "sh", qemu.FileName }.Concat(qemu.ArgumentList)) wrapped.ArgumentList.Add(a);
+        var script = ScriptTemplate.Replace("TAP", Interface, StringComparison.Ordinal).Replace("MODE", queues > 1 ? "multi_queue" : "", StringComparison.Ordinal);
+        foreach (var a in new[] { "--net", "--", "sh", "-c", script, "sh", qemu.FileName }.Concat(qemu.ArgumentList)) wrapped.ArgumentList.Add(a);
         return wrapped;
     }
 }

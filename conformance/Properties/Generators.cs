@@ -15,13 +15,16 @@ public static class Generators
     /// max_virtqueue_pairs for a case: anything in 1..0x8000, or up to what the adapter can build (mostly small, often
     /// the edges) when the device lets the suite choose, else the device's own value.
     /// </summary>
-    public static Gen<int> MaxPairs(SuiteContext ctx) =>
-        ctx.CanChoosePairs
+    public static Gen<int> MaxPairs(SuiteContext ctx)
+    {
+        var ceiling = ctx.PairsCeiling;
+        return ceiling > 0
             ? Gen.Frequency(
-                (6, Gen.Choose(1, Math.Min(TrafficPairs, ctx.PairsCeiling))),
-                (2, Gen.Elements(1, Math.Min(2, ctx.PairsCeiling), ctx.PairsCeiling - 1 is > 0 and var below ? below : 1, ctx.PairsCeiling)),
-                (2, Gen.Choose(1, ctx.PairsCeiling)))
+                (6, Gen.Choose(1, Math.Min(TrafficPairs, ceiling))),
+                (2, Gen.Elements(1, Math.Min(2, ceiling), Math.Max(1, ceiling - 1), ceiling)),
+                (2, Gen.Choose(1, ceiling)))
             : Gen.Constant(DeviceFacts.Of(ctx).MaxPairs);
+    }
 
     /// <summary>Smaller values to try first when shrinking a pair count, keeping it at least <paramref name="min"/>.</summary>
     public static IEnumerable<int> ShrinkPairs(int n, int min = 1)
