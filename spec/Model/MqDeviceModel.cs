@@ -6,7 +6,7 @@ namespace VirtioMq.Spec;
 /// </summary>
 /// <param name="PairsSetSinceReset">Whether an accepted VQ_PAIRS_SET has been used since the last reset:
 /// it tells "only receiveq1 after reset" (§5.1.9.5.6.2 first sentence) from "not above virtqueue_pairs" (second).</param>
-public sealed record MqDeviceModel(
+public sealed partial record MqDeviceModel(
     DeviceStatus Status,
     FeatureSet Offered,
     FeatureSet Negotiated,
@@ -29,6 +29,8 @@ public sealed record MqDeviceModel(
         Negotiated = FeatureSet.Empty,
         CurrentPairs = 1,
         PairsSetSinceReset = false,
+        Rss = null,
+        Hash = null,
     };
 
     /// <summary>
@@ -49,7 +51,8 @@ public sealed record MqDeviceModel(
     public (MqDeviceModel Next, NetAck Ack) VqPairsSet(int n)
     {
         if (!Live || !MultiqueueNegotiated || n < NetControl.VqPairsMin || n > MaxPairs) return (this, NetAck.Err);
-        return (this with { CurrentPairs = n, PairsSetSinceReset = true }, NetAck.Ok);
+        // The last multiqueue command decides the mode (§5.1.9.5.5): automatic steering replaces RSS.
+        return (this with { CurrentPairs = n, PairsSetSinceReset = true, Rss = null }, NetAck.Ok);
     }
 
     /// <summary>Which requirement an ERR/OK answer to VQ_PAIRS_SET(n) is judged by, when it differs from the model.</summary>
@@ -92,7 +95,7 @@ public sealed record MqDeviceModel(
                 : new Violation(Rule.NetTxDefSent,
                     $"frame lost: sent on transmitq{txPair} (vq {NetQueueLayout.Transmitq(txPair)}), usable with virtqueue_pairs={CurrentPairs}, it never came back on any receiveq " +
                     "(a device that uses another queue layout, receive and transmit swapped, looks the same)"));
-        else if (rxPair != txPair && MultiqueueNegotiated)
+        else if (rxPair != txPair && MultiqueueNegotiated && Rss is null)
             v.Add(new Violation(Rule.NetMqDevFollowTx, $"frame sent on transmitq{txPair} came back on receiveq{rxPair}, not receiveq{txPair}"));
         return v;
     }
