@@ -26,4 +26,6 @@ public enum Breach
     ResumeIndexRefused,
     /// <summary>A ring GET_QUEUE_NUM covers had its size or eventfds refused: the back-end does not serve it after all.</summary>
     CoveredRingRefused,
+    /// <summary>queue_reset never read back 0: the device did not finish (or say it finished) a virtqueue reset.</summary>
+    QueueResetNeverCompletes,
 }

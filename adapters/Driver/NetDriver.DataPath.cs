@@ -17,6 +17,9 @@ public sealed partial class NetDriver
     // Frames whose descriptors the driver itself exposed again (see ExposedAgain): a second delivery is not the device's doing.
     private readonly HashSet<ulong> _mayRepeat = [];
 
+    /// <summary>The virtio-net header size on both rings for the features negotiated: 12, or 20 with HASH_REPORT (§5.1.9).</summary>
+    public int HeaderSize => NetHeader.SizeFor(Negotiated);
+
     /// <summary>Frames taken from receive queues and not yet claimed by a caller.</summary>
     public IReadOnlyList<ReceivedFrame> Received => _received;
 
@@ -36,7 +39,7 @@ public sealed partial class NetDriver
         var q = Queue(NetQueueLayout.Transmitq(pair));
         ReapTransmitted(q);
         // A zero header: no checksum offload, GSO NONE, num_buffers 0, as §5.1.9.2.1 asks of a driver.
-        byte[] buffer = [.. new byte[SplitRing.NetHeaderSize], .. frame];
+        byte[] buffer = [.. new byte[HeaderSize], .. frame];
         if (q.Add([buffer], [], tag: "tx") is null)
         {
             // Transmit descriptors come back only through the used ring (§2.7.8): a ring that stays full is the device's.
@@ -78,6 +81,16 @@ public sealed partial class NetDriver
         return Locate(() => Claim(frame), wait);
     }
 
+    /// <summary>
+    /// Like <see cref="SendAndLocate(int, byte[], TimeSpan?)"/>, returning the whole received frame with its header
+    /// (hash_value and hash_report with HASH_REPORT), or null if it did not come back within <paramref name="wait"/>.
+    /// </summary>
+    public ReceivedFrame? SendAndReceive(int txPair, byte[] frame, TimeSpan? wait = null)
+    {
+        Transmit(txPair, frame);
+        return WaitFor(() => Claim(frame), wait);
+    }
+
     /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for the frame carrying <paramref name="tag"/>; null if it did not come.</summary>
     public ReceivedFrame? WaitForFrame(ulong tag, TimeSpan? wait = null) => WaitFor(() => Claim(tag), wait);
 
@@ -97,18 +110,18 @@ public sealed partial class NetDriver
     /// </summary>
     public ReceivedFrame? Claim(byte[] frame)
     {
-        var hdr = SplitRing.NetHeaderSize;
+        var hdr = HeaderSize;
         var hit = Take(r => r.Frame.AsSpan().SequenceEqual(frame)
             || r.Contents.Length >= hdr + frame.Length && r.UsedLength < hdr + frame.Length && r.Contents.AsSpan(hdr, frame.Length).SequenceEqual(frame));
         return LengthChecked(hit, frame.Length, "frame");
     }
 
     /// <summary>A frame found in its buffer is proof of what the device wrote there: a used length short of it breaks §2.7.8.2.</summary>
-    private static ReceivedFrame? LengthChecked(ReceivedFrame? hit, int frameLength, string what)
+    private ReceivedFrame? LengthChecked(ReceivedFrame? hit, int frameLength, string what)
     {
-        var written = SplitRing.NetHeaderSize + frameLength;
+        var written = HeaderSize + frameLength;
         if (hit is not null && hit.UsedLength < written)
-            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {SplitRing.NetHeaderSize}-byte " +
+            throw new DeviceProtocolException($"used len {hit.UsedLength} on receiveq{hit.Pair}, but the device wrote the {HeaderSize}-byte " +
                 $"header and the {frameLength}-byte {what}, {written} bytes")
             { Breach = Breach.UsedLengthShort };
         return hit;
@@ -130,7 +143,7 @@ public sealed partial class NetDriver
     /// </summary>
     public ReceivedFrame? Claim(ulong tag)
     {
-        var hdr = SplitRing.NetHeaderSize;
+        var hdr = HeaderSize;
         var hit = Take(r => TestFrames.TagOf(r.Frame) == tag || r.Contents.Length > hdr && TestFrames.TagOf(r.Contents.AsSpan(hdr)) == tag);
         return LengthChecked(hit, TestFrames.Length, $"frame tagged {tag}");
     }
@@ -178,19 +191,19 @@ public sealed partial class NetDriver
     private void OnForeignUsed(int vq, UsedBuffer u)
     {
         if (!Equals(u.Tag, "rx")) return;
-        var hdr = Math.Min(SplitRing.NetHeaderSize, u.Written.Length);
+        var hdr = Math.Min(HeaderSize, u.Written.Length);
         var received = new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length) { Contents = u.Contents };
         // Found by the tag in the whole buffer, so a used length that leaves out the header still finds its frame. A frame
         // spread over several buffers (MRG_RXBUF) is left to the checks that build such rings.
-        if (u.Contents.Length > SplitRing.NetHeaderSize && TestFrames.TagOf(u.Contents.AsSpan(SplitRing.NetHeaderSize)) is { } tag
-            && _sentTagged.TryGetValue(tag, out var sent) && u.Contents.Length >= SplitRing.NetHeaderSize + sent.Length)
+        if (u.Contents.Length > HeaderSize && TestFrames.TagOf(u.Contents.AsSpan(HeaderSize)) is { } tag
+            && _sentTagged.TryGetValue(tag, out var sent) && u.Contents.Length >= HeaderSize + sent.Length)
         {
             if (!_deliveredTags.Add(tag) && !_mayRepeat.Contains(tag))
                 throw new DeviceProtocolException($"frame duplicated: the frame tagged {tag}, sent once, came back a second time on receiveq{received.Pair}")
                 { Breach = Breach.FrameDuplicated };
-            if (FrameJudgement.Judge(u.Contents, u.Length, sent, received.Pair) is { } v)
+            if (FrameJudgement.Judge(u.Contents, u.Length, sent, received.Pair, HeaderSize) is { } v)
                 throw new DeviceProtocolException(v.Message) { Judgement = v };
-            received = received with { Frame = u.Contents[SplitRing.NetHeaderSize..(SplitRing.NetHeaderSize + sent.Length)] };
+            received = received with { Frame = u.Contents[HeaderSize..(HeaderSize + sent.Length)] };
         }
         _received.Add(received);
     }

@@ -11,7 +11,7 @@ namespace VirtioMq.Adapters.InProcess;
 /// The bundled reference device in this process. Guest RAM is a memfd that the driver and the device map
 /// separately, so they share memory and nothing else, as they would across a vhost-user socket.
 /// </summary>
-public sealed class InProcessReferenceDevice : IVirtioDevice
+public sealed class InProcessReferenceDevice : IVirtioDevice, IQueueReset
 {
     public const ulong GuestBase = GuestRam.Base;
     public const long DefaultMemoryBytes = 256L << 20;
@@ -50,7 +50,18 @@ public sealed class InProcessReferenceDevice : IVirtioDevice
     public int QueueMaxSize => _device.QueueMaxSize;
     public TimeSpan SettleTime => TimeSpan.Zero;
     public IReadOnlyDictionary<string, string> Identity { get; }
-    public DeviceCapabilities Capabilities { get; } = DeviceCapabilities.None;
+    public DeviceCapabilities Capabilities => _capabilities ??= new DeviceCapabilities().With<IQueueReset>(this);
+    private DeviceCapabilities? _capabilities;
+
+    /// <summary>The device resets the queue inside the call, as its transport's register write would ask.</summary>
+    public QueueResetOutcome ResetQueue(int vq, TimeSpan timeout)
+    {
+        lock (_gate)
+        {
+            _device.ResetQueue(vq);
+            return new QueueResetOutcome(true, _device.QueueEnabled(vq));
+        }
+    }
 
     /// <summary>The device's own log of refused guest input, for diagnostics in failure messages.</summary>
     public IReadOnlyList<string> DeviceLog => _device.Log;

@@ -17,6 +17,12 @@ public interface IVirtioPciRegisters
     byte ReadIsr();
     int QueueSize(int vq);
     bool QueueEnabled(int vq);
+
+    /// <summary>Writes 1 to queue_reset of <paramref name="vq"/> (VIRTIO_F_RING_RESET, §4.1.4.3.2).</summary>
+    void WriteQueueReset(int vq);
+
+    /// <summary>Reads queue_reset of <paramref name="vq"/>: 1 while a reset is under way, 0 once it is done (§4.1.4.3.1).</summary>
+    bool QueueResetting(int vq);
     ushort SetupQueue(int vq, QueueRegisters registers, ushort vector);
     ushort SetConfigVector(ushort vector);
     ulong NotifyAddress(int vq);

@@ -78,6 +78,18 @@ public sealed class VirtioPciTransport : IVirtioPciRegisters
         return Read(CommonConfig.QueueEnable, 2) != 0;
     }
 
+    public void WriteQueueReset(int vq)
+    {
+        Select(vq);
+        Write(CommonConfig.QueueReset, 2, 1);
+    }
+
+    public bool QueueResetting(int vq)
+    {
+        Select(vq);
+        return Read(CommonConfig.QueueReset, 2) != 0;
+    }
+
     /// <summary>
     /// Configures and enables one virtqueue (§4.1.5.1.3): size, vector, the three ring addresses, then queue_enable.
     /// Returns the vector the device accepted (<see cref="CommonConfig.NoVector"/> when it could not map the one asked).

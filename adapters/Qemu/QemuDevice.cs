@@ -13,7 +13,7 @@ namespace VirtioMq.Adapters.Qemu;
 /// the controlq and VQ_PAIRS_SET) is QEMU's, not the suite's. One instance is one driver session on a
 /// <see cref="QemuMachine"/>, fresh or reused from <see cref="QemuMachinePool"/>.
 /// </summary>
-public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTransport
+public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTransport, Devices.Capabilities.IQueueReset
 {
     private const ulong FirstFreeByte = QemuMachine.NotificationPage + 0x1000;
 
@@ -41,7 +41,7 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
         _machine = (_reuse ? QemuMachinePool.Take(PoolKey) : null) ?? QemuMachine.Start(Options, QemuInstallation.Find(Options.Binary));
         Transport = registers is null ? _machine.Transport : registers(_machine.Transport);
         SettleTime = Options.Settle;
-        Capabilities = new Devices.Capabilities.DeviceCapabilities().With<Devices.Capabilities.IPciTransport>(this);
+        Capabilities = new Devices.Capabilities.DeviceCapabilities().With<Devices.Capabilities.IPciTransport>(this).With<Devices.Capabilities.IQueueReset>(this);
         var t = Transport;
         Identity = new Dictionary<string, string>
         {
@@ -133,6 +133,20 @@ public sealed class QemuDevice : IVirtioDevice, Devices.Capabilities.IPciTranspo
         if (accepted != vector)
             throw new DeviceProtocolException($"the device did not take MSI-X vector {vector} for vq {vq} (read back 0x{accepted:x4}) though its table has {vectors} (§4.1.5.1.2)");
         _notifyAddress[vq] = Transport.NotifyAddress(vq);
+    });
+
+    /// <summary>queue_reset (§4.1.4.3): write 1, then read until the device presents 0, which says the reset is done.</summary>
+    public Devices.Capabilities.QueueResetOutcome ResetQueue(int vq, TimeSpan timeout) => Guard(() =>
+    {
+        Transport.WriteQueueReset(vq);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Transport.QueueResetting(vq))
+        {
+            if (clock.Elapsed > timeout) return new Devices.Capabilities.QueueResetOutcome(false, Transport.QueueEnabled(vq));
+            Thread.Sleep(1);
+        }
+        _notifyAddress.Remove(vq);
+        return new Devices.Capabilities.QueueResetOutcome(true, Transport.QueueEnabled(vq));
     });
 
     public void Kick(int vq) => Guard(() =>

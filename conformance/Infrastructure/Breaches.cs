@@ -16,6 +16,7 @@ public static class Breaches
         Breach.VringBaseReplyMissing => Rule.VuGetBaseReplyLastAvail,
         Breach.QueueNumReplyMissing or Breach.CoveredRingRefused => Rule.VuMqGetQueueNumReply,
         Breach.ResumeIndexRefused => Rule.VuSetBaseResume,
+        Breach.QueueResetNeverCompletes => Rule.XportPciDevQueueReset,
         _ => throw new ArgumentOutOfRangeException(nameof(breach), breach, "a breach with no rule"),
     };
 

@@ -33,6 +33,9 @@ public interface IDeviceLifecycle
 
     /// <summary>The driver set DRIVER_OK and the device went live.</summary>
     void Started();
+
+    /// <summary>The driver reset virtqueue <paramref name="vq"/> (§2.6.1); <paramref name="stop"/> stops the device using it.</summary>
+    void ResetQueue(int vq, Action<int> stop);
 }
 
 /// <summary>The lifecycle of §2.1.2 and §2.4: queues are worked only while the device is live, and a reset forgets everything.</summary>
@@ -57,4 +60,7 @@ public sealed class DeviceLifecycle : IDeviceLifecycle
 
     // Nothing to remember: a healthy device works each start out afresh from what was negotiated.
     public void Started() { }
+
+    // §2.6.1.1.1: from the reset on the device neither executes requests from the queue nor notifies it.
+    public void ResetQueue(int vq, Action<int> stop) => stop(vq);
 }

@@ -2,6 +2,7 @@ using VirtioMq.Reference.Seams;
 using VirtioMq.Reference.Virtqueues;
 using VirtioMq.Spec;
 using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.Rss;
 
 namespace VirtioMq.Reference.Net;
 
@@ -30,10 +31,17 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
     private readonly RingCounters _counters = counters ?? RingCounters.WithoutHistory();
     private readonly HashSet<int> _backlog = [];
+    // Pairs whose receiveq the driver reset (VIRTIO_F_RING_RESET) and has not enabled again: no frame goes there (§2.6.1.1.1).
+    private readonly HashSet<int> _resetReceivePairs = [];
+    // The virtio-net header size on both rings: 12 bytes, 20 once HASH_REPORT is negotiated (§5.1.9).
+    private int _header = SplitRing.NetHeaderSize;
 
     // The data path takes every frame into this one buffer and delivers it from there, instead of allocating
     // two arrays per frame.
     private readonly byte[] _frame = new byte[MaxTxBytes];
+
+    /// <summary>The hashing state RSS_CONFIG and HASH_CONFIG set; null for a device that has no controlq of its own (a vhost-user back-end).</summary>
+    public ReceiveScaling? Scaling { get; init; }
 
     /// <summary>Raised with the ring index whenever a used buffer notification is due.</summary>
     public event Action<int>? UsedBufferNotification;
@@ -71,6 +79,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     {
         // Stryker disable once all : equivalent in-process: a ring is started again only after a reset emptied the map; a vhost-user SET_VRING_* on a started ring is what this covers (tests/VhostUser)
         _rings.Remove(vq);
+        _header = NetHeader.SizeFor(negotiated);
+        if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Remove(PairOf(vq));
         try
         {
             var q = new DeviceVirtqueue(memory, vq, registers.Size, registers.Desc, registers.Avail, registers.Used,
@@ -126,6 +136,17 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     }
     // Stryker restore all
 
+    /// <summary>
+    /// The driver reset one virtqueue (§2.6.1): the ring is forgotten, with whatever it held, until the driver enables it
+    /// again (<see cref="StartQueue(int, QueueRegisters, FeatureSet)"/>); meanwhile no frame is put on a receiveq reset.
+    /// </summary>
+    public void ResetQueue(int vq)
+    {
+        _rings.Remove(vq);
+        _backlog.Remove(vq);
+        if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Add(PairOf(vq));
+    }
+
     /// <summary>Stops every ring and forgets all per-device state: the device is reset.</summary>
     public void Reset() => _seams.Lifecycle.Reset(this);
 
@@ -144,6 +165,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         foreach (var vq in _enabled) _counters.SetEnabled(vq, false);
         _enabled.Clear();
         _enabledReceivePairs.Clear();
+        _resetReceivePairs.Clear();
         _seams.Steering.Forget();
         // Stryker restore all
     }
@@ -215,9 +237,9 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
             q.AddUsed(chain.Head, 0);
             // Stryker disable once Equality : equivalent: a header with no frame behind it breaks no rule the spec gives the driver, so carrying it or dropping it are both right
-            if (length < SplitRing.NetHeaderSize)
+            if (length < _header)
             {
-                note($"transmitq{pair}: {length}-byte buffer is shorter than the virtio-net header");
+                note($"transmitq{pair}: {length}-byte buffer is shorter than the {_header}-byte virtio-net header");
                 continue;
             }
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
@@ -235,10 +257,30 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private void Transmitted(int pair, int length)
     {
         // Stryker disable once Arithmetic : equivalent: the flow key reads only the headers at the front of the frame
-        var flow = FlowKey.Of(_frame.AsSpan(SplitRing.NetHeaderSize, length - SplitRing.NetHeaderSize));
-        if (_seams.Steering.Select(flow, pair, _enabledReceivePairs) is { } rxPair)
+        var frame = _frame.AsSpan(_header, length - _header);
+        var scaling = Scaling;
+        var outcome = HashOutcome.NotHashed;
+        if (scaling is not null && (scaling.ReportsHash || scaling.SteersByRss))
         {
-            for (var copy = 0; copy < _seams.Receive.Copies; copy++) Deliver(rxPair, length);
+            var (types, key) = scaling.Parameters;
+            outcome = _seams.Hashing.Hash(frame, types, key);
+        }
+        var receivePairs = ReceivePairs();
+        int? rxPair;
+        if (scaling is { SteersByRss: true, Rss: { } rss })
+        {
+            // RSS names one queue; if it is being reset the packet is dropped, not moved (§5.1.9.5.7.3).
+            var chosen = _seams.Hashing.Select(rss, outcome);
+            rxPair = receivePairs.Contains(chosen) ? chosen : null;
+        }
+        else
+        {
+            // Automatic steering picks among the receiveqs not being reset, and drops only when all are (§5.1.9.5.6.2).
+            rxPair = _seams.Steering.Select(FlowKey.Of(frame), pair, receivePairs);
+        }
+        if (rxPair is { } rx)
+        {
+            for (var copy = 0; copy < _seams.Receive.Copies; copy++) Deliver(rx, length, outcome);
         }
         // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
         else
@@ -248,8 +290,17 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         }
     }
 
+    /// <summary>The receive pairs a frame may go to: enabled, and not reset by the driver since.</summary>
+    private SortedSet<int> ReceivePairs()
+    {
+        if (_resetReceivePairs.Count == 0) return _enabledReceivePairs;
+        var pairs = new SortedSet<int>(_enabledReceivePairs);
+        pairs.ExceptWith(_resetReceivePairs);
+        return pairs;
+    }
+
     /// <summary>Puts the frame in _frame[0..length) on the receive ring of <paramref name="pair"/>.</summary>
-    private void Deliver(int pair, int length)
+    private void Deliver(int pair, int length, HashOutcome outcome)
     {
         var ring = _seams.Roles.Receiveq(pair);
         if (!_rings.TryGetValue(ring, out var q) || TryPop(q) is not { } chain)
@@ -258,9 +309,10 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             _counters.CountDropped();
             return;
         }
-        // The packet is the frame behind a fresh header, written over the transmit header in place.
+        // The packet is the frame behind a fresh header, written over the transmit header in place (both are the same size).
         var packet = _frame.AsSpan(0, length);
-        _seams.Receive.WriteHeader(packet[..SplitRing.NetHeaderSize]);
+        _seams.Receive.WriteHeader(packet[.._header]);
+        if (Scaling is { ReportsHash: true }) _seams.Receive.WriteHash(packet[.._header], outcome);
         if (chain.WritableLength < packet.Length)
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");

@@ -1,3 +1,7 @@
+using System.Buffers.Binary;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Rss;
+
 namespace VirtioMq.Reference.Net;
 
 /// <summary>How a frame is written into a receive buffer and reported used.</summary>
@@ -5,6 +9,9 @@ public interface IReceiveRules
 {
     /// <summary>Writes the virtio-net header in front of a received frame.</summary>
     void WriteHeader(Span<byte> header);
+
+    /// <summary>Fills hash_value and hash_report of a 20-byte header (HASH_REPORT negotiated, §5.1.9.4.5).</summary>
+    void WriteHash(Span<byte> header, HashOutcome outcome);
 
     /// <summary>The used length for a buffer the device wrote <paramref name="written"/> bytes into.</summary>
     uint UsedLength(int written);
@@ -23,6 +30,14 @@ public sealed class ReceiveRules : IReceiveRules
     {
         header.Clear();
         header[NumBuffersOffset] = 1;
+    }
+
+    // NONE when no hash was computed, and then no value either (§5.1.9.4.5); padding_reserved stays 0.
+    public void WriteHash(Span<byte> header, HashOutcome outcome)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(header[NetHeader.HashValueOffset..], outcome.Hashed ? outcome.Value : 0);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[NetHeader.HashReportOffset..], (ushort)outcome.Report);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[(NetHeader.HashReportOffset + 2)..], 0);
     }
 
     // §2.7.8.2: the used length is every byte written, the header included.

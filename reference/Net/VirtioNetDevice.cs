@@ -24,6 +24,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
     private readonly DeviceSeams _seams;
     private DeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
+    private readonly ReceiveScaling _scaling = new();
 
     /// <summary>A device with the loopback data plane over the same memory: the whole device in one object.</summary>
     public VirtioNetDevice(ReferenceOptions options, GuestMemory memory)
@@ -34,7 +35,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         _memory = memory;
         _seams = DeviceSeams.For(options);
         DeviceFeatures = _seams.Offer.Features(options.Multiqueue);
-        _dataPlane = new LoopbackDataPlane(memory, options, Note);
+        _dataPlane = new LoopbackDataPlane(memory, options, Note) { Scaling = _scaling };
         _dataPlane.UsedBufferNotification += vq => UsedBufferNotification?.Invoke(vq);
     }
 
@@ -106,6 +107,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         DefaultMac.CopyTo(cfg);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.StatusOffset..], NetConfig.StatusLinkUp);
         BinaryPrimitives.WriteUInt16LittleEndian(cfg[NetConfig.MaxVirtqueuePairsOffset..], _seams.Offer.MaxVirtqueuePairs(_options.MaxPairs));
+        _seams.Offer.WriteHashLimits(cfg, ReceiveScaling.DeviceLimits);
         destination.Clear();
         if (offset < 0 || offset >= cfg.Length) return;
         var n = Math.Min(destination.Length, cfg.Length - offset);
@@ -122,9 +124,34 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
             throw new ArgumentOutOfRangeException(nameof(registers), registers.Size, $"queue size is at most {_options.QueueMaxSize}");
         // Stryker restore all
         _registers[vq] = registers;
-        // Stryker disable once all : out of reach: a driver sets its queues up before DRIVER_OK (§3.1.1 step 7); only a re-enable after a queue reset (RING_RESET, not offered) comes later
+        // A driver sets its queues up before DRIVER_OK (§3.1.1 step 7); only a re-enable after a queue reset comes later.
         if ((Status & DeviceStatus.DriverOk) != 0) Activate(vq);
     }
+
+    /// <summary>
+    /// Resets one virtqueue (VIRTIO_F_RING_RESET, §2.6.1): the device stops using it at once and forgets its registers,
+    /// so it neither serves nor notifies it (§2.6.1.1.1) until <see cref="ConfigureQueue"/> enables it again from the
+    /// default state. Without RING_RESET negotiated the request is ignored.
+    /// </summary>
+    public void ResetQueue(int vq)
+    {
+        if (!Negotiated.Has(FeatureBit.RingReset))
+        {
+            Note($"queue_reset of virtqueue {vq} without VIRTIO_F_RING_RESET negotiated; ignored");
+            return;
+        }
+        _registers.Remove(vq);
+        _seams.Lifecycle.ResetQueue(vq, StopQueue);
+    }
+
+    private void StopQueue(int vq)
+    {
+        if (RoleOf(vq) == QueueRole.Control) _controlq = null;
+        else if (vq < 2 * _options.MaxPairs) _dataPlane.ResetQueue(vq);
+    }
+
+    /// <summary>queue_enable as a transport shows it: set up and not reset since.</summary>
+    public bool QueueEnabled(int vq) => _registers.ContainsKey(vq);
 
     /// <summary>The driver's available buffer notification (a kick) for one virtqueue.</summary>
     public void Notify(int vq)
@@ -159,7 +186,13 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         _dataPlane.Reset();
     }
 
-    void IResetSteps.ForgetMultiqueueState() => CurrentPairs = 1;
+    void IResetSteps.ForgetMultiqueueState()
+    {
+        CurrentPairs = 1;
+        _scaling.Forget();
+    }
+
+    ReceiveScaling IControlTarget.Scaling => _scaling;
 
     private bool AcceptFeatures()
     {
@@ -174,6 +207,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
             return false;
         }
         Negotiated = f;
+        _scaling.Negotiated = f;
         return true;
     }
 

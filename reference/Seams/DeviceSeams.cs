@@ -17,6 +17,7 @@ namespace VirtioMq.Reference.Seams;
 /// <param name="Transmit">How a transmitq's buffers are taken and returned (§5.1.9.5.6, vhost-user ring states).</param>
 /// <param name="Steering">Which receiveq a looped-back frame lands on (automatic receive steering, §5.1.9.5.6).</param>
 /// <param name="Receive">How a frame is written into a receive buffer (§5.1.9.4).</param>
+/// <param name="Hashing">The hash a received frame gets and the receiveq RSS picks for it (§5.1.9.4.3, §5.1.9.5.7.3).</param>
 /// <param name="VhostUser">The back-end's answers to vhost-user messages that shape its rings.</param>
 public sealed record DeviceSeams(
     IQueueRoles Roles,
@@ -27,13 +28,14 @@ public sealed record DeviceSeams(
     ITransmitRules Transmit,
     IReceiveSteering Steering,
     IReceiveRules Receive,
-    IVhostUserRules VhostUser)
+    IVhostUserRules VhostUser,
+    IPacketHashing Hashing)
 {
     /// <summary>The healthy device: every seam holds the part the spec describes.</summary>
     public static DeviceSeams Healthy() => new(
         NetQueueRoles.Instance, NetDeviceOffer.Instance, DeviceLifecycle.Instance, ControlCommands.Instance,
         SplitRingRules.Instance, TransmitRules.Instance, new AutomaticReceiveSteering(), ReceiveRules.Instance,
-        VhostUserRules.Instance);
+        VhostUserRules.Instance, PacketHashing.Instance);
 
     /// <summary>The seams of a device built with <paramref name="options"/>: healthy, then each deviation plugged in, in order.</summary>
     public static DeviceSeams For(ReferenceOptions options)

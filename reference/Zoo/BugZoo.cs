@@ -33,6 +33,7 @@ public static class BugZoo
     // Over vhost-user the front-end (QEMU, or this suite) owns status, features, config space and the controlq:
     // a back-end never sees them, so bugs there cannot be reproduced by one.
     private const string FrontEndOwned = "the controlq, status, features and config space belong to the vhost-user front-end, not the back-end";
+    private const string NoRss = "RSS and hash reporting live in the front-end's controlq; the vhost-user protocol carries no RSS configuration to a back-end";
     private const string ProtocolOnly = "a vhost-user protocol bug: the in-process device has no messages (it runs in the test process over a real socket instead)";
 
     public static IReadOnlyList<ZooVariant> Variants { get; } =
@@ -104,6 +105,21 @@ public static class BugZoo
                 "a transmit path that drops the frames of a ring above the pairs in use and forgets to return their buffers; the symptom a Linux guest meets when it " +
                 "transmits on every queue between DRIVER_OK and its VQ_PAIRS_SET after a restore (issue 13, class 9): the transmit queue stalls for want of descriptors"),
             Rule.RingUsedDefReturnsBuffers, Rule.VuRingDisabledTxDiscard),
+        new(DeviceFault.RssConfigNotApplied, new("QEMU virtio-net", "virtio_net_commit_rss_config; \"virtio-net: Return an error when vhost cannot enable RSS\" (A. Odaki, 2023-10-08)",
+                "with vhost and no eBPF program, RSS was offered and RSS_CONFIG acked OK, but packets went on being steered by the back-end as before"),
+            Rule.NetRssDevQueueSelection, null, NoRss),
+        new(DeviceFault.RssRefusalDisables, new("QEMU virtio-net", "7.2.22 and 10.0.2 virtio_net_handle_mq (read by this suite, docs/qemu.md)",
+                "every multiqueue command disables RSS before it is validated, so a refused RSS_CONFIG leaves automatic steering in force"),
+            Rule.RobustRssRefusalKeepsConfig, null, NoRss),
+        new(DeviceFault.RssTableStride, new("QEMU ebpf RSS", "ba6bb2ec953f (\"ebpf: Fix indirections table setting\"), fixing 333b3e5fab75",
+                "the 16-bit table entries were copied packed into 8-byte map slots, so slot i held entry 4i and most hashes steered to the wrong queue"),
+            Rule.NetRssDevQueueSelection, null, NoRss),
+        new(DeviceFault.HashReportUninitialised, new("QEMU virtio-net", "\"virtio-net: Initialize hash reporting values\" (9.2, fixing e22f0603fb2f); 7.2.22 seen by this suite",
+                "with HASH_REPORT negotiated and nothing hashed, hash_value and hash_report carried whatever the buffer held instead of NONE"),
+            Rule.NetHashDefInitiallyDisabled, null, NoRss),
+        new(DeviceFault.QueueResetKeepsServing, new("QEMU virtio-net", "issue #1451 (\"virtio_net: just purge tx when dev/queue reset\", X. Zhuo, 2023), fixing 7dc6be52",
+                "a queue being reset went on being used: the transmit completion pulled new buffers from the ring the driver was resetting"),
+            Rule.CoreVqresetDevStop, null, "the vhost-user protocol has no per-ring reset: a front-end stops the ring with GET_VRING_BASE (vu.ring.stop-on-get-base)"),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

@@ -19,11 +19,13 @@ public abstract class DeviceOfferDecorator(IDeviceOffer inner) : IDeviceOffer
 {
     public virtual FeatureSet Features(bool multiqueue) => inner.Features(multiqueue);
     public virtual ushort MaxVirtqueuePairs(int maxPairs) => inner.MaxVirtqueuePairs(maxPairs);
+    public virtual void WriteHashLimits(Span<byte> config, VirtioMq.Spec.Rss.RssLimits limits) => inner.WriteHashLimits(config, limits);
 }
 
 public abstract class DeviceLifecycleDecorator(IDeviceLifecycle inner) : IDeviceLifecycle
 {
     public virtual void Kick(int vq, DeviceStatus status, IKickSteps device) => inner.Kick(vq, status, device);
+    public virtual void ResetQueue(int vq, Action<int> stop) => inner.ResetQueue(vq, stop);
     public virtual void Reset(IResetSteps device) => inner.Reset(device);
     public virtual void Started() => inner.Started();
 }
@@ -53,8 +55,15 @@ public abstract class ReceiveSteeringDecorator(IReceiveSteering inner) : IReceiv
 public abstract class ReceiveRulesDecorator(IReceiveRules inner) : IReceiveRules
 {
     public virtual void WriteHeader(Span<byte> header) => inner.WriteHeader(header);
+    public virtual void WriteHash(Span<byte> header, VirtioMq.Spec.Rss.HashOutcome outcome) => inner.WriteHash(header, outcome);
     public virtual uint UsedLength(int written) => inner.UsedLength(written);
     public virtual int Copies => inner.Copies;
+}
+
+public abstract class PacketHashingDecorator(IPacketHashing inner) : IPacketHashing
+{
+    public virtual VirtioMq.Spec.Rss.HashOutcome Hash(ReadOnlySpan<byte> frame, NetHashTypes enabled, byte[] key) => inner.Hash(frame, enabled, key);
+    public virtual int Select(VirtioMq.Spec.Rss.RssConfig config, VirtioMq.Spec.Rss.HashOutcome outcome) => inner.Select(config, outcome);
 }
 
 public abstract class VhostUserRulesDecorator(IVhostUserRules inner) : IVhostUserRules
@@ -77,5 +86,6 @@ public class ControlTargetView(IControlTarget device) : IControlTarget
     public int MaxPairs => device.MaxPairs;
     public int CurrentPairs => device.CurrentPairs;
     public virtual void SetPairs(int pairs) => device.SetPairs(pairs);
+    public virtual ReceiveScaling Scaling => device.Scaling;
     public void Note(string message) => device.Note(message);
 }

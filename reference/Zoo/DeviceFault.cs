@@ -64,6 +64,16 @@ public enum DeviceFault
     IdxWrapStall,
     /// <summary>A transmitq above the pairs in use is drained and its frames dropped, but its buffers are never returned used.</summary>
     DisabledTxKept,
+    /// <summary>RSS_CONFIG is acked OK and its pairs put in use, but automatic steering goes on deciding.</summary>
+    RssConfigNotApplied,
+    /// <summary>Any multiqueue command switches RSS off before it is validated: a refused RSS_CONFIG leaves automatic steering.</summary>
+    RssRefusalDisables,
+    /// <summary>The indirection table is read at 4 × the index: slot i holds entry 4i, the slots past the table read 0.</summary>
+    RssTableStride,
+    /// <summary>With no hash computed, hash_value and hash_report keep stale contents instead of NONE.</summary>
+    HashReportUninitialised,
+    /// <summary>A virtqueue reset reads back done, but the device goes on using the ring.</summary>
+    QueueResetKeepsServing,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -140,6 +150,11 @@ public static class DeviceFaults
         DeviceFault.DropsFirstFrame => "drops-first-frame",
         DeviceFault.IdxWrapStall => "idx-wrap-stall",
         DeviceFault.DisabledTxKept => "disabled-tx-kept",
+        DeviceFault.RssConfigNotApplied => "rss-config-not-applied",
+        DeviceFault.RssRefusalDisables => "rss-refusal-disables",
+        DeviceFault.RssTableStride => "rss-table-stride",
+        DeviceFault.HashReportUninitialised => "hash-report-uninitialised",
+        DeviceFault.QueueResetKeepsServing => "queue-reset-keeps-serving",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -16,9 +16,10 @@ public static class FrameJudgement
     /// <param name="contents">The whole receive buffer (zeroed when posted), header first.</param>
     /// <param name="usedLength">The len the device put in the used ring for it.</param>
     /// <param name="sent">The Ethernet frame the driver sent, without its header.</param>
-    public static Violation? Judge(ReadOnlySpan<byte> contents, uint usedLength, ReadOnlySpan<byte> sent, int rxPair)
+    /// <param name="headerSize">The virtio-net header size negotiated (§5.1.9).</param>
+    public static Violation? Judge(ReadOnlySpan<byte> contents, uint usedLength, ReadOnlySpan<byte> sent, int rxPair, int headerSize = SplitRing.NetHeaderSize)
     {
-        var hdr = SplitRing.NetHeaderSize;
+        var hdr = headerSize;
         var where = $"receiveq{rxPair}";
         var frame = contents.Length >= hdr ? contents[hdr..] : [];
         if (frame.Length < sent.Length || !frame[..sent.Length].SequenceEqual(sent))

@@ -30,6 +30,7 @@ public sealed partial record MqDeviceModel(
         CurrentPairs = 1,
         PairsSetSinceReset = false,
         Rss = null,
+        RssSteers = false,
         Hash = null,
     };
 
@@ -52,7 +53,7 @@ public sealed partial record MqDeviceModel(
     {
         if (!Live || !MultiqueueNegotiated || n < NetControl.VqPairsMin || n > MaxPairs) return (this, NetAck.Err);
         // The last multiqueue command decides the mode (§5.1.9.5.5): automatic steering replaces RSS.
-        return (this with { CurrentPairs = n, PairsSetSinceReset = true, Rss = null }, NetAck.Ok);
+        return (this with { CurrentPairs = n, PairsSetSinceReset = true, RssSteers = false }, NetAck.Ok);
     }
 
     /// <summary>Which requirement an ERR/OK answer to VQ_PAIRS_SET(n) is judged by, when it differs from the model.</summary>
@@ -95,7 +96,7 @@ public sealed partial record MqDeviceModel(
                 : new Violation(Rule.NetTxDefSent,
                     $"frame lost: sent on transmitq{txPair} (vq {NetQueueLayout.Transmitq(txPair)}), usable with virtqueue_pairs={CurrentPairs}, it never came back on any receiveq " +
                     "(a device that uses another queue layout, receive and transmit swapped, looks the same)"));
-        else if (rxPair != txPair && MultiqueueNegotiated && Rss is null)
+        else if (rxPair != txPair && MultiqueueNegotiated && !RssSteers)
             v.Add(new Violation(Rule.NetMqDevFollowTx, $"frame sent on transmitq{txPair} came back on receiveq{rxPair}, not receiveq{txPair}"));
         return v;
     }

@@ -36,6 +36,13 @@ public static class PacketHash
         return exReading == plain ? [plain] : [plain, exReading];
     }
 
+    /// <summary>
+    /// The plain reading for any frame, for a device that must pick one answer: what the spec leaves open is read the
+    /// simplest way (a VLAN-tagged or truncated packet is hashed by what could be read, or not at all).
+    /// </summary>
+    public static HashOutcome PlainReading(ReadOnlySpan<byte> frame, NetHashTypes enabled, ReadOnlySpan<byte> key) =>
+        PacketHeaders.Read(frame, out _) is { } headers ? Outcome(headers, enabled, key, exTypesApply: headers.HasExtensionHeaders) : HashOutcome.NotHashed;
+
     private static HashOutcome Outcome(PacketHeaders p, NetHashTypes on, ReadOnlySpan<byte> key, bool exTypesApply)
     {
         if (p.IpVersion == 4)

@@ -49,6 +49,9 @@ public sealed class FaultyPciRegisters(IVirtioPciRegisters inner, PciFault fault
 
     public bool QueueEnabled(int vq) => fault == PciFault.QueueEnableSurvivesReset && _enabledBeforeReset.Contains(vq) || inner.QueueEnabled(vq);
 
+    public void WriteQueueReset(int vq) => inner.WriteQueueReset(vq);
+    public bool QueueResetting(int vq) => inner.QueueResetting(vq);
+
     public ushort SetupQueue(int vq, QueueRegisters registers, ushort vector)
     {
         _enabled.Add(vq);

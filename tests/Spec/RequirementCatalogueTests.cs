@@ -105,7 +105,7 @@ public sealed class RequirementCatalogueTests
             Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected, Rule.RobustMqPairsSetWithoutMqRejected,
             Rule.RobustCtrlUnknownCommandRejected, Rule.RobustCtrlMalformedSurvives, Rule.RobustRingMalformedChainRefused,
             Rule.RobustRingQueueOutsideMemoryRefused, Rule.RobustRingDisabledTxReturned,
-            Rule.RobustFeatInvalidSubsetRefused,
+            Rule.RobustFeatInvalidSubsetRefused, Rule.RobustRssInvalidConfigRefused, Rule.RobustRssRefusalKeepsConfig,
         }));
         Assert.Multiple(() =>
         {

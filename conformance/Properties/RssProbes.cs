@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using VirtioMq.Adapters.Driver;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Rss;
+
+namespace VirtioMq.Conformance.Properties;
+
+/// <summary>Driver steps of the RSS, hash reporting and queue reset checks, with the model's judgement attached.</summary>
+public static class RssProbes
+{
+    /// <summary>The features the RSS checks ask for: the suite's defaults, RSS, and hash reporting when <paramref name="hashReport"/>.</summary>
+    public static FeatureSet Features(NetDriver d, bool rss, bool hashReport, bool ringReset = false)
+    {
+        if (d.Offered.IsEmpty) d.BeginNegotiation();
+        var offered = d.Offered;
+        var f = NetDriver.DefaultRequest;
+        if (rss) f = f.With(FeatureBit.NetRss);
+        if (hashReport) f = f.With(FeatureBit.NetHashReport);
+        if (ringReset) f = f.With(FeatureBit.RingReset);
+        return Generators.Close(f.Intersect(offered));
+    }
+
+    /// <summary>
+    /// Sends one packet and judges where it came back (<see cref="Rule.NetRssDevQueueSelection"/> while RSS steers) and,
+    /// with HASH_REPORT, the hash it carries (<see cref="Rule.NetHashReportDef"/>). Returns the frame received, or null
+    /// when the device dropped it and <paramref name="mayDrop"/> says it may.
+    /// </summary>
+    public static ReceivedFrame? Send(NetDriver d, MqDeviceModel model, RssSend send, string context, Func<int, bool>? mayDrop = null)
+    {
+        var frame = send.Frame();
+        var expected = model.ExpectedRssPairs(frame);
+        // A packet RSS sends to a queue being reset must be dropped (§5.1.9.5.7.3); where the spec allows two queues, one reset suffices.
+        var dropAllowed = expected is not null && mayDrop is not null && expected.Any(mayDrop);
+        var dropOwed = expected is not null && mayDrop is not null && expected.All(mayDrop);
+        var got = d.SendAndReceive(send.TxPair, frame, dropAllowed ? d.Device.SettleTime : d.ResponseWait);
+        var where = expected is null ? "" : $" RSS puts it on receiveq{string.Join(" or receiveq", expected.Order())}";
+        if (got is null)
+        {
+            if (dropAllowed) return null;
+            throw Expect.Violated(Rule.NetTxDefSent, $"{context}: {send}: the frame never came back on any receiveq;{where}");
+        }
+        if (expected is not null)
+        {
+            var rx = got.Pair;
+            if (dropOwed || mayDrop?.Invoke(rx) == true)
+                throw Expect.Violated(Rule.NetRssDevDropOnVqReset, $"{context}: {send}: delivered on receiveq{rx}, but RSS names receiveq{string.Join("/", expected)}, which is being reset: the device must drop it");
+            Expect.That(expected.Contains(rx), Rule.NetRssDevQueueSelection,
+                $"{context}: {send}: came back on receiveq{rx};{where} (hash {Describe(model.ExpectedHash(frame))})");
+        }
+        if (model.HashReportNegotiated) JudgeHash(model, frame, got, $"{context}: {send}");
+        return got;
+    }
+
+    /// <summary>The hash_value and hash_report of a received frame against every outcome the spec allows.</summary>
+    public static void JudgeHash(MqDeviceModel model, byte[] frame, ReceivedFrame got, string what)
+    {
+        if (model.ExpectedHash(frame) is not { } outcomes || got.Header.Length < NetHeader.HashSize) return;
+        var value = BinaryPrimitives.ReadUInt32LittleEndian(got.Header.AsSpan(NetHeader.HashValueOffset));
+        var report = (NetHashReport)BinaryPrimitives.ReadUInt16LittleEndian(got.Header.AsSpan(NetHeader.HashReportOffset));
+        var match = outcomes.Any(o => o.Report == report && (!o.Hashed || o.Value == value));
+        var rule = model.HashParameters.Types == NetHashTypes.None ? Rule.NetHashDefInitiallyDisabled : Rule.NetHashReportDef;
+        var (types, key) = model.HashParameters;
+        Expect.That(match, rule,
+            $"{what}: header reports {(report == NetHashReport.None ? "NONE" : $"{report} 0x{value:x8}")} (hash_report {(ushort)report}), expected {Describe(outcomes)} " +
+            $"with hash_types {types} and key {Convert.ToHexString(key)}");
+    }
+
+    private static string Describe(IReadOnlyList<HashOutcome>? outcomes) =>
+        outcomes is null ? "left open by the spec" : string.Join(" or ", outcomes);
+
+    /// <summary>Sends RSS_CONFIG and returns the model after it; a valid one answered ERR breaks net.rss.def.offer.</summary>
+    public static MqDeviceModel Configure(NetDriver d, MqDeviceModel model, RssConfig config, RssLimits limits)
+    {
+        var ack = d.RssConfigure(config);
+        var (next, expected) = model.RssConfigure(config, limits);
+        Expect.That(ack == expected || expected == NetAck.Err, Rule.NetRssDefOffer,
+            $"RSS_CONFIG({config}) is valid for {limits}, yet the device answered {ack}: a device offering RSS takes configurable parameters");
+        return ack == NetAck.Ok ? next : model;
+    }
+}

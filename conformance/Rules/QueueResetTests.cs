@@ -1,0 +1,108 @@
+using FsCheck;
+using FsCheck.Fluent;
+using VirtioMq.Adapters.Devices.Capabilities;
+using VirtioMq.Conformance.Infrastructure;
+using VirtioMq.Conformance.Properties;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Rss;
+
+namespace VirtioMq.Conformance.Rules;
+
+/// <summary>
+/// Per-virtqueue reset (VIRTIO_F_RING_RESET, §2.6.1) of a receiveq while traffic flows on the others: the device leaves the
+/// reset queue alone, RSS drops what it names for it (§5.1.9.5.7.3), automatic steering picks another queue (§5.1.9.5.6.2),
+/// and the queue enabled again works from its default state.
+/// </summary>
+[TestFixture, Category("Virtqueue reset")]
+public sealed class QueueResetTests
+{
+    public sealed record ResetCase(int Pairs, int ResetPair, RssConfig? Rss, RssSend[] During, RssSend[] After)
+    {
+        public override string ToString() =>
+            $"{Pairs} pair(s) {(Rss is null ? $"by VQ_PAIRS_SET({Pairs})" : $"by RSS_CONFIG({Rss})")}, receiveq{ResetPair} reset; during: " +
+            $"{string.Join("; ", During.Select(x => x.ToString()))}; after re-enabling it: {string.Join("; ", After.Select(x => x.ToString()))}";
+    }
+
+    private static Gen<ResetCase> Cases(SuiteContext ctx, RssLimits? limits)
+    {
+        var facts = DeviceFacts.Of(ctx);
+        var maxPairs = Math.Min(facts.MaxPairs, 8);
+        return from pairs in Gen.Choose(Math.Min(2, maxPairs), maxPairs)
+               from k in Gen.Choose(1, pairs)
+               from rss in limits is null ? Gen.Constant(false) : Gen.Elements(false, true)
+               from table in RssGenerators.Table(pairs, Math.Min(limits?.MaxIndirectionTableLength ?? 1, 128))
+               from key in RssGenerators.Key
+               from during in RssGenerators.Sends(pairs, 3, 10)
+               from after in RssGenerators.Sends(pairs, 2, 6)
+               let types = (NetHashTypes.IPv4 | NetHashTypes.TcpV4 | NetHashTypes.UdpV4 | NetHashTypes.IPv6 | NetHashTypes.TcpV6 | NetHashTypes.UdpV6) & (limits?.SupportedHashTypes ?? 0)
+               select new ResetCase(pairs, k, rss ? new RssConfig(types, 0, table, (ushort)pairs, key) : null, during, after);
+    }
+
+    public static Property ReceiveqReset(SuiteContext ctx)
+    {
+        var facts = DeviceFacts.Of(ctx);
+        if (!facts.Offered.Has(FeatureBit.RingReset)) Suite.NotApplicable($"{ctx.Device}: the device does not offer VIRTIO_F_RING_RESET");
+        Needs.Require<IQueueReset>(ctx, "the device's transport offers no per-queue reset");
+        RssLimits? limits = null;
+        if (facts.Offered.Has(FeatureBit.NetRss))
+        {
+            using var s = ctx.Open();
+            s.Driver.BeginNegotiation();
+            limits = s.Driver.ReadRssLimits();
+        }
+        return Prop.ForAll(Arb.From(Cases(ctx, limits)), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            Probes.Initialize(d, RssProbes.Features(d, rss: c.Rss is not null, hashReport: false, ringReset: true), c.Pairs);
+            if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
+            var model = PairsRangeTests.Model(d);
+            model = c.Rss is { } rss ? RssProbes.Configure(d, model, rss, limits!) : Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
+            var vq = NetQueueLayout.Receiveq(c.ResetPair);
+            var old = d.Queue(vq);
+            var outcome = d.ResetQueue(vq);
+            var usedBefore = old.DeviceUsedIdx;
+            if (s.Device.Capabilities.Has<IPciTransport>())
+                Expect.That(!outcome.EnabledAfter, Rule.XportPciDevQueueReset, $"{c}: queue_reset read back 0 but queue_enable of vq {vq} still reads 1");
+            foreach (var send in c.During)
+            {
+                if (c.Rss is not null)
+                {
+                    RssProbes.Send(d, model, send, $"receiveq{c.ResetPair} reset", p => p == c.ResetPair);
+                    continue;
+                }
+                var frame = send.Frame();
+                var got = d.SendAndReceive(send.TxPair, frame, d.Device.SettleTime);
+                // Automatic steering should pick another queue; with every other queue there, a drop misses that SHOULD.
+                if (got is null)
+                    Expect.That(false, Rule.NetMqDevReselectOnVqReset, $"{c}: {send} was dropped while receiveq{c.ResetPair} was being reset, though {c.Pairs - 1} other receiveq(s) were in use");
+            }
+            // Nothing the device did may show on the reset ring: it must neither execute requests from it nor notify it.
+            Expect.That(old.DeviceUsedIdx == usedBefore, Rule.CoreVqresetDevStop,
+                $"{c}: the used idx of the reset receiveq{c.ResetPair} moved from {usedBefore} to {old.DeviceUsedIdx} after the reset");
+            d.ClearReceived();
+            d.ReenableQueue(vq);
+            foreach (var send in c.After)
+            {
+                try
+                {
+                    if (c.Rss is not null) RssProbes.Send(d, model, send, $"receiveq{c.ResetPair} enabled again");
+                    else _ = d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait)
+                        ?? throw Expect.Violated(Rule.NetTxDefSent, $"{c}: {send}: the frame never came back after receiveq{c.ResetPair} was enabled again");
+                }
+                catch (ConformanceViolationException e) when (e.Violation.RequirementId == Rule.NetTxDefSent)
+                {
+                    // A frame for the queue enabled again that never lands: the device did not start it from its default state.
+                    throw Expect.Violated(Rule.CoreVqresetDevStateDefault, $"{e.Violation.Message} (a device that resumed the queue at its old indices, {usedBefore}, instead of 0 loses it)");
+                }
+            }
+        });
+    }
+
+    public static readonly SuiteCheck Receiveq = new(nameof(A_receiveq_reset_while_traffic_flows_is_left_alone_and_restarts_clean), ReceiveqReset,
+        [Rule.CoreVqresetDevStop, Rule.CoreVqresetDevStateDefault, Rule.NetRssDevDropOnVqReset, Rule.NetMqDevReselectOnVqReset, Rule.XportPciDevQueueReset,
+         Rule.NetRssDevQueueSelection, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 30);
+
+    [Test, Check]
+    public void A_receiveq_reset_while_traffic_flows_is_left_alone_and_restarts_clean() => Suite.Verify(Receiveq);
+}
