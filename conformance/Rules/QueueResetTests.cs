@@ -101,7 +101,7 @@ public sealed class QueueResetTests
 
     public static readonly SuiteCheck Receiveq = new(nameof(A_receiveq_reset_while_traffic_flows_is_left_alone_and_restarts_clean), ReceiveqReset,
         [Rule.CoreVqresetDevStop, Rule.CoreVqresetDevStateDefault, Rule.NetRssDevDropOnVqReset, Rule.NetMqDevReselectOnVqReset, Rule.XportPciDevQueueReset,
-         Rule.NetRssDevQueueSelection, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 30);
+         Rule.NetRssDevQueueSelection, Rule.NetTxDefSent, Rule.NetMqDefVqPairsSet, Rule.NetRssDefOffer], [Plane.Control, Plane.Data], 30);
 
     [Test, Check]
     public void A_receiveq_reset_while_traffic_flows_is_left_alone_and_restarts_clean() => Suite.Verify(Receiveq);

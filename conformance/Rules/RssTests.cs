@@ -238,13 +238,15 @@ public sealed class RssTests
         [Plane.Control, Plane.Data], 40);
 
     public static readonly SuiteCheck Reports = new(nameof(Hash_reporting_follows_HASH_CONFIG), HashReporting,
-        [Rule.NetHashDevConfigCommand, Rule.NetHashDefInitiallyDisabled, Rule.NetHashReportDef, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 30);
+        [Rule.NetHashDevConfigCommand, Rule.NetHashDefInitiallyDisabled, Rule.NetHashReportDef, Rule.NetHashDefIpv4, Rule.NetHashDefIpv6, Rule.NetHashDefIpv6Ex,
+         Rule.NetTxDefSent], [Plane.Control, Plane.Data], 30);
 
     public static readonly SuiteCheck Refusals = new(nameof(Invalid_RSS_configurations_are_refused_and_change_nothing), InvalidConfigRefused,
         [Rule.RobustRssInvalidConfigRefused, Rule.RobustRssRefusalKeepsConfig, Rule.NetRssDefOffer, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 24);
 
     public static readonly SuiteCheck Forgotten = new(nameof(Reset_forgets_RSS_and_hashing), ResetForgetsRss,
-        [Rule.NetMqDevRxQ1AfterReset, Rule.NetHashDefInitiallyDisabled, Rule.NetRssDefOffer, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 12);
+        [Rule.NetMqDevRxQ1AfterReset, Rule.NetHashDefInitiallyDisabled, Rule.NetRssDefOffer, Rule.NetTxDefSent, Rule.NetHashReportDef,
+         Rule.NetHashDefIpv4, Rule.NetHashDefIpv6, Rule.NetHashDefIpv6Ex], [Plane.Control, Plane.Data], 12);
 
     [Test, Check]
     public void RSS_and_hash_configuration_fields_are_in_range() => Suite.Verify(Fields);
