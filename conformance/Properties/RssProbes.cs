@@ -98,7 +98,8 @@ public static class RssProbes
     {
         var ack = d.RssConfigure(config);
         var (next, expected) = model.RssConfigure(config, limits);
-        Expect.That(ack == expected || expected == NetAck.Err, Rule.NetRssDefOffer,
+        // With HASH_REPORT too, RSS_CONFIG is the command the device must support to configure the reported hash (§5.1.9.4.3).
+        Expect.That(ack == expected || expected == NetAck.Err, d.Negotiated.Has(FeatureBit.NetHashReport) ? Rule.NetHashDevMustSupportCommand : Rule.NetRssDefOffer,
             $"RSS_CONFIG({config}) is valid for {limits}, yet the device answered {ack}: a device offering RSS takes configurable parameters");
         return ack == NetAck.Ok ? next : model;
     }

@@ -230,11 +230,62 @@ public sealed class RssTests
         });
     }
 
+    public sealed record LastCommandCase(RssConfig Config, int Pairs, RssSend[] Sends)
+    {
+        public override string ToString() =>
+            $"RSS_CONFIG({Config}) with every entry on receiveq{Config.MaxTxVq}, VQ_PAIRS_SET({Pairs}), then {string.Join("; ", Sends.Select(x => x.ToString()))}, then the RSS_CONFIG again and the same packets";
+    }
+
+    /// <summary>
+    /// With MQ and RSS both negotiated the last multiqueue command decides (§5.1.9.5.5): VQ_PAIRS_SET after RSS_CONFIG hands
+    /// steering back to automatic mode (nothing lands above the new pairs, where the table pointed), and RSS_CONFIG after it
+    /// takes it back (every packet where the table says).
+    /// </summary>
+    public static Property LastCommandWins(SuiteContext ctx)
+    {
+        RequireOffer(ctx, FeatureBit.NetRss);
+        if (!Offers(ctx, FeatureBit.NetMq)) Suite.NotApplicable($"{ctx.Device}: the device offers RSS without MQ: there is no second multiqueue mode");
+        var limits = Limits(ctx);
+        var top = Math.Min(limits.MaxPairs, Generators.TrafficPairs);
+        if (top < 2) Suite.NotApplicable($"{ctx.Device}: one queue pair: the modes cannot be told apart");
+        var gen = from config in RssGenerators.Config(limits, top).Where(c => c.MaxTxVq >= 2)
+                  from pairs in Gen.Choose(1, config.MaxTxVq - 1)
+                  from sends in RssGenerators.Sends(pairs, 2, 8)
+                  select new LastCommandCase(config with { IndirectionTable = [.. config.IndirectionTable.Select(_ => (ushort)(config.MaxTxVq - 1))], UnclassifiedQueue = (ushort)(config.MaxTxVq - 1) }, pairs, sends);
+        return Prop.ForAll(Arb.From(gen), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            Probes.Initialize(d, RssProbes.Features(d, rss: true, hashReport: false), c.Config.MaxTxVq);
+            var model = RssProbes.Configure(d, PairsRangeTests.Model(d), c.Config, limits);
+            model = Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
+            foreach (var send in c.Sends)
+            {
+                var got = d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait)
+                    ?? throw Expect.Violated(Rule.NetTxDefSent, $"{c}: {send}: the frame never came back after VQ_PAIRS_SET({c.Pairs})");
+                Expect.That(got.Pair <= c.Pairs, Rule.NetMqDefLastCommandWins,
+                    $"{c}: {send} came back on receiveq{got.Pair} after VQ_PAIRS_SET({c.Pairs}): the RSS table sent before it still steers (the last command decides the mode)");
+            }
+            model = RssProbes.Configure(d, model, c.Config, limits);
+            foreach (var send in c.Sends)
+            {
+                try
+                {
+                    RssProbes.Send(d, model, send, $"RSS_CONFIG sent again after VQ_PAIRS_SET({c.Pairs})");
+                }
+                catch (ConformanceViolationException e) when (e.Violation.RequirementId == Rule.NetRssDevQueueSelection)
+                {
+                    throw Expect.Violated(Rule.NetMqDefLastCommandWins, $"{e.Violation.Message}: RSS_CONFIG after VQ_PAIRS_SET did not bring RSS back");
+                }
+            }
+        });
+    }
+
     public static readonly SuiteCheck Fields = new(nameof(RSS_and_hash_configuration_fields_are_in_range), ConfigFields,
         [Rule.NetCfgDevRssKeySize, Rule.NetCfgDevRssTableLen, Rule.NetHashDefTypes], [Plane.Control], 1);
 
     public static readonly SuiteCheck Steers = new(nameof(RSS_steers_every_packet_through_the_indirection_table), Steering,
-        [Rule.NetRssDevQueueSelection, Rule.NetRssDefOffer, Rule.NetHashReportDef, Rule.NetHashDefIpv4, Rule.NetHashDefIpv6, Rule.NetHashDefIpv6Ex, Rule.NetTxDefSent],
+        [Rule.NetRssDevQueueSelection, Rule.NetRssDefOffer, Rule.NetHashDevMustSupportCommand, Rule.NetHashReportDef, Rule.NetHashDefIpv4, Rule.NetHashDefIpv6, Rule.NetHashDefIpv6Ex, Rule.NetTxDefSent],
         [Plane.Control, Plane.Data], 40);
 
     public static readonly SuiteCheck Reports = new(nameof(Hash_reporting_follows_HASH_CONFIG), HashReporting,
@@ -245,8 +296,15 @@ public sealed class RssTests
         [Rule.RobustRssInvalidConfigRefused, Rule.RobustRssRefusalKeepsConfig, Rule.NetRssDefOffer, Rule.NetTxDefSent], [Plane.Control, Plane.Data], 24);
 
     public static readonly SuiteCheck Forgotten = new(nameof(Reset_forgets_RSS_and_hashing), ResetForgetsRss,
-        [Rule.NetMqDevRxQ1AfterReset, Rule.NetHashDefInitiallyDisabled, Rule.NetRssDefOffer, Rule.NetTxDefSent, Rule.NetHashReportDef,
+        [Rule.NetMqDevRxQ1AfterReset, Rule.NetHashDefInitiallyDisabled, Rule.NetRssDefOffer, Rule.NetHashDevMustSupportCommand, Rule.NetTxDefSent, Rule.NetHashReportDef,
          Rule.NetHashDefIpv4, Rule.NetHashDefIpv6, Rule.NetHashDefIpv6Ex], [Plane.Control, Plane.Data], 12);
+
+    public static readonly SuiteCheck LastCommand = new(nameof(The_last_multiqueue_command_decides_the_mode), LastCommandWins,
+        [Rule.NetMqDefLastCommandWins, Rule.NetMqDefVqPairsSet, Rule.NetRssDefOffer, Rule.NetTxDefSent, Rule.NetHashDefIpv6Ex, Rule.NetHashDefIpv4, Rule.NetHashDefIpv6],
+        [Plane.Control, Plane.Data], 12);
+
+    [Test, Check]
+    public void The_last_multiqueue_command_decides_the_mode() => Suite.Verify(LastCommand);
 
     [Test, Check]
     public void RSS_and_hash_configuration_fields_are_in_range() => Suite.Verify(Fields);

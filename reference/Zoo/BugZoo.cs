@@ -120,6 +120,10 @@ public static class BugZoo
         new(DeviceFault.QueueResetKeepsServing, new("QEMU virtio-net", "issue #1451 (\"virtio_net: just purge tx when dev/queue reset\", X. Zhuo, 2023), fixing 7dc6be52",
                 "a queue being reset went on being used: the transmit completion pulled new buffers from the ring the driver was resetting"),
             Rule.CoreVqresetDevStop, null, "the vhost-user protocol has no per-ring reset: a front-end stops the ring with GET_VRING_BASE (vu.ring.stop-on-get-base)"),
+        new(DeviceFault.RssOutlivesPairsSet, new("synthetic", "-",
+                "a device that treats RSS as the master configuration: while a table is in force VQ_PAIRS_SET is acked and ignored, " +
+                "against §5.1.9.5.5's last-command rule (QEMU's virtio_net_handle_mq disables RSS at every multiqueue command for this)"),
+            Rule.NetMqDefLastCommandWins, null, NoRss),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

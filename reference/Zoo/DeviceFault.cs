@@ -74,6 +74,8 @@ public enum DeviceFault
     HashReportUninitialised,
     /// <summary>A virtqueue reset reads back done, but the device goes on using the ring.</summary>
     QueueResetKeepsServing,
+    /// <summary>While RSS steers, VQ_PAIRS_SET is acked OK and ignored: RSS and its pairs stay in force.</summary>
+    RssOutlivesPairsSet,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -155,6 +157,7 @@ public static class DeviceFaults
         DeviceFault.RssTableStride => "rss-table-stride",
         DeviceFault.HashReportUninitialised => "hash-report-uninitialised",
         DeviceFault.QueueResetKeepsServing => "queue-reset-keeps-serving",
+        DeviceFault.RssOutlivesPairsSet => "rss-outlives-pairs-set",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -48,6 +48,7 @@ public static class ZooDeviations
         DeviceFault.RssTableStride => new RssTableStride(),
         DeviceFault.HashReportUninitialised => new HashReportUninitialised(),
         DeviceFault.QueueResetKeepsServing => new QueueResetKeepsServing(),
+        DeviceFault.RssOutlivesPairsSet => new RssOutlivesPairsSet(),
         DeviceFault.QueueNumLies => new QueueNumLies(),
         DeviceFault.QueueNumOverstates => new QueueNumOverstates(),
         DeviceFault.NoMqProtocolFeature => new NoMqProtocolFeature(),

@@ -80,3 +80,15 @@ public sealed class QueueResetKeepsServing() : ZooDeviation(DeviceFault.QueueRes
         public override void ResetQueue(int vq, Action<int> stop) { }
     }
 }
+
+/// <summary>rss-outlives-pairs-set: while RSS steers, VQ_PAIRS_SET is acked OK and ignored: the table and its pairs stay in force.</summary>
+public sealed class RssOutlivesPairsSet() : ZooDeviation(DeviceFault.RssOutlivesPairsSet)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { Controlq = new Commands(seams.Controlq) };
+
+    private sealed class Commands(IControlCommands inner) : IControlCommands
+    {
+        public NetAck Execute(ControlCommand command, IControlTarget device) =>
+            device.Scaling.SteersByRss && PairsSet.Of(command) is not null ? NetAck.Ok : inner.Execute(command, device);
+    }
+}
