@@ -154,6 +154,24 @@ public sealed class VhostUserDataPlane(
         _err.Drain();
     }
 
+    /// <summary>
+    /// Resets one ring for the driver's per-queue reset (VIRTIO_F_RING_RESET): stops it with GET_VRING_BASE, the only way
+    /// vhost-user has to make a back-end leave a ring alone, and forgets it. The driver enables it again with new
+    /// addresses, which <see cref="StartQueue"/> sends from index 0; its enable state is kept, and said again then.
+    /// </summary>
+    public void ResetRing(int vq)
+    {
+        StopRing(vq);
+        Forget(vq);
+        _registers.Remove(vq);
+    }
+
+    /// <summary>Sends a ring's enable state again (after it was started anew), as QEMU does when it restarts a ring.</summary>
+    public void RestateEnable(int vq)
+    {
+        if (CanToggle && _enabled.Contains(vq)) connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, 1).Encode());
+    }
+
     /// <summary>Stops one ring (GET_VRING_BASE) and returns where the back-end says it would resume.</summary>
     public ushort? StopRing(int vq)
     {

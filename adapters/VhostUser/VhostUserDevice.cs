@@ -14,7 +14,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// is the front-end: it owns the virtio-net device model (status, features, config space, the controlq) and
 /// hands the receiveqs and transmitqs to the back-end, which is the device under test for the data plane.
 /// </summary>
-public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd
+public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueReset
 {
     public const ulong GuestBase = GuestRam.Base;
 
@@ -52,7 +52,7 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd
             _model.ControlqNotification += _ => _modelNotify.Signal();
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
             Capabilities = new DeviceCapabilities().With<IVhostUserBackEnd>(this).With<IRingSuspension>(_plane).With<IRingEnable>(_plane)
-                .With<IRingStartIndex>(_plane);
+                .With<IRingStartIndex>(_plane).With<IQueueReset>(this);
         }
         catch
         {
@@ -106,6 +106,12 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd
     public void SetupQueue(int vq, QueueRegisters registers) => _model.SetupQueue(vq, registers);
     public void Kick(int vq) => _model.Notify(vq);
 
+    public QueueResetOutcome ResetQueue(int vq, TimeSpan timeout)
+    {
+        _model.ResetQueue(vq);
+        return new QueueResetOutcome(true, _model.QueueEnabled(vq));
+    }
+
     public bool WaitForNotification(TimeSpan timeout)
     {
         var fds = _plane.CallFds.Append(_modelNotify).ToList();
@@ -137,7 +143,8 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd
     /// </summary>
     private static FeatureSet Offered(FeatureSet backend)
     {
-        var offered = FeatureSet.Of(FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq);
+        // Per-queue reset is the front-end's to offer: it carries it out with GET_VRING_BASE, which every back-end has.
+        var offered = FeatureSet.Of(FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq, FeatureBit.RingReset);
         foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq })
             if (backend.Has(f)) offered = offered.With(f);
         return offered;

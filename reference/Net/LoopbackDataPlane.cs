@@ -31,7 +31,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
     private readonly RingCounters _counters = counters ?? RingCounters.WithoutHistory();
     private readonly HashSet<int> _backlog = [];
-    // Pairs whose receiveq the driver reset (VIRTIO_F_RING_RESET) and has not enabled again: no frame goes there (§2.6.1.1.1).
+    // Pairs whose receiveq the driver reset (VIRTIO_F_RING_RESET), or a vhost-user front-end stopped, and that were not
+    // started again: no frame goes there (§2.6.1.1.1).
     private readonly HashSet<int> _resetReceivePairs = [];
     // The virtio-net header size on both rings: 12 bytes, 20 once HASH_REPORT is negotiated (§5.1.9).
     private int _header = SplitRing.NetHeaderSize;
@@ -102,6 +103,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public ushort? StopQueue(int vq)
     {
         _backlog.Remove(vq);
+        // Steering leaves a stopped receiveq alone until it is started again (a front-end stops it to reset it, §2.6.1).
+        if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Add(PairOf(vq));
         if (!_rings.Remove(vq, out var q)) return null;
         return q.LastAvailIdx;
     }

@@ -100,8 +100,29 @@ internal sealed class NetFrontEnd
         if (vq < 0 || vq >= NumQueues) throw new ArgumentOutOfRangeException(nameof(vq), vq, $"the device has {NumQueues} virtqueues");
         if (registers.Size > QueueMaxSize) throw new ArgumentOutOfRangeException(nameof(registers), registers.Size, $"queue size is at most {QueueMaxSize}");
         _queues[vq] = registers;
-        if (_status.HasFlag(DeviceStatus.DriverOk)) Activate(vq);
+        if (!_status.HasFlag(DeviceStatus.DriverOk)) return;
+        // Set up after DRIVER_OK: a queue enabled again after its reset.
+        Activate(vq);
+        if (vq < 2 * MaxPairs) _backend.RestateEnable(vq);
     }
+
+    /// <summary>
+    /// VIRTIO_F_RING_RESET (§2.6.1) on a device whose rings a back-end runs: the front-end forgets the queue and stops the
+    /// back-end's ring (GET_VRING_BASE); the driver may enable it again with new addresses, which start from index 0.
+    /// </summary>
+    public void ResetQueue(int vq)
+    {
+        if (!Negotiated.Has(FeatureBit.RingReset))
+        {
+            Note($"queue reset of vq {vq} without VIRTIO_F_RING_RESET negotiated; ignored");
+            return;
+        }
+        _queues.Remove(vq);
+        if (Layout.Identify(vq).Role == QueueRole.Control) _controlq = null;
+        else if (vq < 2 * MaxPairs) _backend.ResetRing(vq);
+    }
+
+    public bool QueueEnabled(int vq) => _queues.ContainsKey(vq);
 
     /// <summary>An available buffer notification: served here for the controlq, passed to the back-end for the others.</summary>
     public void Notify(int vq)
