@@ -94,6 +94,9 @@ public sealed partial class NetDriver
     /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for the frame carrying <paramref name="tag"/>; null if it did not come.</summary>
     public ReceivedFrame? WaitForFrame(ulong tag, TimeSpan? wait = null) => WaitFor(() => Claim(tag), wait);
 
+    /// <summary>Waits up to <paramref name="wait"/> for a frame of the caller's making, found by its bytes; null if it did not come.</summary>
+    public ReceivedFrame? WaitForFrame(byte[] frame, TimeSpan? wait = null) => WaitFor(() => Claim(frame), wait);
+
     private int? Locate(Func<ReceivedFrame?> claim, TimeSpan? wait) => WaitFor(claim, wait)?.Pair;
 
     private ReceivedFrame? WaitFor(Func<ReceivedFrame?> claim, TimeSpan? wait)

@@ -45,6 +45,17 @@ public sealed partial class NetDriver
         return outcome;
     }
 
+    /// <summary>
+    /// Puts <paramref name="frame"/> on a transmitq the driver has reset and forgotten, <paramref name="old"/>, and
+    /// notifies it: a probe of a device that goes on serving a queue after its reset (§2.6.1.1.1).
+    /// </summary>
+    public void TransmitOnReset(DriverVirtqueue old, byte[] frame)
+    {
+        if (old.Add([[.. new byte[HeaderSize], .. frame]], [], tag: "stale") is null) return;
+        old.Publish();
+        Device.Kick(old.Index);
+    }
+
     /// <summary>Enables a virtqueue again after its reset (§2.6.1: the driver MAY), with a fresh ring; a receiveq gets buffers.</summary>
     public DriverVirtqueue ReenableQueue(int vq, int? size = null)
     {

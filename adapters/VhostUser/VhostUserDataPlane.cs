@@ -156,13 +156,13 @@ public sealed class VhostUserDataPlane(
 
     /// <summary>
     /// Resets one ring for the driver's per-queue reset (VIRTIO_F_RING_RESET): stops it with GET_VRING_BASE, the only way
-    /// vhost-user has to make a back-end leave a ring alone, and forgets it. The driver enables it again with new
-    /// addresses, which <see cref="StartQueue"/> sends from index 0; its enable state is kept, and said again then.
+    /// vhost-user has to make a back-end leave a ring alone. The driver enables it again with new addresses, which
+    /// <see cref="StartQueue"/> sends from index 0; its enable state is kept, and said again then. Until then its kick
+    /// eventfd stays, so a notification of the reset queue still reaches a back-end that did not stop it.
     /// </summary>
     public void ResetRing(int vq)
     {
         StopRing(vq);
-        Forget(vq);
         _registers.Remove(vq);
     }
 

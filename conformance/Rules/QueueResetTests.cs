@@ -105,6 +105,81 @@ public sealed class QueueResetTests
         });
     }
 
+    public sealed record TransmitCase(int Pairs, int ResetPair, RssSend Stale, RssSend[] During, RssSend[] After)
+    {
+        public override string ToString() =>
+            $"{Pairs} pair(s) by VQ_PAIRS_SET({Pairs}), transmitq{ResetPair} reset, {Stale.Packet?.ToString() ?? "ARP"} then put on its old ring and notified; " +
+            $"during: {string.Join("; ", During.Select(x => x.ToString()))}; after re-enabling it: {string.Join("; ", After.Select(x => x.ToString()))}";
+    }
+
+    /// <summary>
+    /// A transmitq reset while the other pairs carry traffic (QEMU issue #1451 is the class: a device that kept taking
+    /// buffers from a transmitq being reset): a buffer the driver then puts on the old ring and notifies is never sent
+    /// and never used, the other pairs carry on, and the queue enabled again sends from index 0.
+    /// </summary>
+    public static Property TransmitqReset(SuiteContext ctx)
+    {
+        var facts = DeviceFacts.Of(ctx);
+        if (!facts.Offered.Has(FeatureBit.RingReset)) Suite.NotApplicable($"{ctx.Device}: the device does not offer VIRTIO_F_RING_RESET");
+        Needs.Require<IQueueReset>(ctx, "the device's transport offers no per-queue reset");
+        var maxPairs = Math.Min(facts.MaxPairs, 8);
+        var gen = from pairs in Gen.Choose(Math.Min(2, maxPairs), maxPairs)
+                  from k in Gen.Choose(1, pairs)
+                  from stale in RssGenerators.Sends(1, 1, 1)
+                  from during in RssGenerators.Sends(pairs, 2, 8)
+                  from after in RssGenerators.Sends(1, 1, 4)
+                      // The driver sends nothing on the queue it reset until it enables it again; after that only there.
+                  select new TransmitCase(pairs, k, stale[0] with { TxPair = k },
+                      [.. during.Select(x => x.TxPair == k && pairs > 1 ? x with { TxPair = k % pairs + 1 } : x)],
+                      [.. after.Select(x => x with { TxPair = k })]);
+        return Prop.ForAll(Arb.From(gen), c =>
+        {
+            using var s = ctx.Open();
+            var d = s.Driver;
+            Probes.Initialize(d, RssProbes.Features(d, rss: false, hashReport: false, ringReset: true), c.Pairs);
+            if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
+            var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pairs, Rule.NetMqDefVqPairsSet);
+            var vq = NetQueueLayout.Transmitq(c.ResetPair);
+            var old = d.Queue(vq);
+            var outcome = d.ResetQueue(vq);
+            if (s.Device.Capabilities.Has<IPciTransport>())
+                Expect.That(!outcome.EnabledAfter, Rule.XportPciDevQueueReset, $"{c}: queue_reset read back 0 but queue_enable of vq {vq} still reads 1");
+            var usedBefore = old.DeviceUsedIdx;
+            var stale = c.Stale.Frame();
+            d.TransmitOnReset(old, stale);
+            var backEnd = s.Device.Capabilities.Has<IVhostUserBackEnd>();
+            foreach (var send in c.During)
+                _ = d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait)
+                    // Over vhost-user the reset was one GET_VRING_BASE: a back-end that stopped its other rings with it breaks
+                    // the rule that started, enabled rings are processed.
+                    ?? throw Expect.Violated(backEnd ? Rule.VuRingEnabledProcessing : Rule.NetTxDefSent,
+                        $"{c}: {send}: the frame never came back while transmitq{c.ResetPair} was reset" +
+                        (backEnd ? $" (the front-end had sent GET_VRING_BASE for vring {vq} alone; transmitq{send.TxPair} and its receiveq stayed started and enabled)" : ""));
+            var sent = d.WaitForFrame(stale, d.Device.SettleTime);
+            Expect.That(sent is null, Rule.CoreVqresetDevStop,
+                $"{c}: the frame put on the reset transmitq{c.ResetPair} came back on receiveq{sent?.Pair}: the device went on executing requests from it");
+            Expect.That(old.DeviceUsedIdx == usedBefore, Rule.CoreVqresetDevStop,
+                $"{c}: the used idx of the reset transmitq{c.ResetPair} moved from {usedBefore} to {old.DeviceUsedIdx} after the reset");
+            d.ReenableQueue(vq);
+            foreach (var send in c.After)
+            {
+                if (d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait) is not null) continue;
+                var vhostUser = s.Device.Capabilities.Has<IVhostUserBackEnd>();
+                throw Expect.Violated(vhostUser ? Rule.VuSetBaseResume : Rule.CoreVqresetDevStateDefault,
+                    $"{c}: {send}: the frame never came back from transmitq{c.ResetPair} enabled again" +
+                    (vhostUser ? " (the front-end reset the ring with GET_VRING_BASE and set it up again from index 0)" : ""));
+            }
+        });
+    }
+
+    public static readonly SuiteCheck Transmitq = new(nameof(A_transmitq_reset_is_left_alone_and_restarts_clean), TransmitqReset,
+        [Rule.CoreVqresetDevStop, Rule.CoreVqresetDevStateDefault, Rule.XportPciDevQueueReset, Rule.NetTxDefSent, Rule.NetMqDefVqPairsSet, Rule.VuSetBaseResume,
+         Rule.VuRingEnabledProcessing],
+        [Plane.Control, Plane.Data], 20);
+
+    [Test, Check]
+    public void A_transmitq_reset_is_left_alone_and_restarts_clean() => Suite.Verify(Transmitq);
+
     public static readonly SuiteCheck Receiveq = new(nameof(A_receiveq_reset_while_traffic_flows_is_left_alone_and_restarts_clean), ReceiveqReset,
         [Rule.CoreVqresetDevStop, Rule.CoreVqresetDevStateDefault, Rule.NetRssDevDropOnVqReset, Rule.NetMqDevReselectOnVqReset, Rule.XportPciDevQueueReset,
          Rule.NetRssDevQueueSelection, Rule.NetTxDefSent, Rule.NetMqDefVqPairsSet, Rule.NetRssDefOffer, Rule.VuSetBaseResume], [Plane.Control, Plane.Data], 30);
