@@ -56,6 +56,8 @@ public sealed class QueueResetTests
             var d = s.Driver;
             Probes.Initialize(d, RssProbes.Features(d, rss: c.Rss is not null, hashReport: false, ringReset: true), c.Pairs);
             if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
+            // The rules are about a queue reset while other pairs carry traffic: a device with one pair has none.
+            if (c.Pairs < 2 || !d.Negotiated.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("one queue pair (or no VIRTIO_NET_F_MQ): no other pair carries traffic while a queue is reset"); return; }
             var model = PairsRangeTests.Model(d);
             model = c.Rss is { } rss ? RssProbes.Configure(d, model, rss, limits!) : Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
             var vq = NetQueueLayout.Receiveq(c.ResetPair);
@@ -139,6 +141,8 @@ public sealed class QueueResetTests
             var d = s.Driver;
             Probes.Initialize(d, RssProbes.Features(d, rss: false, hashReport: false, ringReset: true), c.Pairs);
             if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
+            // The rules are about a queue reset while other pairs carry traffic: a device with one pair has none.
+            if (c.Pairs < 2 || !d.Negotiated.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("one queue pair (or no VIRTIO_NET_F_MQ): no other pair carries traffic while a queue is reset"); return; }
             var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pairs, Rule.NetMqDefVqPairsSet);
             var vq = NetQueueLayout.Transmitq(c.ResetPair);
             var old = d.Queue(vq);
