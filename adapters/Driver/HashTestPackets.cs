@@ -17,7 +17,8 @@ public enum Ipv6Extensions
 
 /// <summary>
 /// One packet the RSS and hash checks send: IPv4 or IPv6, TCP, UDP or another protocol, IPv6 extension headers, a tag
-/// in the payload that makes every frame unique, so the suite finds it again by its bytes.
+/// in the payload that makes every frame unique, so the suite finds it again by its bytes. A later fragment (offset past
+/// 0) has no TCP or UDP header: the bytes where one would be are payload, and no hash may read ports there.
 /// </summary>
 public sealed record HashTestPacket(
     int IpVersion,
@@ -28,7 +29,8 @@ public sealed record HashTestPacket(
     ushort DestinationPort,
     Ipv6Extensions Extensions = Ipv6Extensions.None,
     IPAddress? HomeAddress = null,
-    IPAddress? RoutingAddress = null)
+    IPAddress? RoutingAddress = null,
+    bool LaterFragment = false)
 {
     public const byte Tcp = 6;
     public const byte Udp = 17;
@@ -85,7 +87,8 @@ public sealed record HashTestPacket(
         var h = new byte[20];
         h[0] = 0x45;
         BinaryPrimitives.WriteUInt16BigEndian(h.AsSpan(2), (ushort)(20 + l4.Length));
-        h[6] = 0x40; // don't fragment
+        // A later fragment: offset 1480 bytes, more to come; else don't fragment.
+        BinaryPrimitives.WriteUInt16BigEndian(h.AsSpan(6), LaterFragment ? (ushort)(0x2000 | 185) : (ushort)0x4000);
         h[8] = 64;
         h[9] = Protocol;
         Source.GetAddressBytes().CopyTo(h, 12);
@@ -106,13 +109,15 @@ public sealed record HashTestPacket(
             ext.Add((60, [0, 2, 1, 2, 0, 0, 201, 16, .. (HomeAddress ?? Source).GetAddressBytes()]));
         if (Extensions.HasFlag(Ipv6Extensions.RoutingType2))
             ext.Add((43, [0, 2, 2, 1, 0, 0, 0, 0, .. (RoutingAddress ?? Destination).GetAddressBytes()]));
+        // Fragment header: offset 185 × 8 bytes, more to come, an identification; its second byte is reserved (0).
+        if (LaterFragment) ext.Add((44, [0, 0, 185 >> 5, (185 << 3 & 0xF8) | 1, 0, 0, 0x12, 0x34]));
         var chain = new List<byte>();
         for (var i = 0; i < ext.Count; i++)
         {
             var next = i + 1 < ext.Count ? ext[i + 1].Type : Protocol;
             var body = ext[i].Body;
             body[0] = next;
-            body[1] = (byte)(body.Length / 8 - 1);
+            if (ext[i].Type != 44) body[1] = (byte)(body.Length / 8 - 1);
             chain.AddRange(body);
         }
         var h = new byte[40];
@@ -139,6 +144,6 @@ public sealed record HashTestPacket(
     {
         var l4 = Protocol switch { Tcp => "TCP", Udp => "UDP", _ => $"proto {Protocol}" };
         var ext = Extensions == Ipv6Extensions.None ? "" : $" ext={Extensions}";
-        return $"IPv{IpVersion} {l4} {Source}:{SourcePort} -> {Destination}:{DestinationPort}{ext}";
+        return $"IPv{IpVersion} {l4} {Source}:{SourcePort} -> {Destination}:{DestinationPort}{ext}{(LaterFragment ? " (later fragment)" : "")}";
     }
 }

@@ -56,7 +56,8 @@ public static class RssGenerators
         from home in Address(6)
         from routed in Address(6)
         from arp in Gen.Frequency((12, Gen.Constant(false)), (1, Gen.Constant(true)))
-        select arp ? null : new HashTestPacket(v, src, dst, protocol, (ushort)sport, (ushort)dport, ext, home, routed);
+        from fragment in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select arp ? null : new HashTestPacket(v, src, dst, protocol, (ushort)sport, (ushort)dport, ext, home, routed, fragment);
 
     private static Gen<IPAddress> Address(int version) =>
         Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), version == 4 ? 4 : 16).Select(b => new IPAddress(b.ToArray()));

@@ -82,6 +82,17 @@ public sealed class ToeplitzKnownAnswerTests
         Assert.That(own.Value, Is.Not.EqualTo(l3l4));
     }
 
+    [TestCaseSource(nameof(IPv4Rows))]
+    [TestCaseSource(nameof(IPv6Rows))]
+    public void A_later_fragment_has_no_ports_to_hash(string src, int sport, string dst, int dport, uint l3, uint l3l4)
+    {
+        var v = src.Contains(':') ? 6 : 4;
+        var fragment = new HashTestPacket(v, IPAddress.Parse(src), IPAddress.Parse(dst), HashTestPacket.Tcp, (ushort)sport, (ushort)dport, LaterFragment: true).Frame(9);
+        var types = v == 4 ? NetHashTypes.IPv4 | NetHashTypes.TcpV4 : NetHashTypes.IPv6 | NetHashTypes.TcpV6;
+        Assert.That(Only(fragment, types), Is.EqualTo(new HashOutcome(v == 4 ? NetHashReport.IPv4 : NetHashReport.IPv6, l3)));
+        Assert.That(Only(fragment, v == 4 ? NetHashTypes.TcpV4 : NetHashTypes.TcpV6), Is.EqualTo(HashOutcome.NotHashed));
+    }
+
     [Test]
     public void An_IPv6_packet_without_extension_headers_may_be_hashed_by_either_reading_of_the_EX_types()
     {
