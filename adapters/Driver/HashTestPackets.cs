@@ -37,8 +37,8 @@ public sealed record HashTestPacket(
     /// <summary>SCTP: an IP protocol the spec's hash types do not cover, hashed by addresses alone.</summary>
     public const byte Sctp = 132;
 
-    private static readonly byte[] DestinationMac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
-    private static readonly byte[] SourceMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+    private static readonly byte[] DestinationMac = TestFrames.DestinationMac;
+    private static readonly byte[] SourceMac = TestFrames.SourceMac;
     private static readonly byte[] Magic = "VMQR"u8.ToArray();
 
     /// <summary>An Ethernet frame of this packet whose payload carries <paramref name="tag"/>.</summary>
@@ -64,12 +64,8 @@ public sealed record HashTestPacket(
     private byte[] L4(ulong tag)
     {
         var payload = Payload(tag);
-        var header = Protocol switch
-        {
-            Tcp => new byte[20],
-            Udp => new byte[8],
-            _ => new byte[8],
-        };
+        // TCP's 20-byte header; UDP's 8, which other protocols get too (ports first, as SCTP has them).
+        var header = new byte[Protocol == Tcp ? 20 : 8];
         BinaryPrimitives.WriteUInt16BigEndian(header, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(2), DestinationPort);
         if (Protocol == Tcp)
@@ -93,10 +89,7 @@ public sealed record HashTestPacket(
         h[9] = Protocol;
         Source.GetAddressBytes().CopyTo(h, 12);
         Destination.GetAddressBytes().CopyTo(h, 16);
-        uint sum = 0;
-        for (var i = 0; i < 20; i += 2) sum += BinaryPrimitives.ReadUInt16BigEndian(h.AsSpan(i));
-        while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >> 16);
-        BinaryPrimitives.WriteUInt16BigEndian(h.AsSpan(10), (ushort)~sum);
+        BinaryPrimitives.WriteUInt16BigEndian(h.AsSpan(10), TestFrames.Ipv4Checksum(h));
         return [.. h, .. l4];
     }
 

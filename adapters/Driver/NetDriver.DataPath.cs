@@ -67,7 +67,7 @@ public sealed partial class NetDriver
     public int? SendAndLocate(int txPair, int flow, TimeSpan? wait = null)
     {
         var tag = TransmitTagged(txPair, flow);
-        return Locate(() => Claim(tag), wait);
+        return WaitForFrame(tag, wait)?.Pair;
     }
 
     /// <summary>
@@ -75,20 +75,16 @@ public sealed partial class NetDriver
     /// same bytes came back on, or null. For frames that cannot carry a tag (short, or not IPv4/UDP): the caller
     /// makes each one unique.
     /// </summary>
-    public int? SendAndLocate(int txPair, byte[] frame, TimeSpan? wait = null)
-    {
-        Transmit(txPair, frame);
-        return Locate(() => Claim(frame), wait);
-    }
+    public int? SendAndLocate(int txPair, byte[] frame, TimeSpan? wait = null) => SendAndReceive(txPair, frame, wait)?.Pair;
 
     /// <summary>
-    /// Like <see cref="SendAndLocate(int, byte[], TimeSpan?)"/>, returning the whole received frame with its header
+    /// Sends a frame of the caller's making like <see cref="SendAndLocate(int, byte[], TimeSpan?)"/>, returning the whole received frame with its header
     /// (hash_value and hash_report with HASH_REPORT), or null if it did not come back within <paramref name="wait"/>.
     /// </summary>
     public ReceivedFrame? SendAndReceive(int txPair, byte[] frame, TimeSpan? wait = null)
     {
         Transmit(txPair, frame);
-        return WaitFor(() => Claim(frame), wait);
+        return WaitForFrame(frame, wait);
     }
 
     /// <summary>Waits up to <paramref name="wait"/> (the device's settle time when not given) for the frame carrying <paramref name="tag"/>; null if it did not come.</summary>
@@ -96,8 +92,6 @@ public sealed partial class NetDriver
 
     /// <summary>Waits up to <paramref name="wait"/> for a frame of the caller's making, found by its bytes; null if it did not come.</summary>
     public ReceivedFrame? WaitForFrame(byte[] frame, TimeSpan? wait = null) => WaitFor(() => Claim(frame), wait);
-
-    private int? Locate(Func<ReceivedFrame?> claim, TimeSpan? wait) => WaitFor(claim, wait)?.Pair;
 
     private ReceivedFrame? WaitFor(Func<ReceivedFrame?> claim, TimeSpan? wait)
     {

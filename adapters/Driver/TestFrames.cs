@@ -12,12 +12,15 @@ public static class TestFrames
     private const int TagOffset = 42;
     private static readonly byte[] Magic = "VMQC"u8.ToArray();
 
+    /// <summary>The Ethernet addresses of every test frame: the device's default MAC as destination, a local one as source.</summary>
+    internal static readonly byte[] DestinationMac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    internal static readonly byte[] SourceMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+
     public static byte[] Udp(int flow, ulong tag)
     {
         var f = new byte[Length];
-        byte[] dst = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], src = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
-        dst.CopyTo(f, 0);
-        src.CopyTo(f, 6);
+        DestinationMac.CopyTo(f, 0);
+        SourceMac.CopyTo(f, 6);
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0800);
         f[14] = 0x45;
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), Length - 14);
@@ -41,7 +44,7 @@ public static class TestFrames
             ? BinaryPrimitives.ReadUInt64BigEndian(frame[TagOffset..])
             : null;
 
-    private static ushort Ipv4Checksum(ReadOnlySpan<byte> header)
+    internal static ushort Ipv4Checksum(ReadOnlySpan<byte> header)
     {
         uint sum = 0;
         for (var i = 0; i < header.Length; i += 2) sum += BinaryPrimitives.ReadUInt16BigEndian(header[i..]);

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using VirtioMq.Adapters.Devices.Capabilities;
+using VirtioMq.Adapters.Driver;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
@@ -38,11 +39,54 @@ public sealed class QueueResetTests
                select new ResetCase(pairs, k, rss ? new RssConfig(types, 0, table, (ushort)pairs, key) : null, during, after);
     }
 
-    public static Property ReceiveqReset(SuiteContext ctx)
+    /// <summary>What both checks need of the device before any case: RING_RESET offered and a transport that can reset a queue.</summary>
+    private static DeviceFacts RequireQueueReset(SuiteContext ctx)
     {
         var facts = DeviceFacts.Of(ctx);
         if (!facts.Offered.Has(FeatureBit.RingReset)) Suite.NotApplicable($"{ctx.Device}: the device does not offer VIRTIO_F_RING_RESET");
         Needs.Require<IQueueReset>(ctx, "the device's transport offers no per-queue reset");
+        return facts;
+    }
+
+    /// <summary>Whether a case has something to judge once negotiated; says why not when it does not.</summary>
+    private static bool Applicable(NetDriver d, int pairs)
+    {
+        if (!d.Negotiated.Has(FeatureBit.RingReset))
+            ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features");
+        // The rules are about a queue reset while other pairs carry traffic: a device with one pair has none.
+        else if (pairs < 2 || !d.Negotiated.Has(FeatureBit.NetMq))
+            ThisCase.NotApplicable("one queue pair (or no VIRTIO_NET_F_MQ): no other pair carries traffic while a queue is reset");
+        else return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Resets <paramref name="vq"/>, judges queue_enable on PCI, and returns the ring the driver let go with its used idx
+    /// then: nothing the device does may move it (§2.6.1.1.1).
+    /// </summary>
+    private static (DriverVirtqueue Old, ushort UsedBefore) Reset(DriverSession s, int vq, object c)
+    {
+        var old = s.Driver.Queue(vq);
+        var outcome = s.Driver.ResetQueue(vq);
+        if (s.Device.Capabilities.Has<IPciTransport>())
+            Expect.That(!outcome.EnabledAfter, Rule.XportPciDevQueueReset, $"{c}: queue_reset read back 0 but queue_enable of vq {vq} still reads 1");
+        return (old, old.DeviceUsedIdx);
+    }
+
+    /// <summary>
+    /// A frame the queue enabled again never carried: the device did not start it from its default state. Over vhost-user
+    /// the queue came back as SET_VRING_BASE 0 and new addresses, so a ring that is not served then breaks the back-end's
+    /// SET_VRING_BASE rule, which is where the reset goes wrong.
+    /// </summary>
+    private static ConformanceViolationException NotServedAgain(DriverSession s, string message, ushort usedBefore) =>
+        s.Device.Capabilities.Has<IVhostUserBackEnd>()
+            ? Expect.Violated(Rule.VuSetBaseResume, $"{message} (the front-end reset the ring with GET_VRING_BASE and set it up again from index 0)")
+            : Expect.Violated(Rule.CoreVqresetDevStateDefault,
+                message + (usedBefore != 0 ? $" (a device that resumed the queue at its old used idx {usedBefore} instead of 0 loses it)" : ""));
+
+    public static Property ReceiveqReset(SuiteContext ctx)
+    {
+        var facts = RequireQueueReset(ctx);
         RssLimits? limits = null;
         if (facts.Offered.Has(FeatureBit.NetRss))
         {
@@ -55,17 +99,11 @@ public sealed class QueueResetTests
             using var s = ctx.Open();
             var d = s.Driver;
             Probes.Initialize(d, RssProbes.Features(d, rss: c.Rss is not null, hashReport: false, ringReset: true), c.Pairs);
-            if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
-            // The rules are about a queue reset while other pairs carry traffic: a device with one pair has none.
-            if (c.Pairs < 2 || !d.Negotiated.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("one queue pair (or no VIRTIO_NET_F_MQ): no other pair carries traffic while a queue is reset"); return; }
+            if (!Applicable(d, c.Pairs)) return;
             var model = PairsRangeTests.Model(d);
             model = c.Rss is { } rss ? RssProbes.Configure(d, model, rss, limits!) : Probes.PairsSet(d, model, c.Pairs, Rule.NetMqDefVqPairsSet);
             var vq = NetQueueLayout.Receiveq(c.ResetPair);
-            var old = d.Queue(vq);
-            var outcome = d.ResetQueue(vq);
-            var usedBefore = old.DeviceUsedIdx;
-            if (s.Device.Capabilities.Has<IPciTransport>())
-                Expect.That(!outcome.EnabledAfter, Rule.XportPciDevQueueReset, $"{c}: queue_reset read back 0 but queue_enable of vq {vq} still reads 1");
+            var (old, usedBefore) = Reset(s, vq, c);
             foreach (var send in c.During)
             {
                 if (c.Rss is not null)
@@ -95,14 +133,7 @@ public sealed class QueueResetTests
                 }
                 catch (ConformanceViolationException e) when (e.Violation.RequirementId == Rule.NetTxDefSent)
                 {
-                    // A frame for the queue enabled again that never lands: the device did not start it from its default state.
-                    // Over vhost-user the queue came back as SET_VRING_BASE 0 and new addresses: a ring that is not served then
-                    // breaks the back-end's SET_VRING_BASE rule, which is where the reset goes wrong.
-                    var vhostUser = s.Device.Capabilities.Has<IVhostUserBackEnd>();
-                    throw Expect.Violated(vhostUser ? Rule.VuSetBaseResume : Rule.CoreVqresetDevStateDefault,
-                        $"{e.Violation.Message}" + (vhostUser
-                            ? $" (the front-end reset the ring with GET_VRING_BASE and set it up again from index 0)"
-                            : usedBefore != 0 ? $" (a device that resumed the queue at its old used idx {usedBefore} instead of 0 loses it)" : ""));
+                    throw NotServedAgain(s, e.Violation.Message, usedBefore);
                 }
             }
         });
@@ -122,10 +153,7 @@ public sealed class QueueResetTests
     /// </summary>
     public static Property TransmitqReset(SuiteContext ctx)
     {
-        var facts = DeviceFacts.Of(ctx);
-        if (!facts.Offered.Has(FeatureBit.RingReset)) Suite.NotApplicable($"{ctx.Device}: the device does not offer VIRTIO_F_RING_RESET");
-        Needs.Require<IQueueReset>(ctx, "the device's transport offers no per-queue reset");
-        var maxPairs = Math.Min(facts.MaxPairs, 8);
+        var maxPairs = Math.Min(RequireQueueReset(ctx).MaxPairs, 8);
         var gen = from pairs in Gen.Choose(Math.Min(2, maxPairs), maxPairs)
                   from k in Gen.Choose(1, pairs)
                   from stale in RssGenerators.Sends(1, 1, 1)
@@ -140,16 +168,10 @@ public sealed class QueueResetTests
             using var s = ctx.Open();
             var d = s.Driver;
             Probes.Initialize(d, RssProbes.Features(d, rss: false, hashReport: false, ringReset: true), c.Pairs);
-            if (!d.Negotiated.Has(FeatureBit.RingReset)) { ThisCase.NotApplicable("VIRTIO_F_RING_RESET could not be negotiated with the multiqueue features"); return; }
-            // The rules are about a queue reset while other pairs carry traffic: a device with one pair has none.
-            if (c.Pairs < 2 || !d.Negotiated.Has(FeatureBit.NetMq)) { ThisCase.NotApplicable("one queue pair (or no VIRTIO_NET_F_MQ): no other pair carries traffic while a queue is reset"); return; }
-            var model = Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pairs, Rule.NetMqDefVqPairsSet);
+            if (!Applicable(d, c.Pairs)) return;
+            Probes.PairsSet(d, PairsRangeTests.Model(d), c.Pairs, Rule.NetMqDefVqPairsSet);
             var vq = NetQueueLayout.Transmitq(c.ResetPair);
-            var old = d.Queue(vq);
-            var outcome = d.ResetQueue(vq);
-            if (s.Device.Capabilities.Has<IPciTransport>())
-                Expect.That(!outcome.EnabledAfter, Rule.XportPciDevQueueReset, $"{c}: queue_reset read back 0 but queue_enable of vq {vq} still reads 1");
-            var usedBefore = old.DeviceUsedIdx;
+            var (old, usedBefore) = Reset(s, vq, c);
             var stale = c.Stale.Frame();
             d.TransmitOnReset(old, stale);
             var backEnd = s.Device.Capabilities.Has<IVhostUserBackEnd>();
@@ -168,11 +190,8 @@ public sealed class QueueResetTests
             d.ReenableQueue(vq);
             foreach (var send in c.After)
             {
-                if (d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait) is not null) continue;
-                var vhostUser = s.Device.Capabilities.Has<IVhostUserBackEnd>();
-                throw Expect.Violated(vhostUser ? Rule.VuSetBaseResume : Rule.CoreVqresetDevStateDefault,
-                    $"{c}: {send}: the frame never came back from transmitq{c.ResetPair} enabled again" +
-                    (vhostUser ? " (the front-end reset the ring with GET_VRING_BASE and set it up again from index 0)" : ""));
+                if (d.SendAndReceive(send.TxPair, send.Frame(), d.ResponseWait) is null)
+                    throw NotServedAgain(s, $"{c}: {send}: the frame never came back from transmitq{c.ResetPair} enabled again", usedBefore);
             }
         });
     }
