@@ -78,8 +78,7 @@ public sealed class VhostUserDataPlane(
         if (!_stopped.Remove(vq, out var fds) || !_registers.TryGetValue(vq, out var r))
             throw new InvalidOperationException($"vring {vq} was not stopped by StopRing");
         Configure(vq, r, nextAvail, fds);
-        if (restateEnable && CanToggle && _enabled.Contains(vq))
-            connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, 1).Encode());
+        if (restateEnable) RestateEnable(vq);
         fds.Kick.Signal();
     }
 

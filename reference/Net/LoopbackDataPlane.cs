@@ -98,17 +98,20 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         }
     }
 
-    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
-    /// <summary>Stops a ring and returns the next available index it would have taken (GET_VRING_BASE).</summary>
+    /// <summary>
+    /// Stops a ring and returns the next available index it would have taken: vhost-user's GET_VRING_BASE, and the
+    /// driver's reset of one virtqueue (§2.6.1), after which the ring is forgotten with whatever it held until it is
+    /// started again (<see cref="StartQueue(int, QueueRegisters, FeatureSet)"/>). Meanwhile no frame is put on a receiveq
+    /// stopped so.
+    /// </summary>
     public ushort? StopQueue(int vq)
     {
         _backlog.Remove(vq);
-        // Steering leaves a stopped receiveq alone until it is started again (a front-end stops it to reset it, §2.6.1).
         if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Add(PairOf(vq));
-        if (!_rings.Remove(vq, out var q)) return null;
-        return q.LastAvailIdx;
+        return _rings.Remove(vq, out var q) ? q.LastAvailIdx : null;
     }
 
+    // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
     /// <summary>The next available index a started ring will take, without stopping it.</summary>
     public ushort? LastAvailIdx(int vq) => _rings.TryGetValue(vq, out var q) ? q.LastAvailIdx : null;
     // Stryker restore all
@@ -138,17 +141,6 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         for (var vq = 0; vq < 2 * maxPairs; vq++) SetEnabled(vq, vq < 2 * pairs);
     }
     // Stryker restore all
-
-    /// <summary>
-    /// The driver reset one virtqueue (§2.6.1): the ring is forgotten, with whatever it held, until the driver enables it
-    /// again (<see cref="StartQueue(int, QueueRegisters, FeatureSet)"/>); meanwhile no frame is put on a receiveq reset.
-    /// </summary>
-    public void ResetQueue(int vq)
-    {
-        _rings.Remove(vq);
-        _backlog.Remove(vq);
-        if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Add(PairOf(vq));
-    }
 
     /// <summary>Stops every ring and forgets all per-device state: the device is reset.</summary>
     public void Reset() => _seams.Lifecycle.Reset(this);

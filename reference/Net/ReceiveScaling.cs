@@ -26,7 +26,7 @@ public sealed class ReceiveScaling
     public void UseRss(RssConfig config)
     {
         Rss = config;
-        _steersByRss = true;
+        SteersByRss = true;
     }
 
     public void UseHash(HashConfig config) => Hash = config;
@@ -34,19 +34,14 @@ public sealed class ReceiveScaling
     /// <summary>VQ_PAIRS_SET: automatic steering again. The RSS hash parameters stay what hash reporting uses.</summary>
     public void UseAutomaticSteering() => SteersByRss = false;
 
-    /// <summary>Whether RSS picks the receiveq (true after RSS_CONFIG, false after VQ_PAIRS_SET).</summary>
-    public bool SteersByRss
-    {
-        get => Rss is not null && _steersByRss;
-        private set => _steersByRss = value;
-    }
-    private bool _steersByRss;
+    /// <summary>Whether RSS picks the receiveq: true from RSS_CONFIG (so <see cref="Rss"/> is set), false after VQ_PAIRS_SET.</summary>
+    public bool SteersByRss { get; private set; }
 
     public void Forget()
     {
         Rss = null;
         Hash = null;
-        _steersByRss = false;
+        SteersByRss = false;
     }
 
     /// <summary>The hash types and key in force: RSS_CONFIG's when RSS was negotiated, else HASH_CONFIG's (§5.1.9.4.3).</summary>

@@ -147,7 +147,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
     private void StopQueue(int vq)
     {
         if (RoleOf(vq) == QueueRole.Control) _controlq = null;
-        else if (vq < 2 * _options.MaxPairs) _dataPlane.ResetQueue(vq);
+        else if (vq < 2 * _options.MaxPairs) _dataPlane.StopQueue(vq);
     }
 
     /// <summary>queue_enable as a transport shows it: set up and not reset since.</summary>
