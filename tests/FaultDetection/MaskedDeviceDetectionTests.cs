@@ -32,6 +32,8 @@ public sealed class MaskedDeviceDetectionTests
             .SetArgDisplayNames("used-idx-saturates", "receive and transmit rings across the wrap"),
         new TestCaseData("bug=used-idx-saturates", (Func<SuiteContext, Property>)IndexWrapTests.ControlqCrossesTheWrap, 2, IndexWrapTests.UsedWrap)
             .SetArgDisplayNames("used-idx-saturates", "the controlq across the wrap"),
+        new TestCaseData("bug=small-rss-limits", (Func<SuiteContext, Property>)RssTests.ConfigFields, 1, Rule.NetCfgDevRssKeySize)
+            .SetArgDisplayNames("small-rss-limits", "RSS key size and table length below the minimum"),
     ];
 
     [Test, TestCaseSource(nameof(Cases))]

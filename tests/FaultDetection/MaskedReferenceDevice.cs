@@ -13,7 +13,8 @@ namespace VirtioMq.Tests.FaultDetection;
 /// switch inside the device would only imitate the same way. URI: <c>masked://?pairs=N&amp;hide=needs-reset|notifications</c>.
 /// <c>bug=</c> adds what such a device does on top, seen from the transport: <c>notify-always</c> (a notification
 /// after every kick, whatever the driver's suppression asks), <c>needs-reset-kept</c> (DEVICE_NEEDS_RESET outlives a
-/// reset), <c>max-pairs-byte-swapped</c> (max_virtqueue_pairs read big-endian), <c>no-one-entry-rings</c> (a ring of
+/// reset), <c>max-pairs-byte-swapped</c> (max_virtqueue_pairs read big-endian), <c>small-rss-limits</c> (rss_max_key_size 32 and
+/// rss_max_indirection_table_length 64 with RSS offered), <c>no-one-entry-rings</c> (a ring of
 /// one entry is accepted and never used), <c>reads-past-memory</c> (a
 /// kick on a ring that runs past guest memory fails, as a device that reads it unchecked would), <c>used-idx-saturates</c>
 /// (the used idx a ring publishes stops at 65535, as from a device that keeps it in a wider integer and clamps it when
@@ -66,6 +67,15 @@ public sealed class MaskedReferenceDevice(DeviceUri uri) : IVirtioDevice
         var at = NetConfig.MaxVirtqueuePairsOffset - offset;
         if (_bugs.Contains("max-pairs-byte-swapped") && at >= 0 && at + 1 < destination.Length)
             (destination[at], destination[at + 1]) = (destination[at + 1], destination[at]);
+        // rss_max_key_size 32 and rss_max_indirection_table_length 64, below the 40 and 128 §5.1.4.1 asks with RSS offered.
+        if (_bugs.Contains("small-rss-limits"))
+        {
+            Span<byte> config = stackalloc byte[NetConfig.Size];
+            _inner.ReadConfig(0, config);
+            config[NetConfig.RssMaxKeySizeOffset] = 32;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(config[NetConfig.RssMaxIndirectionTableLengthOffset..], 64);
+            if (offset >= 0 && offset < config.Length) config[offset..Math.Min(config.Length, offset + destination.Length)].CopyTo(destination);
+        }
     }
     public int NumQueues => _inner.NumQueues;
     public int QueueMaxSize => _inner.QueueMaxSize;
