@@ -1,3 +1,5 @@
+using VirtioMq.Spec;
+
 namespace VirtioMq.Adapters.Driver;
 
 /// <summary>How the suite's driver behaves: its patience and how much it posts.</summary>
@@ -34,6 +36,12 @@ public sealed record DriverOptions
     /// the controlq is the suite's own front-end, and a data ring stalled at the wrap must not be blamed on it.
     /// </summary>
     public ushort ControlqStartIndex { get; init; }
+
+    /// <summary>
+    /// The virtqueue format the driver negotiates: split always works; packed adds VIRTIO_F_RING_PACKED to the features
+    /// whenever the device offers it (see <see cref="NetDriver.AcceptFeatures"/>).
+    /// </summary>
+    public RingFormat Ring { get; init; } = RingFormat.Split;
 
     /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
     public int ReceiveBufferBytes { get; init; } = 1526;

@@ -64,9 +64,18 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
         MaxPairs = Offered.Has(FeatureBit.NetMq) || Offered.Has(FeatureBit.NetRss) ? ReadConfigU16(NetConfig.MaxVirtqueuePairsOffset) : 1;
     }
 
-    /// <summary>Writes the driver's features and sets FEATURES_OK; true when the bit sticks on re-read (step 6).</summary>
+    /// <summary>The format of the rings this driver sets up: packed once VIRTIO_F_RING_PACKED is negotiated.</summary>
+    public RingFormat Format => Negotiated.Has(FeatureBit.RingPacked) ? RingFormat.Packed : RingFormat.Split;
+
+    /// <summary>
+    /// Writes the driver's features and sets FEATURES_OK; true when the bit sticks on re-read (step 6). The ring format is
+    /// the driver's setting, not the check's: with <see cref="DriverOptions.Ring"/> packed, VIRTIO_F_RING_PACKED joins
+    /// whatever a check accepts whenever the device offers it, so every check runs in the format of the run.
+    /// </summary>
     public bool AcceptFeatures(FeatureSet features)
     {
+        if (_options.Ring == RingFormat.Packed && Offered.Has(FeatureBit.RingPacked)) features = features.With(FeatureBit.RingPacked);
+        else features = features.Without(FeatureBit.RingPacked);
         Device.WriteDriverFeatures(features);
         AddStatus(DeviceStatus.FeaturesOk);
         var ok = (Device.ReadStatus() & DeviceStatus.FeaturesOk) != 0;
@@ -151,7 +160,7 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
                 $"{numQueues} virtqueues (room for {(numQueues - 1) / 2} pairs and a controlq); the field is le16 (§5.1.4)")
             { Breach = Breach.ConfigLayoutPastQueues };
         size = Math.Min(size, Device.MaxQueueSize(vq));
-        var q = new DriverVirtqueue(Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
+        var q = DriverVirtqueue.Create(Format, Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
             vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
         Device.SetupQueue(vq, q.Registers);
         _queues[vq] = q;

@@ -6,7 +6,7 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// <summary>Turns a failed property into the message a device vendor reads: rule, section, case, seed, replay.</summary>
 public static class FailureReport
 {
-    public static string Format(PropertyOutcome o, SuiteSettings settings, string testFilter)
+    public static string Format(PropertyOutcome o, SuiteSettings settings, string testFilter, RingFormat? ring = null)
     {
         var text = new StringBuilder();
         if (o.Violation is { } v)
@@ -27,12 +27,14 @@ public static class FailureReport
         }
         text.AppendLine($"Seed: {o.SeedText}");
         text.AppendLine($"Device: {settings.Device}");
-        text.Append($"Replay: {ReplayCommand(o, settings, testFilter)}");
+        if (ring is { } format) text.AppendLine($"Virtqueue format: {format.Label()}");
+        text.Append($"Replay: {ReplayCommand(o, settings, testFilter, ring)}");
         return text.ToString();
     }
 
-    public static string ReplayCommand(PropertyOutcome o, SuiteSettings settings, string testFilter) =>
+    public static string ReplayCommand(PropertyOutcome o, SuiteSettings settings, string testFilter, RingFormat? ring = null) =>
         $"{SuiteSettings.DeviceVariable}='{settings.Device}' {SuiteSettings.SeedVariable}='{o.SeedText}' {SuiteSettings.CasesVariable}={settings.Cases} " +
+        (ring is { } r ? $"{RingChoices.Variable}={r.Label()} " : "") +
         (settings.Version == SpecVersions.Primary ? "" : $"{SuiteSettings.SpecVariable}={settings.Version.Label()} ") +
         $"dotnet test conformance --filter \"FullyQualifiedName~{testFilter}\"";
 

@@ -18,9 +18,13 @@ public sealed class KnownFindings
 {
     public const string AnyTest = "*";
     public const string Intermittent = "intermittent";
+    public const string Split = "split";
+    public const string Packed = "packed";
 
     private readonly Dictionary<string, HashSet<string>> _byTest = [];
     private readonly HashSet<string> _intermittentTests = [];
+    // Lines that name one virtqueue format: (test, rule) -> the format. A line without one holds in every format.
+    private readonly Dictionary<(string Test, string Rule), RingFormat> _onlyIn = [];
 
     public KnownFindings(string path, IEnumerable<string> lines)
     {
@@ -31,9 +35,20 @@ public sealed class KnownFindings
             n++;
             var line = raw.Split('#', 2)[0].Trim();
             if (line.Length == 0) continue;
-            var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            var words = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ToList();
+            // An optional format word (split or packed) anywhere after the rule: the finding shows in that format only.
+            RingFormat? format = null;
+            foreach (var w in words.Skip(2).Where(w => w is Split or Packed).ToList())
+            {
+                if (format is not null)
+                    throw new FormatException($"{path}:{n}: a line names at most one format ({Split} or {Packed}), got '{raw.Trim()}'");
+                format = w == Packed ? RingFormat.Packed : RingFormat.Split;
+                words.Remove(w);
+            }
+            var parts = words.ToArray();
             if (parts.Length is not (2 or 3) || parts.Length == 3 && parts[2] != Intermittent)
-                throw new FormatException($"{path}:{n}: expected 'TestName requirement-id' or 'TestName requirement-id {Intermittent}', got '{raw.Trim()}'");
+                throw new FormatException($"{path}:{n}: expected 'TestName requirement-id [{Split}|{Packed}] [{Intermittent}]', got '{raw.Trim()}'");
+            if (format is { } f) _onlyIn[(parts[0], parts[1])] = f;
             if (parts[0] == AnyTest && parts.Length != 3)
                 throw new FormatException($"{path}:{n}: '{AnyTest}' (any test) is only for a finding marked {Intermittent}: a rule no one check is listed for cannot be told fixed");
             if (!RequirementCatalogue.Default.Contains(parts[1]))
@@ -65,13 +80,23 @@ public sealed class KnownFindings
         return null;
     }
 
-    /// <summary>Whether a pass of <paramref name="testName"/> is news: it is listed, and not as intermittent.</summary>
-    public bool Lists(string testName) => _byTest.ContainsKey(testName) && !_intermittentTests.Contains(testName);
+    /// <summary>
+    /// Whether a pass of <paramref name="testName"/> in <paramref name="format"/> is news: a line lists it for that format
+    /// (or for every format), and not as intermittent.
+    /// </summary>
+    public bool Lists(string testName, RingFormat format = RingFormat.Split) =>
+        _byTest.TryGetValue(testName, out var ids) && !_intermittentTests.Contains(testName) && ids.Any(id => Covers(testName, id, format));
 
-    /// <summary>Whether a failure of <paramref name="testName"/> naming <paramref name="requirementId"/> is known (listed for it, or for any test).</summary>
-    public bool Lists(string testName, string requirementId) =>
-        _byTest.TryGetValue(testName, out var ids) && ids.Contains(requirementId)
-        || _byTest.TryGetValue(AnyTest, out var any) && any.Contains(requirementId);
+    /// <summary>
+    /// Whether a failure of <paramref name="testName"/> in <paramref name="format"/> naming <paramref name="requirementId"/> is known
+    /// (listed for it, or for any test, in that format or in every format).
+    /// </summary>
+    public bool Lists(string testName, string requirementId, RingFormat format = RingFormat.Split) =>
+        _byTest.TryGetValue(testName, out var ids) && ids.Contains(requirementId) && Covers(testName, requirementId, format)
+        || _byTest.TryGetValue(AnyTest, out var any) && any.Contains(requirementId) && Covers(AnyTest, requirementId, format);
+
+    private bool Covers(string testName, string requirementId, RingFormat format) =>
+        !_onlyIn.TryGetValue((testName, requirementId), out var only) || only == format;
 
     public IReadOnlyCollection<string> For(string testName) => _byTest.TryGetValue(testName, out var ids) ? ids : [];
 }

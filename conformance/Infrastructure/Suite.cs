@@ -8,62 +8,129 @@ namespace VirtioMq.Conformance.Infrastructure;
 /// <summary>The bridge from a property to NUnit: run it against the configured device, fail with the full report.</summary>
 public static class Suite
 {
-    /// <summary>Runs <paramref name="check"/>, the declaration of the calling [Test, Check] method, with its case count.</summary>
+    /// <summary>
+    /// Runs <paramref name="check"/>, the declaration of the calling [Test, Check] method, with its case count, once per
+    /// virtqueue format the run asks for (<see cref="RingChoice"/>). Each format gets its own verdict in the report; the
+    /// test fails when any format fails, and says which.
+    /// </summary>
     public static PropertyOutcome? Verify(SuiteCheck check)
     {
         var test = TestContext.CurrentContext.Test;
         if (check.Test != test.Name)
             Assert.Fail($"SUITE ERROR, not a finding about the device: {test.Name} runs the check declared as {check.Test}; each [Test] runs its own declaration");
-        var settings = SuiteContext.Current.Settings;
+        var ctx = SuiteContext.Current;
+        var settings = ctx.Settings;
         SkipUnlessApplicable(test, settings.Version);
         if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
-        if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(SuiteContext.Current, Needs.VhostUserBackEnd);
-        if (check.PciOnly) Needs.Require<IPciTransport>(SuiteContext.Current, Needs.PciTransport);
-        var outcome = PropertyRunner.Run(test.Name, check.Property(SuiteContext.Current), settings, check.DeclaredCases);
-        var record = Record(outcome, test.Name, test.ClassName ?? "", check.RequirementIds, CheckedPlanes(test, settings), settings, test.FullName);
-        var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName) + Environment.NewLine + $"Checked: {record.Checked}";
+        if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(ctx, Needs.VhostUserBackEnd);
+        if (check.PciOnly) Needs.Require<IPciTransport>(ctx, Needs.PciTransport);
+        var packedOffered = DeviceFacts.Known(ctx)?.Offered.Has(FeatureBit.RingPacked) ?? false;
+        var formats = settings.Rings.Formats(packedOffered);
+        var ends = new List<FormatEnd>();
+        PropertyOutcome? last = null;
+        foreach (var format in formats)
+        {
+            var (end, outcome) = JudgeIn(check, test, ctx, format, packedOffered);
+            ends.Add(end);
+            last = outcome ?? last;
+        }
+        Conclude(ends);
+        return last;
+    }
+
+    /// <summary>How one format's run of a check ends for NUnit: the kind of result and what to print.</summary>
+    private enum EndKind
+    {
+        Passed,
+        Ignored,
+        Warned,
+        Failed,
+    }
+
+    private sealed record FormatEnd(EndKind Kind, string Text);
+
+    private static (FormatEnd, PropertyOutcome?) JudgeIn(SuiteCheck check, TestContext.TestAdapter test, SuiteContext runCtx, RingFormat format,
+        bool packedOffered)
+    {
+        var settings = runCtx.Settings;
+        var ring = format.Label();
+        var label = $"[{ring}] ";
+        CheckRecord Bare(CheckOutcome o, string reason) =>
+            new(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), o, 0, null, Reason: reason) { Ring = ring };
+        if (format == RingFormat.Packed && !packedOffered)
+        {
+            RunRecorder.Add(Bare(CheckOutcome.NotApplicable, "the device does not offer VIRTIO_F_RING_PACKED"));
+            return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: the device does not offer VIRTIO_F_RING_PACKED"), null);
+        }
+        if (format == RingFormat.Packed && check.SplitOnly is { } splitOnly)
+        {
+            RunRecorder.Add(Bare(CheckOutcome.NotApplicable, $"split rings only: {splitOnly}"));
+            return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: split rings only: {splitOnly}"), null);
+        }
+        var ctx = runCtx.WithFormat(format);
+        var outcome = PropertyRunner.Run(test.Name, check.Property(ctx), settings, check.DeclaredCases);
+        var record = Record(outcome, test.Name, test.ClassName ?? "", check.RequirementIds, CheckedPlanes(test, settings), settings, test.FullName, format)
+            with
+        { Ring = ring };
+        var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName, format) + Environment.NewLine + $"Checked: {record.Checked}";
         switch (record.Outcome)
         {
             case CheckOutcome.NotApplicable:
                 RunRecorder.Add(record);
-                Assert.Ignore($"not applicable: {record.Reason}");
-                break;
+                return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: {record.Reason}"), outcome);
             case CheckOutcome.Error:
                 RunRecorder.Add(record);
-                Assert.Fail($"SUITE ERROR, not a finding about the device: {record.Message}{Environment.NewLine}{report}");
-                break;
+                return (new FormatEnd(EndKind.Failed, $"{label}SUITE ERROR, not a finding about the device: {record.Message}{Environment.NewLine}{report}"), outcome);
             case CheckOutcome.Failed or CheckOutcome.Warning:
                 var violated = RequirementCatalogue.Default.Get(outcome.Violation!.RequirementId);
                 // A rule the chosen spec version does not have cannot fail certification against that version.
                 if (!violated.AppliesTo(settings.Version))
-                    NotApplicable($"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation.Message}");
-                if (settings.Expected is { } known && known.Lists(test.Name, violated.Id))
+                {
+                    var reason = $"{violated.Id} is not in virtio {settings.Version.Label()}; the device did this: {outcome.Violation.Message}";
+                    RunRecorder.Add(Bare(CheckOutcome.NotApplicable, reason));
+                    return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: {reason}"), outcome);
+                }
+                if (settings.Expected is { } known && known.Lists(test.Name, violated.Id, format))
                 {
                     RunRecorder.Add(record with { Outcome = CheckOutcome.KnownFinding, Reason = $"listed in {known.Path}" });
-                    Assert.Ignore($"KNOWN FINDING (listed in {known.Path}): {report}");
+                    return (new FormatEnd(EndKind.Ignored, $"{label}KNOWN FINDING (listed in {known.Path}): {report}"), outcome);
                 }
                 RunRecorder.Add(record);
                 if (record.Outcome == CheckOutcome.Warning && settings.Strict)
-                    Assert.Fail($"{FailureReport.LevelText(violated.Level)} not met (a warning; failed because {SuiteSettings.StrictVariable} is set): {report}");
+                    return (new FormatEnd(EndKind.Failed,
+                        $"{label}{FailureReport.LevelText(violated.Level)} not met (a warning; failed because {SuiteSettings.StrictVariable} is set): {report}"), outcome);
                 if (record.Outcome == CheckOutcome.Warning)
-                {
-                    Assert.Warn($"{FailureReport.LevelText(violated.Level)} not met (does not deny certification): {report}");
-                    return outcome;
-                }
-                Assert.Fail(report);
-                break;
+                    return (new FormatEnd(EndKind.Warned, $"{label}{FailureReport.LevelText(violated.Level)} not met (does not deny certification): {report}"), outcome);
+                return (new FormatEnd(EndKind.Failed, label + report), outcome);
         }
-        if (settings.Expected is { } expected && expected.Lists(test.Name))
+        if (settings.Expected is { } expected && expected.Lists(test.Name, format))
         {
             var message = $"{test.Name} is listed in {expected.Path} as a known finding ({string.Join(", ", expected.For(test.Name))}) but passed " +
-                $"{outcome.Cases} case(s) against {settings.Device}: the device was fixed, or the finding was luck; remove the line.";
+                $"{outcome.Cases} case(s) against {settings.Device} with {ring} rings: the device was fixed, or the finding was luck; remove the line.";
             RunRecorder.Add(record with { Outcome = CheckOutcome.UnexpectedPass, Message = message });
-            Assert.Fail(message);
+            return (new FormatEnd(EndKind.Failed, label + message), outcome);
         }
         RunRecorder.Add(record);
-        TestContext.Out.WriteLine($"Ok, {outcome.JudgedCases} of {outcome.Cases} case(s) judged against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}" +
-            (record.Reason is { } note ? $"; {note}" : ""));
-        return outcome;
+        return (new FormatEnd(EndKind.Passed,
+            $"{label}Ok, {outcome.JudgedCases} of {outcome.Cases} case(s) judged against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}" +
+            (record.Reason is { } note ? $"; {note}" : "")), outcome);
+    }
+
+    /// <summary>
+    /// Ends the NUnit test from every format's end: failed when any failed, a warning when any warned, ignored when none
+    /// judged anything, passed otherwise; the message carries each format's own.
+    /// </summary>
+    private static void Conclude(IReadOnlyList<FormatEnd> ends)
+    {
+        var text = string.Join(Environment.NewLine + Environment.NewLine, ends.Select(e => e.Text));
+        if (ends.Any(e => e.Kind == EndKind.Failed)) Assert.Fail(text);
+        if (ends.Any(e => e.Kind == EndKind.Warned))
+        {
+            Assert.Warn(text);
+            return;
+        }
+        if (ends.All(e => e.Kind == EndKind.Ignored)) Assert.Ignore(text);
+        TestContext.Out.WriteLine(text);
     }
 
     /// <summary>
@@ -74,7 +141,7 @@ public static class Suite
     /// was not applicable, with the reasons its cases gave, or it is a suite error when they gave none.
     /// </summary>
     public static CheckRecord Record(PropertyOutcome outcome, string test, string fixture, IReadOnlyList<string> ids, string checkedPlanes,
-        SuiteSettings settings, string replayFilter)
+        SuiteSettings settings, string replayFilter, RingFormat? ring = null)
     {
         var record = new CheckRecord(test, fixture, ids, checkedPlanes, CheckOutcome.Passed, outcome.Cases, outcome.SeedText);
         if (outcome.Passed)
@@ -95,7 +162,7 @@ public static class Suite
             ViolatedRequirement = outcome.Violation?.RequirementId,
             Message = outcome.Violation?.Message ?? outcome.Error,
             ShrunkCase = outcome.ShrunkCase,
-            Replay = FailureReport.ReplayCommand(outcome, settings, replayFilter),
+            Replay = FailureReport.ReplayCommand(outcome, settings, replayFilter, ring),
             Reason = outcome.Note,
         };
         if (outcome.Violation is not { } v)

@@ -16,7 +16,10 @@ public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver
     public SuiteSettings Settings { get; } = settings;
     public DeviceUri Device => Settings.Device;
     public SpecVersion Version => Settings.Version;
-    public DriverOptions DriverOptions => new() { Timeout = Settings.Timeout };
+    public DriverOptions DriverOptions => new() { Timeout = Settings.Timeout, Ring = Format };
+
+    /// <summary>The virtqueue format this context's drivers negotiate; a run judges each check once per format (<see cref="RingChoice"/>).</summary>
+    public RingFormat Format { get; private init; } = RingFormat.Split;
 
     /// <summary>
     /// Whether the suite may pick max_virtqueue_pairs itself: true where the adapter builds the device from its URI
@@ -35,8 +38,9 @@ public sealed class SuiteContext(SuiteSettings settings, DeviceResolver resolver
         return new DriverSession(device, new NetDriver(device, DriverOptions));
     }
 
-    public SuiteContext With(DeviceUri device) => new(Settings with { Device = device }, resolver);
-    public SuiteContext WithCases(int cases) => new(Settings with { Cases = cases }, resolver);
+    public SuiteContext With(DeviceUri device) => new(Settings with { Device = device }, resolver) { Format = Format };
+    public SuiteContext WithCases(int cases) => new(Settings with { Cases = cases }, resolver) { Format = Format };
+    public SuiteContext WithFormat(RingFormat format) => new(Settings, resolver) { Format = format };
 }
 
 /// <summary>An open device and the suite's driver for it; disposing closes the device.</summary>

@@ -21,6 +21,9 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan RunBudget { get; init; } = TimeSpan.FromSeconds(270);
 
+    /// <summary>The virtqueue formats each check runs in (<see cref="RingChoices.Variable"/>).</summary>
+    public RingChoice Rings { get; init; } = RingChoice.Both;
+
     /// <summary>What a wait is cut to once the device has timed out in a check (see <see cref="Patience"/>).</summary>
     public TimeSpan AfterTimeout => Timeout < Patience.DefaultAfterTimeout ? Timeout : Patience.DefaultAfterTimeout;
 
@@ -52,6 +55,7 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
         {
             CheckBudget = Get(CheckBudgetVariable, "check-budget-s") is { } cb ? Seconds(CheckBudgetVariable, cb) : TimeSpan.FromSeconds(20),
             RunBudget = Get(RunBudgetVariable, "run-budget-s") is { } rb ? Seconds(RunBudgetVariable, rb) : TimeSpan.FromSeconds(270),
+            Rings = Get(RingChoices.Variable, "ring") is { } ring ? RingChoices.Parse(ring) : RingChoice.Both,
         };
     }
 

@@ -22,9 +22,13 @@ public sealed record RequirementResult(
     string? Checked,
     string? Why,
     string? Counterexample,
-    string? Replay);
+    string? Replay)
+{
+    /// <summary>The virtqueue formats in which a check judged the rule (passed it, or found it broken).</summary>
+    public IReadOnlyList<string> Rings { get; init; } = [];
+}
 
-public sealed record CheckSummary(string Test, string Outcome, int Cases, string? Seed, string Checked, IReadOnlyList<string> Requirements,
+public sealed record CheckSummary(string Test, string? Ring, string Outcome, int Cases, string? Seed, string Checked, IReadOnlyList<string> Requirements,
     string? Violated, string? Replay, string? Note = null);
 
 public sealed record Coverage(string Group, int Statements, int Covered)

@@ -43,4 +43,10 @@ public sealed record CheckRecord(
 {
     /// <summary>Ended as a warning whose cases all ran to their end: the other rules it names were judged, and held.</summary>
     public bool Completed { get; init; }
+
+    /// <summary>The virtqueue format the check judged the device in ("split" or "packed"); null for a verdict about no ring.</summary>
+    public string? Ring { get; init; }
+
+    /// <summary>The test and, when it has one, its format: what a reader looks for in NUnit's output.</summary>
+    public string Name => Ring is null ? Test : $"{Test} [{Ring}]";
 }

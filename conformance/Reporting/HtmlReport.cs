@@ -51,13 +51,13 @@ public static class HtmlReport
         }
         foreach (var group in r.Requirements.GroupBy(MarkdownReport.SectionFamily))
         {
-            h.Append("<h2>").Append(E(group.Key)).Append("</h2><table><tr><th>requirement</th><th>level</th><th>actor</th><th>§</th><th>verdict</th><th>checked by</th><th>why</th></tr>");
+            h.Append("<h2>").Append(E(group.Key)).Append("</h2><table><tr><th>requirement</th><th>level</th><th>actor</th><th>§</th><th>verdict</th><th>rings</th><th>checked by</th><th>why</th></tr>");
             foreach (var q in group)
             {
                 var verdict = ReportBuilder.Kebab(q.Verdict.ToString());
                 h.Append("<tr class=\"").Append(verdict).Append("\"><td><code>").Append(E(q.Id)).Append("</code><br>").Append(E(q.Title)).Append("</td><td>")
                     .Append(E(q.Level)).Append("</td><td>").Append(E(q.Actor)).Append("</td><td>").Append(E(q.Section)).Append("</td><td>")
-                    .Append(verdict).Append("</td><td>").Append(E(string.Join(", ", q.Tests))).Append("</td><td>").Append(E(q.Why ?? "")).Append("</td></tr>");
+                    .Append(verdict).Append("</td><td>").Append(E(string.Join(", ", q.Rings))).Append("</td><td>").Append(E(string.Join(", ", q.Tests))).Append("</td><td>").Append(E(q.Why ?? "")).Append("</td></tr>");
             }
             h.Append("</table>");
         }

@@ -49,10 +49,10 @@ public static class MarkdownReport
             md.AppendLine();
             md.AppendLine($"## {group.Key}");
             md.AppendLine();
-            md.AppendLine("| requirement | level | actor | § | verdict | checked by | why |");
-            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine("| requirement | level | actor | § | verdict | rings | checked by | why |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var q in group)
-                md.AppendLine($"| {q.Id} | {q.Level} | {q.Actor} | {q.Section} | {ReportBuilder.Kebab(q.Verdict.ToString())} | {Cell(string.Join(", ", q.Tests))} | {Cell(q.Why ?? "")} |");
+                md.AppendLine($"| {q.Id} | {q.Level} | {q.Actor} | {q.Section} | {ReportBuilder.Kebab(q.Verdict.ToString())} | {string.Join(", ", q.Rings)} | {Cell(string.Join(", ", q.Tests))} | {Cell(q.Why ?? "")} |");
         }
         return md.ToString();
     }

@@ -48,8 +48,8 @@ public static class ReportBuilder
             ShouldWarnings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level != Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
             RobustnessFindings: [.. warnings.Where(c => catalogue.Get(c.ViolatedRequirement!).Level == Level.Robustness).Select(c => c.ViolatedRequirement!).Distinct()],
             Coverage: CoverageOf(catalogue, version, checks),
-            Checks: [.. checks.OrderBy(c => c.Fixture, StringComparer.Ordinal).ThenBy(c => c.Test, StringComparer.Ordinal).Select(c => new CheckSummary(
-                c.Test, Kebab(c.Outcome.ToString()), c.Cases, c.Seed, c.Checked, c.Requirements, c.ViolatedRequirement, c.Replay, c.Reason ?? c.Message))],
+            Checks: [.. checks.OrderBy(c => c.Fixture, StringComparer.Ordinal).ThenBy(c => c.Test, StringComparer.Ordinal).ThenBy(c => c.Ring, StringComparer.Ordinal).Select(c => new CheckSummary(
+                c.Test, c.Ring, Kebab(c.Outcome.ToString()), c.Cases, c.Seed, c.Checked, c.Requirements, c.ViolatedRequirement, c.Replay, c.Reason ?? c.Message))],
             Requirements: results);
     }
 
@@ -125,17 +125,21 @@ public static class ReportBuilder
         var mine = checks.Where(c => c.Requirements.Contains(r.Id) || c.ViolatedRequirement == r.Id).ToList();
         var tests = mine.Select(c => c.Test).Distinct().ToList();
         var section = r.Source == RequirementSource.VhostUser ? r.Sections[Requirement.VhostUserSectionKey] : r.AppliesTo(version) ? r.SectionIn(version) : "";
+        var rings = mine.Where(c => c.Ring is not null && c.Outcome is CheckOutcome.Passed or CheckOutcome.Failed or CheckOutcome.Warning
+                or CheckOutcome.KnownFinding or CheckOutcome.UnexpectedPass)
+            .Select(c => c.Ring!).Distinct().Order(StringComparer.Ordinal).ToList();
         RequirementResult Result(Verdict v, string? why = null, CheckRecord? evidence = null) => new(
             r.Id, LevelText(r.Level), r.Actor.ToString().ToLowerInvariant(), r.Source == RequirementSource.VhostUser ? "vhost-user" : "virtio",
-            section, r.Title, v, tests, mine.FirstOrDefault()?.Checked, why, evidence?.ShrunkCase, evidence?.Replay);
+            section, r.Title, v, tests, mine.FirstOrDefault()?.Checked, why, evidence?.ShrunkCase, evidence?.Replay)
+        { Rings = rings };
 
         if (!r.AppliesTo(version)) return Result(Verdict.NotApplicable, $"not in virtio {version.Label()}");
         if (kind == RunKind.Device && r.Actor == Actor.Driver) return Result(Verdict.NotApplicable, "a driver rule: a device run does not judge drivers");
         if (kind == RunKind.Driver && r.Actor == Actor.Device) return Result(Verdict.NotApplicable, "a device rule: a driver run does not judge devices");
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome is CheckOutcome.Failed or CheckOutcome.Warning) is { } fail)
-            return Result(Verdict.Fail, $"{fail.Test}: {fail.Message}", fail);
+            return Result(Verdict.Fail, $"{fail.Name}: {fail.Message}", fail);
         if (mine.FirstOrDefault(c => c.ViolatedRequirement == r.Id && c.Outcome == CheckOutcome.KnownFinding) is { } known)
-            return Result(Verdict.KnownFinding, $"{known.Test}: {known.Message} ({known.Reason})", known);
+            return Result(Verdict.KnownFinding, $"{known.Name}: {known.Message} ({known.Reason})", known);
         // A warning whose cases all ran to the end judged its other rules too, and they held.
         if (mine.Any(c => c.Outcome is CheckOutcome.Passed or CheckOutcome.UnexpectedPass || c.Outcome == CheckOutcome.Warning && c.Completed))
             return Result(Verdict.Pass);

@@ -23,8 +23,12 @@ public sealed class SuiteCheck
     /// <param name="cases">Its case count; null takes the run's (VIRTIO_CASES, <see cref="DefaultCases"/> without it).</param>
     /// <param name="vhostUserOnly">Whether its rules bind only vhost-user back-ends.</param>
     /// <param name="pciOnly">Whether its rules bind only devices on the virtio-pci transport.</param>
+    /// <param name="splitOnly">
+    /// Why the check judges split rings only (it writes split-ring memory by hand, or judges a split-ring field), naming
+    /// what judges the same for packed rings; null for a check that runs in every format the run asks for.
+    /// </param>
     public SuiteCheck(string test, Func<SuiteContext, Property> property, IReadOnlyList<string> requirementIds, IReadOnlyList<Plane> planes,
-        int? cases = null, bool vhostUserOnly = false, bool pciOnly = false)
+        int? cases = null, bool vhostUserOnly = false, bool pciOnly = false, string? splitOnly = null)
     {
         // A declaration that reads a static of its fixture declared below it sees null or 0: fail at once, naming it.
         ArgumentException.ThrowIfNullOrWhiteSpace(test);
@@ -40,6 +44,7 @@ public sealed class SuiteCheck
         DeclaredCases = cases;
         VhostUserOnly = vhostUserOnly;
         PciOnly = pciOnly;
+        SplitOnly = splitOnly;
     }
 
     public string Test { get; }
@@ -58,6 +63,9 @@ public sealed class SuiteCheck
 
     /// <summary>Whether its rules bind only virtio-pci devices: on a device without <c>IPciTransport</c> it is not applicable.</summary>
     public bool PciOnly { get; }
+
+    /// <summary>Why it runs on split rings only, or null when it runs in every format.</summary>
+    public string? SplitOnly { get; }
 
 
     /// <summary>Whether the check can see a bug of a vhost-user back-end: over vhost-user the control plane is the suite's own front-end.</summary>

@@ -20,7 +20,7 @@ public sealed class DeviceVirtqueueTests
         public Rig(int size = 8, bool eventIdx = false, bool indirect = true)
         {
             Alloc = new GuestAllocator(SharedGuestMemory.Base, Memory.Size);
-            Driver = new DriverVirtqueue(Memory.Driver, Alloc, 0, size, eventIdx);
+            Driver = new SplitDriverVirtqueue(Memory.Driver, Alloc, 0, size, eventIdx);
             var r = Driver.Registers;
             Device = new DeviceVirtqueue(Memory.Device, 0, size, r.Desc, r.Avail, r.Used, eventIdx, indirect);
         }

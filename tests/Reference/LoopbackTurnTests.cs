@@ -16,8 +16,8 @@ public sealed class LoopbackTurnTests
     {
         using var memory = new SharedGuestMemory();
         var alloc = new GuestAllocator(SharedGuestMemory.Base, memory.Size);
-        var rx = new DriverVirtqueue(memory.Driver, alloc, 0, 16, eventIdx: false);
-        var tx = new DriverVirtqueue(memory.Driver, alloc, 1, 16, eventIdx: false);
+        var rx = new SplitDriverVirtqueue(memory.Driver, alloc, 0, 16, eventIdx: false);
+        var tx = new SplitDriverVirtqueue(memory.Driver, alloc, 1, 16, eventIdx: false);
         var counters = new RingCounters(historyLimit: 10);
         var plane = new LoopbackDataPlane(memory.Device, new ReferenceOptions(1), _ => { }, counters) { TurnBudget = 2 };
         plane.StartQueue(0, rx.Registers, FeatureSet.Of(FeatureBit.Version1));

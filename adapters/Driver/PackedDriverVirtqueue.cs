@@ -1,0 +1,231 @@
+using VirtioMq.Adapters.Devices;
+using VirtioMq.Spec;
+using VirtioMq.Spec.Memory;
+
+namespace VirtioMq.Adapters.Driver;
+
+/// <summary>
+/// The driver side of one packed virtqueue (§2.8): buffers are written as runs of descriptors into the one descriptor
+/// ring, made available by their flags (AVAIL = the driver's wrap counter, USED = its inverse), and come back as one used
+/// descriptor per buffer, written by the device over the ring in the order it finishes them. Written from the spec for
+/// the suite alone; it shares only memory and spec/ constants with any device.
+/// </summary>
+public sealed class PackedDriverVirtqueue : DriverVirtqueue
+{
+    private readonly GuestMemory _mem;
+    private readonly GuestAllocator _alloc;
+    private readonly bool _eventIdx;
+    private readonly Stack<ushort> _freeIds = new();
+    private readonly Dictionary<ushort, Pending> _outstanding = [];
+    // The flags of each buffer's first descriptor, held back until Publish: a device may read the ring at any time, and
+    // the first descriptor must be the last one to become available (§2.8.21.1).
+    private readonly List<(ulong At, ushort Flags)> _unpublished = [];
+    private PackedPosition _next;
+    private PackedPosition _lastUsed;
+    private PackedPosition _kickedAt;
+    private int _freeSlots;
+    private ushort _published;
+    private ushort _taken;
+
+    // Buffer IDs and slots are kept here, not re-read from the ring: the device writes over it.
+    private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, int RingDescriptors, object? Tag);
+
+    /// <param name="startIndex">
+    /// A resumed ring's start: as many descriptors (one per buffer) into the ring as a split ring's indices would say,
+    /// wrap counters flipped once per lap. 0 is a ring after reset: offset 0, both wrap counters 1 (§2.8.1).
+    /// </param>
+    public PackedDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0)
+    {
+        if (size is < 1 or > PackedRing.MaxQueueSize)
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"a packed ring holds 1..{PackedRing.MaxQueueSize} descriptors");
+        _mem = memory;
+        _alloc = allocator;
+        Index = index;
+        Size = size;
+        _eventIdx = eventIdx;
+        Registers = new QueueRegisters(size,
+            allocator.AllocateRing(PackedRing.DescriptorRingBytes(size), PackedRing.DescriptorAlign),
+            allocator.AllocateRing(PackedRing.EventSuppressionSize, PackedRing.EventSuppressionAlign),
+            allocator.AllocateRing(PackedRing.EventSuppressionSize, PackedRing.EventSuppressionAlign));
+        // Zeroed flags are neither available nor used in the first lap, and event suppression reads ENABLE (§2.8.21.1.1).
+        _mem.Span(Registers.Desc, PackedRing.DescriptorRingBytes(size)).Clear();
+        _mem.Span(Registers.Avail, PackedRing.EventSuppressionSize).Clear();
+        _mem.Span(Registers.Used, PackedRing.EventSuppressionSize).Clear();
+        _next = _lastUsed = _kickedAt = PackedPosition.Start.Advance(startIndex % (2 * size), size);
+        _published = _taken = startIndex;
+        _freeSlots = size;
+        if (eventIdx) AskForNextUsed();
+        for (var i = size - 1; i >= 0; i--) _freeIds.Push((ushort)i);
+    }
+
+    public override RingFormat Format => RingFormat.Packed;
+    public override int Index { get; }
+    public override int Size { get; }
+    public override QueueRegisters Registers { get; }
+    public override int FreeDescriptors => _freeIds.Count == 0 ? 0 : _freeSlots;
+    public override int Outstanding => _outstanding.Count;
+
+    /// <summary>Where the driver puts its next descriptor, with its avail wrap counter.</summary>
+    public PackedPosition NextAvail => _next;
+
+    /// <summary>Where the driver looks for the next used descriptor, with its used wrap counter.</summary>
+    public PackedPosition NextUsed => _lastUsed;
+
+    public override ushort? Add(IReadOnlyList<byte[]> readable, IReadOnlyList<int> writableLengths, object? tag = null, bool indirect = false)
+    {
+        var count = readable.Count + writableLengths.Count;
+        if (count == 0) throw new ArgumentException("a buffer needs at least one segment");
+        if (readable.Any(r => r.Length > GuestAllocator.SlotSize) || writableLengths.Any(l => l is <= 0 or > GuestAllocator.SlotSize))
+            throw new ArgumentException($"each segment must be 1..{GuestAllocator.SlotSize} bytes");
+        if (indirect && count * PackedRing.DescriptorSize > GuestAllocator.SlotSize)
+            throw new ArgumentException($"an indirect table of {count} descriptors does not fit a {GuestAllocator.SlotSize}-byte slot");
+        var needed = indirect ? 1 : count;
+        if (_freeSlots < needed || _freeIds.Count == 0) return null;
+
+        var slots = new List<ulong>();
+        var segs = new List<(ulong Addr, uint Len, ushort Flags)>();
+        var writable = new List<(ulong, uint)>();
+        foreach (var r in readable)
+        {
+            var s = _alloc.AllocateSlot();
+            slots.Add(s);
+            r.CopyTo(_mem.Span(s, r.Length));
+            segs.Add((s, (uint)r.Length, 0));
+        }
+        foreach (var len in writableLengths)
+        {
+            var s = _alloc.AllocateSlot();
+            slots.Add(s);
+            // Zeroed, so whatever the device leaves in it was written by this use.
+            _mem.Span(s, len).Clear();
+            segs.Add((s, (uint)len, PackedRing.DescFWrite));
+            writable.Add((s, (uint)len));
+        }
+
+        var id = _freeIds.Pop();
+        if (indirect)
+        {
+            // Inside the table only WRITE means anything; the descriptors follow each other without NEXT (§2.8.7).
+            var table = _alloc.AllocateSlot();
+            slots.Add(table);
+            for (var i = 0; i < segs.Count; i++)
+                WriteDescriptor(table + (ulong)(PackedRing.DescriptorSize * i), segs[i].Addr, segs[i].Len, 0, segs[i].Flags);
+            segs = [(table, (uint)(count * PackedRing.DescriptorSize), PackedRing.DescFIndirect)];
+        }
+        var at = _next;
+        for (var i = 0; i < segs.Count; i++)
+        {
+            var flags = (ushort)(segs[i].Flags | (i + 1 < segs.Count ? PackedRing.DescFNext : 0) | PackedRing.AvailFlags(at.Wrap));
+            var d = DescriptorAt(at.Offset);
+            // The Buffer ID goes in every descriptor of the list, though the device reads it from the last (§2.8.6).
+            // Until Publish the first descriptor carries the other lap's AVAIL/USED bits, which read neither available nor
+            // used in this lap: zero would read used in a lap whose wrap counter is 0.
+            WriteDescriptor(d, segs[i].Addr, segs[i].Len, id, i == 0 ? PackedRing.AvailFlags(!at.Wrap) : flags);
+            if (i == 0) _unpublished.Add((d + PackedRing.FlagsOffset, flags));
+            at = at.Advance(1, Size);
+        }
+        _next = at;
+        _freeSlots -= segs.Count;
+        _outstanding[id] = new Pending(slots, writable, segs.Count, tag);
+        return id;
+    }
+
+    public override ulong WritableAddressOf(ushort head, int n) =>
+        _outstanding.TryGetValue(head, out var o) && n < o.Writable.Count ? o.Writable[n].Addr
+            : throw new InvalidOperationException($"virtqueue {Index}: buffer {head} has no writable segment {n}");
+
+    public override bool Publish()
+    {
+        if (_unpublished.Count > 0)
+        {
+            // Later buffers first and the batch's first buffer last, each with a release store: a device that reads the
+            // ring meanwhile finds the first one unavailable until the whole batch is in place (§2.8.21.3).
+            for (var i = _unpublished.Count - 1; i >= 0; i--) _mem.WriteU16Release(_unpublished[i].At, _unpublished[i].Flags);
+            _published += (ushort)_unpublished.Count;
+            _unpublished.Clear();
+        }
+        // The flags must be visible before the device's event suppression is read (§2.8.21.3.1).
+        Interlocked.MemoryBarrier();
+        var old = _kickedAt;
+        if (old == _next) return false;
+        _kickedAt = _next;
+        var mode = (ushort)(_mem.ReadU16(Registers.Used + PackedRing.EventFlagsOffset) & PackedRing.EventFlagsMask);
+        if (mode == PackedRing.EventFlagsDisable) return false;
+        if (mode == PackedRing.EventFlagsDesc && _eventIdx)
+        {
+            var offWrap = _mem.ReadU16(Registers.Used + PackedRing.EventOffWrapOffset);
+            return PackedRing.EventReached(offWrap, Size, (old.Offset, old.Wrap), (_next.Offset, _next.Wrap));
+        }
+        // ENABLE, and the modes a device may not use (DESC without EVENT_IDX, the reserved value): notify.
+        return true;
+    }
+
+    public override ushort PublishedIdx => _published;
+
+    public override ushort DeviceUsedIdx
+    {
+        get
+        {
+            // The used descriptors the device wrote follow each other from where the driver last took one; each skips the
+            // ring descriptors its buffer took. Read up to the first one not (yet) used.
+            var count = _taken;
+            var at = _lastUsed;
+            for (var i = 0; i < _outstanding.Count; i++)
+            {
+                var d = DescriptorAt(at.Offset);
+                if (!PackedRing.IsUsed(_mem.ReadU16Acquire(d + PackedRing.FlagsOffset), at.Wrap)) break;
+                if (!_outstanding.TryGetValue(_mem.ReadU16(d + PackedRing.IdOffset), out var o)) break;
+                at = at.Advance(o.RingDescriptors, Size);
+                count++;
+            }
+            return count;
+        }
+    }
+
+    public override UsedBuffer? TakeUsed()
+    {
+        if (_outstanding.Count == 0) return null;
+        var d = DescriptorAt(_lastUsed.Offset);
+        var flags = _mem.ReadU16Acquire(d + PackedRing.FlagsOffset);
+        if (!PackedRing.IsUsed(flags, _lastUsed.Wrap)) return null;
+        var id = _mem.ReadU16(d + PackedRing.IdOffset);
+        var len = _mem.ReadU32(d + PackedRing.LenOffset);
+        if (!_outstanding.Remove(id, out var o))
+            throw new DeviceProtocolException($"virtqueue {Index}: the device marked the descriptor at {_lastUsed} used with Buffer ID {id}, which is not " +
+                "the ID of a buffer it holds (returned twice, never made available, or read from the wrong descriptor of the list)")
+            { Breach = Breach.UsedIdNotHeld };
+        _lastUsed = _lastUsed.Advance(o.RingDescriptors, Size);
+        _freeSlots += o.RingDescriptors;
+        _freeIds.Push(id);
+        _taken++;
+        // All the writable bytes, not only the first len: a frame that runs past a short used length is still found.
+        var contents = new byte[o.Writable.Sum(w => (long)w.Len)];
+        var at = 0;
+        foreach (var (addr, wlen) in o.Writable)
+        {
+            _mem.Span(addr, (int)wlen).CopyTo(contents.AsSpan(at));
+            at += (int)wlen;
+        }
+        var written = contents[..(int)Math.Min(len, (uint)contents.Length)];
+        foreach (var s in o.Slots) _alloc.FreeSlot(s);
+        if (_eventIdx) AskForNextUsed();
+        return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents };
+    }
+
+    /// <summary>With EVENT_IDX, asks for a notification when the next used descriptor is written, as the split ring's used_event does.</summary>
+    private void AskForNextUsed()
+    {
+        _mem.WriteU16(Registers.Avail + PackedRing.EventOffWrapOffset, _lastUsed.Encode());
+        _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsDesc);
+    }
+
+    private ulong DescriptorAt(int offset) => Registers.Desc + (ulong)(PackedRing.DescriptorSize * offset);
+
+    private void WriteDescriptor(ulong d, ulong addr, uint len, ushort id, ushort flags)
+    {
+        _mem.WriteU64(d + PackedRing.AddrOffset, addr);
+        _mem.WriteU32(d + PackedRing.LenOffset, len);
+        _mem.WriteU16(d + PackedRing.IdOffset, id);
+        _mem.WriteU16(d + PackedRing.FlagsOffset, flags);
+    }
+}
