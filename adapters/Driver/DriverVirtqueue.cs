@@ -67,6 +67,27 @@ public abstract class DriverVirtqueue
     /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
     public abstract UsedBuffer? TakeUsed();
 
+    /// <summary>
+    /// Asks for a used buffer notification after every use (split: avail flags 0; packed: Driver Event Suppression ENABLE).
+    /// Without EVENT_IDX this is what a driver that wants interrupts writes.
+    /// </summary>
+    public abstract void AskForEveryNotification();
+
+    /// <summary>
+    /// Asks for no used buffer notification for the entries the device writes next, in the way this format and
+    /// <paramref name="eventIdx"/> allow (split: VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event one behind used idx with EVENT_IDX;
+    /// packed: Driver Event Suppression DISABLE).
+    /// </summary>
+    public abstract void AskForNoNotification(bool eventIdx);
+
+    /// <summary>
+    /// With EVENT_IDX, asks for a notification when the device writes the used entry <paramref name="entry"/> places after
+    /// the ones it has written so far (negative: before them). Split: used_event = used idx + entry, and the avail flags
+    /// carry <paramref name="noInterrupt"/>, which EVENT_IDX tells the device to ignore. Packed: DESC mode at the ring position
+    /// the entry's used descriptor takes when each buffer takes <paramref name="descriptorsPerBuffer"/> descriptors.
+    /// </summary>
+    public abstract void AskForNotificationAt(int entry, int descriptorsPerBuffer, bool noInterrupt);
+
     /// <summary>Which format and position, for failure messages.</summary>
     public override string ToString() => $"{Format} vq {Index} (size {Size})";
 }

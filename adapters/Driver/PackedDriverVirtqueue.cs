@@ -162,24 +162,39 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
 
     public override ushort PublishedIdx => _published;
 
-    public override ushort DeviceUsedIdx
+    public override ushort DeviceUsedIdx => UsedSoFar().Count;
+
+    /// <summary>Where the device writes its next used descriptor, as far as the ring shows.</summary>
+    public PackedPosition DeviceUsedPosition => UsedSoFar().Next;
+
+    // The used descriptors the device wrote follow each other from where the driver last took one; each skips the ring
+    // descriptors its buffer took. Read up to the first one not (yet) used.
+    private (ushort Count, PackedPosition Next) UsedSoFar()
     {
-        get
+        var count = _taken;
+        var at = _lastUsed;
+        for (var i = 0; i < _outstanding.Count; i++)
         {
-            // The used descriptors the device wrote follow each other from where the driver last took one; each skips the
-            // ring descriptors its buffer took. Read up to the first one not (yet) used.
-            var count = _taken;
-            var at = _lastUsed;
-            for (var i = 0; i < _outstanding.Count; i++)
-            {
-                var d = DescriptorAt(at.Offset);
-                if (!PackedRing.IsUsed(_mem.ReadU16Acquire(d + PackedRing.FlagsOffset), at.Wrap)) break;
-                if (!_outstanding.TryGetValue(_mem.ReadU16(d + PackedRing.IdOffset), out var o)) break;
-                at = at.Advance(o.RingDescriptors, Size);
-                count++;
-            }
-            return count;
+            var d = DescriptorAt(at.Offset);
+            if (!PackedRing.IsUsed(_mem.ReadU16Acquire(d + PackedRing.FlagsOffset), at.Wrap)) break;
+            if (!_outstanding.TryGetValue(_mem.ReadU16(d + PackedRing.IdOffset), out var o)) break;
+            at = at.Advance(o.RingDescriptors, Size);
+            count++;
         }
+        return (count, at);
+    }
+
+    public override void AskForEveryNotification() => _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsEnable);
+
+    public override void AskForNoNotification(bool eventIdx) => _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsDisable);
+
+    public override void AskForNotificationAt(int entry, int descriptorsPerBuffer, bool noInterrupt)
+    {
+        // Positions run on a circle of two laps: the wrap bit tells the lap.
+        var lap = 2 * Size;
+        var at = DeviceUsedPosition.Advance(((entry * descriptorsPerBuffer) % lap + lap) % lap, Size);
+        _mem.WriteU16(Registers.Avail + PackedRing.EventOffWrapOffset, at.Encode());
+        _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsDesc);
     }
 
     public override UsedBuffer? TakeUsed()

@@ -188,6 +188,23 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
         return new UsedBuffer(Index, (ushort)id, len, written, o.Tag) { Contents = contents };
     }
 
+    public override void AskForEveryNotification() => _mem.WriteU16(Registers.Avail, 0);
+
+    public override void AskForNoNotification(bool eventIdx)
+    {
+        if (eventIdx)
+            // used_event one behind the used idx: it is passed again only after 65536 more entries.
+            _mem.WriteU16(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), (ushort)(DeviceUsedIdx - 1));
+        else
+            _mem.WriteU16(Registers.Avail, SplitRing.AvailFNoInterrupt);
+    }
+
+    public override void AskForNotificationAt(int entry, int descriptorsPerBuffer, bool noInterrupt)
+    {
+        _mem.WriteU16(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), (ushort)(DeviceUsedIdx + entry));
+        _mem.WriteU16(Registers.Avail, noInterrupt ? SplitRing.AvailFNoInterrupt : (ushort)0);
+    }
+
     private void WriteDescriptor(ulong table, ushort i, ulong addr, uint len, ushort flags, ushort next)
     {
         var d = table + (ulong)SplitRing.DescriptorSize * i;

@@ -68,8 +68,9 @@ public static class Suite
             return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: split rings only: {splitOnly}"), null);
         }
         var ctx = runCtx.WithFormat(format);
-        var outcome = PropertyRunner.Run(test.Name, check.Property(ctx), settings, check.DeclaredCases);
-        var record = Record(outcome, test.Name, test.ClassName ?? "", check.RequirementIds, CheckedPlanes(test, settings), settings, test.FullName, format)
+        var outcome = InFormat(PropertyRunner.Run(test.Name, check.Property(ctx), settings, check.DeclaredCases), format);
+        var ids = check.RequirementIds.Select(id => FormatCounterparts.In(format, id)).Distinct().ToList();
+        var record = Record(outcome, test.Name, test.ClassName ?? "", ids, CheckedPlanes(test, settings), settings, test.FullName, format)
             with
         { Ring = ring };
         var report = outcome.Passed ? "" : FailureReport.Format(outcome, settings, test.FullName, format) + Environment.NewLine + $"Checked: {record.Checked}";
@@ -115,6 +116,15 @@ public static class Suite
             $"{label}Ok, {outcome.JudgedCases} of {outcome.Cases} case(s) judged against {settings.Device} (checked: {record.Checked}), seed {outcome.SeedText}" +
             (record.Reason is { } note ? $"; {note}" : "")), outcome);
     }
+
+    /// <summary>
+    /// A check names split-ring rules where a ring rule is meant; on packed rings the failure is about the packed
+    /// counterpart (<see cref="FormatCounterparts"/>).
+    /// </summary>
+    private static PropertyOutcome InFormat(PropertyOutcome outcome, RingFormat format) =>
+        outcome.Violation is { } v && FormatCounterparts.In(format, v.RequirementId) is var id && id != v.RequirementId
+            ? outcome with { Violation = v with { RequirementId = id } }
+            : outcome;
 
     /// <summary>
     /// Ends the NUnit test from every format's end: failed when any failed, a warning when any warned, ignored when none

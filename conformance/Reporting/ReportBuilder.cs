@@ -114,7 +114,7 @@ public static class ReportBuilder
 
     // Read once: the report is rebuilt after every check, and each rule not covered asks.
     private static readonly Lazy<HashSet<string>> Named = new(() =>
-        Rules.SuiteChecks.All.SelectMany(c => c.RequirementIds).ToHashSet());
+        FormatCounterparts.InAnyFormat(Rules.SuiteChecks.All.SelectMany(c => c.RequirementIds)).ToHashSet());
 
     private const string StoppedEarly = "its tests stopped at another rule's failure before showing this one holds";
 

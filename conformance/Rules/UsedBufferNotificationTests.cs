@@ -99,7 +99,7 @@ public sealed class UsedBufferNotificationTests
         UsedEventAt.JustAfter => batch,
         UsedEventAt.BeforeTheEarlierFrames => -2 - before,
         UsedEventAt.SevenPast => batch + 7,
-        _ => 0x7FFF,
+        _ => FarAway,
     };
 
     /// <summary>Every queue without EVENT_IDX, and with it every queue and every place of used_event, in every case.</summary>
@@ -173,9 +173,14 @@ public sealed class UsedBufferNotificationTests
         };
         foreach (var q in new[] { tx, rx }.Where(q => q != judged)) OweNothing(d, q, eventIdx);
         var usedBefore = judged.DeviceUsedIdx;
+        // A controlq command takes two descriptors (the command and its ack), a frame one.
+        var perBuffer = side == Side.Controlq ? 2 : 1;
         if (eventIdx)
-            d.Device.Memory.WriteU16(judged.Registers.Avail + (ulong)SplitRing.UsedEventOffset(judged.Size), (ushort)(usedBefore + usedEvent));
-        d.Device.Memory.WriteU16(judged.Registers.Avail, noInterrupt ? SplitRing.AvailFNoInterrupt : (ushort)0);
+            judged.AskForNotificationAt(usedEvent == FarAway ? FarEntry(judged, perBuffer) : usedEvent, perBuffer, noInterrupt);
+        else if (noInterrupt)
+            judged.AskForNoNotification(eventIdx: false);
+        else
+            judged.AskForEveryNotification();
         while (d.Device.WaitForNotification(d.Device.SettleTime)) { }
         if (kickIdleReceiveq && rx.Add([], [d.Options.ReceiveBufferBytes], tag: "rx") is not null)
         {
@@ -209,14 +214,15 @@ public sealed class UsedBufferNotificationTests
     }
 
     /// <summary>Makes a queue owe no notification for the updates the case causes on it.</summary>
-    private static void OweNothing(NetDriver d, DriverVirtqueue q, bool eventIdx)
-    {
-        if (eventIdx)
-            // used_event one behind the used idx: it is passed again only after 65536 more entries.
-            d.Device.Memory.WriteU16(q.Registers.Avail + (ulong)SplitRing.UsedEventOffset(q.Size), (ushort)(q.DeviceUsedIdx - 1));
-        else
-            d.Device.Memory.WriteU16(q.Registers.Avail, SplitRing.AvailFNoInterrupt);
-    }
+    private static void OweNothing(NetDriver d, DriverVirtqueue q, bool eventIdx) => q.AskForNoNotification(eventIdx);
+
+    /// <summary>
+    /// The entry farthest from the batch: half the 16-bit index space on a split ring; on a packed ring, the batch's first
+    /// position in the other lap, which a device that ignores the wrap bit takes for the batch's own.
+    /// </summary>
+    private static int FarEntry(DriverVirtqueue q, int perBuffer) => q.Format == RingFormat.Packed ? q.Size / perBuffer : FarAway;
+
+    private const int FarAway = 0x7FFF;
 
     private static string Describe(NetDriver d, DriverVirtqueue q) => $"vq {q.Index} ({d.Layout.Identify(q.Index)})";
 

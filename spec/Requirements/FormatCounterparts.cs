@@ -1,0 +1,40 @@
+namespace VirtioMq.Spec;
+
+/// <summary>
+/// The packed-ring rule (§2.8) that says for a packed virtqueue what a split-ring rule (§2.7) says for a split one. A check
+/// is written once against the driver's ring, whichever the format; when it runs on packed rings, the rules it names and
+/// the rule a failure names are these counterparts, so a packed device is never blamed under a split-ring section it
+/// does not have. Rules of both formats (message framing, IN_ORDER, everything outside the rings) have none and stay.
+/// </summary>
+public static class FormatCounterparts
+{
+    private static readonly Dictionary<string, string> Packed = new(StringComparer.Ordinal)
+    {
+        // Buffers come back through the used ring / as used descriptors carrying their Buffer ID.
+        [Rule.RingUsedDefReturnsBuffers] = Rule.RingPackedDefBufferId,
+        // The used length counts the bytes written.
+        [Rule.RingUsedDevWriteLenBytes] = Rule.RingPackedDevUsedLen,
+        // A used element is complete before the driver can see it: the used idx there, the flags here.
+        [Rule.RingUsedDevLenBeforeIdx] = Rule.RingPackedDevMarkUsed,
+        // The 16-bit indices wrap there; the wrap counters flip here.
+        [Rule.RingAvailDevIdxWrap] = Rule.RingPackedDefWrapCounters,
+        [Rule.RingUsedDevIdxWrap] = Rule.RingPackedDefWrapCounters,
+        // Used buffer notifications follow the avail flags and used_event there, the Driver Event Suppression here.
+        [Rule.RingNotifDevNoEventIdx] = Rule.RingPackedDevDriverEventModes,
+        [Rule.RingNotifDevEventIdx] = Rule.RingPackedDevDriverEventModes,
+        [Rule.RingNotifDevNoEventIdxQuiet] = Rule.RingPackedDevDriverEventModes,
+        [Rule.RingNotifDevEventIdxQuiet] = Rule.RingPackedDevDriverEventModes,
+        [Rule.RingDescDevNoWriteReadable] = Rule.RingPackedDevNoWriteReadable,
+        [Rule.RingIndirectDevIgnoreWriteFlag] = Rule.RingPackedDevIndirectIgnoreWriteFlag,
+        // A power of two up to 32768 there; up to 2^15 entries, any count, here.
+        [Rule.RingDefQueueSize] = Rule.RingPackedDefLayout,
+    };
+
+    /// <summary>The rule <paramref name="ruleId"/> stands for in <paramref name="format"/>.</summary>
+    public static string In(RingFormat format, string ruleId) =>
+        format == RingFormat.Packed && Packed.TryGetValue(ruleId, out var packed) ? packed : ruleId;
+
+    /// <summary>Every rule a check naming <paramref name="ruleIds"/> judges in some format.</summary>
+    public static IEnumerable<string> InAnyFormat(IEnumerable<string> ruleIds) =>
+        ruleIds.SelectMany(id => Packed.TryGetValue(id, out var packed) ? new[] { id, packed } : [id]).Distinct();
+}
