@@ -19,7 +19,7 @@ internal sealed class NetFrontEnd
     private readonly VhostUserDataPlane _backend;
     private readonly Dictionary<int, QueueRegisters> _queues = [];
     private readonly List<string> _log = [];
-    private ControlqRing? _controlq;
+    private IControlqRing? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
     private DeviceStatus _status;
     private int _pairs = 1;
@@ -174,7 +174,7 @@ internal sealed class NetFrontEnd
         {
             try
             {
-                _controlq = new ControlqRing(_memory, ring, Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                _controlq = new SplitControlqRing(_memory, ring, Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
             }
             catch (ArgumentException e)
             {
@@ -211,10 +211,10 @@ internal sealed class NetFrontEnd
             if (!request.HasAckBuffer)
             {
                 Note("controlq: a command with no device-writable byte for its ack; given back unanswered");
-                q.GiveBack(request.Head, 0);
+                q.GiveBack(request, 0);
                 continue;
             }
-            q.GiveBack(request.Head, request.WriteAck(_memory, (byte)Execute(request.Command)));
+            q.GiveBack(request, request.WriteAck(_memory, (byte)Execute(request.Command)));
         }
         if (q.Broken) Note("controlq: the driver made more buffers available than the ring holds; DEVICE_NEEDS_RESET");
         if (q.TakeNotificationOwed()) ControlqNotification?.Invoke(Layout.ControlqIndex ?? 0);
