@@ -2,7 +2,7 @@ namespace VirtioMq.Adapters.VhostUser.FrontEnd;
 
 /// <summary>
 /// The device side of the controlq in either virtqueue format: <see cref="SplitControlqRing"/> (§2.7) or, with
-/// VIRTIO_F_RING_PACKED, a packed ring (§2.8). The front-end serves the controlq itself over
+/// VIRTIO_F_RING_PACKED, <see cref="PackedControlqRing"/> (§2.8). The front-end serves the controlq itself over
 /// vhost-user; the two formats share this contract and no ring code.
 /// </summary>
 internal interface IControlqRing

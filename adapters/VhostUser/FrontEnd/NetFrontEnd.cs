@@ -174,7 +174,10 @@ internal sealed class NetFrontEnd
         {
             try
             {
-                _controlq = new SplitControlqRing(_memory, ring, Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                var (eventIdx, indirect) = (Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                _controlq = Negotiated.Has(FeatureBit.RingPacked)
+                    ? new PackedControlqRing(_memory, ring, eventIdx, indirect)
+                    : new SplitControlqRing(_memory, ring, eventIdx, indirect);
             }
             catch (ArgumentException e)
             {
