@@ -108,7 +108,9 @@ internal sealed class NetFrontEnd
 
     /// <summary>
     /// VIRTIO_F_RING_RESET (§2.6.1) on a device whose rings a back-end runs: the front-end forgets the queue and stops the
-    /// back-end's ring (GET_VRING_BASE); the driver may enable it again with new addresses, which start from index 0.
+    /// back-end's ring (GET_VRING_BASE); the driver may enable it again with new addresses, which start where a ring
+    /// starts after a reset: index 0 for a split ring, offset 0 with both wrap counters 1 for a packed one (unless the
+    /// driver announced another place with IRingStartIndex).
     /// </summary>
     public void ResetQueue(int vq)
     {
