@@ -26,6 +26,12 @@ public enum Breach
     ResumeIndexRefused,
     /// <summary>A ring GET_QUEUE_NUM covers had its size or eventfds refused: the back-end does not serve it after all.</summary>
     CoveredRingRefused,
+    /// <summary>GET_VRING_BASE on a packed ring got no reply.</summary>
+    PackedVringBaseReplyMissing,
+    /// <summary>GET_VRING_BASE on a packed ring named a position past the ring's last descriptor in either half: no packed ring base.</summary>
+    PackedVringBaseOutsideRing,
+    /// <summary>SET_VRING_BASE refused on a packed ring although both positions it gave lie inside the ring.</summary>
+    PackedResumeBaseRefused,
     /// <summary>queue_reset never read back 0: the device did not finish (or say it finished) a virtqueue reset.</summary>
     QueueResetNeverCompletes,
 }

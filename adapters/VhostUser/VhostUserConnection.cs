@@ -45,10 +45,11 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
     }
 
     /// <summary>Sends a request whose reply carries data, and returns that reply.</summary>
-    public VhostUserMessage Call(VhostUserRequest request, byte[]? payload = null)
+    /// <param name="noReply">What a missing reply breaches when the caller knows better than the request alone tells.</param>
+    public VhostUserMessage Call(VhostUserRequest request, byte[]? payload = null, Breach? noReply = null)
     {
         Transmit(VhostUserMessage.NewRequest(request, payload));
-        return ReceiveReply(request);
+        return ReceiveReply(request, noReply: noReply);
     }
 
     public ulong CallU64(VhostUserRequest request) => Payload.ReadU64(Call(request));
@@ -66,7 +67,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         }
     }
 
-    private VhostUserMessage ReceiveReply(VhostUserRequest request, bool ackOnly = false)
+    private VhostUserMessage ReceiveReply(VhostUserRequest request, bool ackOnly = false, Breach? noReply = null)
     {
         VhostUserMessage reply;
         try
@@ -78,7 +79,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
             Patience.Current.RanOut();
             throw new DeviceTimeoutException($"the vhost-user back-end at {SocketPath} to answer {request.WireName()} (it hangs?) [{e.Message}]", Patience.Current.Cap(Timeout))
             {
-                Breach = ackOnly ? Breach.ReplyAckMissing : request switch
+                Breach = ackOnly ? Breach.ReplyAckMissing : noReply ?? request switch
                 {
                     VhostUserRequest.GetVringBase => Breach.VringBaseReplyMissing,
                     VhostUserRequest.GetQueueNum => Breach.QueueNumReplyMissing,

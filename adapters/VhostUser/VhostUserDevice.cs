@@ -139,13 +139,14 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
     /// What the device offers the driver: the front-end's own features (MAC, status, the controlq, multiqueue), and
     /// of the ring features those the back-end has, since the back-end runs the rings. As QEMU does, multiqueue is
     /// offered only when the back-end has it: a single-queue back-end makes a single-queue device, and a verdict that
-    /// says there is no multiqueue to certify.
+    /// says there is no multiqueue to certify. VIRTIO_F_RING_PACKED too: the front-end serves its controlq in either
+    /// format, and the negotiated bit goes on to the back-end with the others it has.
     /// </summary>
     private static FeatureSet Offered(FeatureSet backend)
     {
         // Per-queue reset is the front-end's to offer: it carries it out with GET_VRING_BASE, which every back-end has.
         var offered = FeatureSet.Of(FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq, FeatureBit.RingReset);
-        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq })
+        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq, FeatureBit.RingPacked })
             if (backend.Has(f)) offered = offered.With(f);
         return offered;
     }

@@ -19,7 +19,7 @@ internal sealed class NetFrontEnd
     private readonly VhostUserDataPlane _backend;
     private readonly Dictionary<int, QueueRegisters> _queues = [];
     private readonly List<string> _log = [];
-    private ControlqRing? _controlq;
+    private IControlqRing? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
     private DeviceStatus _status;
     private int _pairs = 1;
@@ -108,7 +108,9 @@ internal sealed class NetFrontEnd
 
     /// <summary>
     /// VIRTIO_F_RING_RESET (§2.6.1) on a device whose rings a back-end runs: the front-end forgets the queue and stops the
-    /// back-end's ring (GET_VRING_BASE); the driver may enable it again with new addresses, which start from index 0.
+    /// back-end's ring (GET_VRING_BASE); the driver may enable it again with new addresses, which start where a ring
+    /// starts after a reset: index 0 for a split ring, offset 0 with both wrap counters 1 for a packed one (unless the
+    /// driver announced another place with IRingStartIndex).
     /// </summary>
     public void ResetQueue(int vq)
     {
@@ -174,7 +176,10 @@ internal sealed class NetFrontEnd
         {
             try
             {
-                _controlq = new ControlqRing(_memory, ring, Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                var (eventIdx, indirect) = (Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc));
+                _controlq = Negotiated.Has(FeatureBit.RingPacked)
+                    ? new PackedControlqRing(_memory, ring, eventIdx, indirect)
+                    : new SplitControlqRing(_memory, ring, eventIdx, indirect);
             }
             catch (ArgumentException e)
             {
@@ -211,10 +216,10 @@ internal sealed class NetFrontEnd
             if (!request.HasAckBuffer)
             {
                 Note("controlq: a command with no device-writable byte for its ack; given back unanswered");
-                q.GiveBack(request.Head, 0);
+                q.GiveBack(request, 0);
                 continue;
             }
-            q.GiveBack(request.Head, request.WriteAck(_memory, (byte)Execute(request.Command)));
+            q.GiveBack(request, request.WriteAck(_memory, (byte)Execute(request.Command)));
         }
         if (q.Broken) Note("controlq: the driver made more buffers available than the ring holds; DEVICE_NEEDS_RESET");
         if (q.TakeNotificationOwed()) ControlqNotification?.Invoke(Layout.ControlqIndex ?? 0);

@@ -4,16 +4,13 @@ using VirtioMq.Spec.Memory;
 namespace VirtioMq.Adapters.VhostUser.FrontEnd;
 
 /// <summary>
-/// The device side of the controlq, which over vhost-user the front-end serves itself, as QEMU's virtio-net
+/// The device side of the controlq as a split ring, which over vhost-user the front-end serves itself, as QEMU's virtio-net
 /// does: it takes the driver's available chains, gives them back used and says when the driver is owed a used
 /// buffer notification. Written from §2.7 for the suite alone; the reference device keeps its own ring code, so
 /// a misreading of the split ring cannot hide in code both sides share.
 /// </summary>
-internal sealed class ControlqRing
+internal sealed class SplitControlqRing : IControlqRing
 {
-    /// <summary>No command the front-end knows is longer; the rest of an oversized one is not read.</summary>
-    public const int MaxCommandBytes = 4096;
-
     private readonly GuestMemory _memory;
     private readonly QueueRegisters _ring;
     private readonly bool _eventIdx;
@@ -23,7 +20,7 @@ internal sealed class ControlqRing
     private ushort _usedIdxAtLastNotification;
 
     /// <exception cref="ArgumentException">The ring is not a valid split ring inside guest memory.</exception>
-    public ControlqRing(GuestMemory memory, QueueRegisters ring, bool eventIdx, bool indirect)
+    public SplitControlqRing(GuestMemory memory, QueueRegisters ring, bool eventIdx, bool indirect)
     {
         if (ring.Size is < 1 or > SplitRing.MaxQueueSize || (ring.Size & (ring.Size - 1)) != 0)
             throw new ArgumentException($"controlq size {ring.Size} is not a power of two up to {SplitRing.MaxQueueSize}");
@@ -41,10 +38,7 @@ internal sealed class ControlqRing
     /// <summary>Set once the driver made more buffers available than the ring holds: nothing is taken until a reset.</summary>
     public bool Broken { get; private set; }
 
-    /// <summary>
-    /// The next well-formed chain, or null when the ring is empty or broken. A malformed chain is given back used
-    /// with length 0 and reported to <paramref name="refused"/>, so one bad chain never stops the controlq.
-    /// </summary>
+    /// <inheritdoc/>
     public ControlRequest? Take(Action<string> refused)
     {
         while (!Broken && NextHead() is { } head)
@@ -62,8 +56,10 @@ internal sealed class ControlqRing
         return null;
     }
 
+    public void GiveBack(ControlRequest request, uint written) => GiveBack(request.Head, written);
+
     /// <summary>Puts one chain on the used ring: the element first, then idx, so the driver never sees idx ahead of len.</summary>
-    public void GiveBack(ushort head, uint written)
+    private void GiveBack(ushort head, uint written)
     {
         var element = _ring.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(_usedIdx % _ring.Size);
         _memory.WriteU32(element, head);
@@ -138,8 +134,8 @@ internal sealed class ControlqRing
                 writable.Add((address, length));
             else if (writable.Count > 0)
                 throw new Refusal("a device-readable descriptor after a device-writable one");
-            else if (command.Count < MaxCommandBytes)
-                command.AddRange(_memory.Span(address, (int)Math.Min(length, (uint)(MaxCommandBytes - command.Count))).ToArray());
+            else if (command.Count < IControlqRing.MaxCommandBytes)
+                command.AddRange(_memory.Span(address, (int)Math.Min(length, (uint)(IControlqRing.MaxCommandBytes - command.Count))).ToArray());
             if ((flags & SplitRing.DescFNext) == 0) return new ControlRequest(head, [.. command], writable);
             if (next >= entries) throw new Refusal($"next {next} is outside the {entries}-entry table");
             index = next;
