@@ -43,6 +43,13 @@ public sealed record DriverOptions
     /// </summary>
     public RingFormat Ring { get; init; } = RingFormat.Split;
 
+    /// <summary>
+    /// On packed rings, write each buffer's ID only in its list's last descriptor, as §2.8.6 places it, and an ID no buffer
+    /// has in the others. Off, the driver writes it in every descriptor, as Linux does, which spares a device that reads
+    /// the first one.
+    /// </summary>
+    public bool PackedBufferIdInLastOnly { get; init; }
+
     /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
     public int ReceiveBufferBytes { get; init; } = 1526;
 }

@@ -13,9 +13,9 @@ public abstract class DriverVirtqueue
     /// <summary>A ring of the format <paramref name="format"/>, laid out in guest memory by <paramref name="allocator"/>.</summary>
     /// <param name="startIndex">Where a resumed ring starts (see <see cref="DriverOptions.DataRingStartIndex"/>); 0 after a reset.</param>
     public static DriverVirtqueue Create(RingFormat format, GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx,
-        ushort startIndex = 0) => format switch
+        ushort startIndex = 0, bool packedIdInLastOnly = false) => format switch
         {
-            RingFormat.Packed => new PackedDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex),
+            RingFormat.Packed => new PackedDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex, packedIdInLastOnly),
             _ => new SplitDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex),
         };
 

@@ -161,7 +161,7 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
             { Breach = Breach.ConfigLayoutPastQueues };
         size = Math.Min(size, Device.MaxQueueSize(vq));
         var q = DriverVirtqueue.Create(Format, Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
-            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex);
+            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex, _options.PackedBufferIdInLastOnly);
         Device.SetupQueue(vq, q.Registers);
         _queues[vq] = q;
         return q;

@@ -24,6 +24,13 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     private PackedPosition _lastUsed;
     private PackedPosition _kickedAt;
     private int _freeSlots;
+    private readonly ushort? _idInLastOnly;
+
+    /// <summary>
+    /// What the descriptors before a list's last carry in their ID field when <see cref="DriverOptions.PackedBufferIdInLastOnly"/> is
+    /// set: above any Buffer ID (at most 32767), so it names no buffer.
+    /// </summary>
+    public const ushort NotABufferId = 0xFFFF;
     private ushort _published;
     private ushort _taken;
 
@@ -34,8 +41,11 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     /// A resumed ring's start: as many descriptors (one per buffer) into the ring as a split ring's indices would say,
     /// wrap counters flipped once per lap. 0 is a ring after reset: offset 0, both wrap counters 1 (§2.8.1).
     /// </param>
-    public PackedDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0)
+    /// <param name="idInLastOnly">Write the Buffer ID only in each list's last descriptor, <see cref="NotABufferId"/> in the others.</param>
+    public PackedDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0,
+        bool idInLastOnly = false)
     {
+        _idInLastOnly = idInLastOnly ? NotABufferId : null;
         if (size is < 1 or > PackedRing.MaxQueueSize)
             throw new ArgumentOutOfRangeException(nameof(size), size, $"a packed ring holds 1..{PackedRing.MaxQueueSize} descriptors");
         _mem = memory;
@@ -117,10 +127,12 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         {
             var flags = (ushort)(segs[i].Flags | (i + 1 < segs.Count ? PackedRing.DescFNext : 0) | PackedRing.AvailFlags(at.Wrap));
             var d = DescriptorAt(at.Offset);
-            // The Buffer ID goes in every descriptor of the list, though the device reads it from the last (§2.8.6).
+            // The Buffer ID belongs in the last descriptor of the list (§2.8.6). Linux writes it in every one, and so does this
+            // driver unless told otherwise: then the others carry an ID no buffer has, so a device reading the wrong one shows.
+            var descriptorId = i + 1 == segs.Count || _idInLastOnly is null ? id : _idInLastOnly.Value;
             // Until Publish the first descriptor carries the other lap's AVAIL/USED bits, which read neither available nor
             // used in this lap: zero would read used in a lap whose wrap counter is 0.
-            WriteDescriptor(d, segs[i].Addr, segs[i].Len, id, i == 0 ? PackedRing.AvailFlags(!at.Wrap) : flags);
+            WriteDescriptor(d, segs[i].Addr, segs[i].Len, descriptorId, i == 0 ? PackedRing.AvailFlags(!at.Wrap) : flags);
             if (i == 0) _unpublished.Add((d + PackedRing.FlagsOffset, flags));
             at = at.Advance(1, Size);
         }
@@ -224,7 +236,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         var written = contents[..(int)Math.Min(len, (uint)contents.Length)];
         foreach (var s in o.Slots) _alloc.FreeSlot(s);
         if (_eventIdx) AskForNextUsed();
-        return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents };
+        return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents, UsedFlags = flags };
     }
 
     /// <summary>With EVENT_IDX, asks for a notification when the next used descriptor is written, as the split ring's used_event does.</summary>

@@ -7,4 +7,7 @@ namespace VirtioMq.Adapters.Driver;
 public sealed record ReceivedFrame(int Pair, byte[] Header, byte[] Frame, uint UsedLength)
 {
     public byte[] Contents { get; init; } = [.. Header, .. Frame];
+
+    /// <summary>The flags of the used descriptor on a packed ring (§2.8.3: WRITE says data was written); null on a split ring.</summary>
+    public ushort? UsedFlags { get; init; }
 }

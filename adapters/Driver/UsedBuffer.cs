@@ -5,4 +5,7 @@ public sealed record UsedBuffer(int Queue, ushort Head, uint Length, byte[] Writ
 {
     /// <summary>Every writable byte of the buffer, whatever the used length says (zeroed when it was posted).</summary>
     public byte[] Contents { get; init; } = Written;
+
+    /// <summary>The flags of the used descriptor on a packed ring; null on a split ring, whose used elements have none.</summary>
+    public ushort? UsedFlags { get; init; }
 }

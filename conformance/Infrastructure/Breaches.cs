@@ -17,6 +17,8 @@ public static class Breaches
         Breach.QueueNumReplyMissing or Breach.CoveredRingRefused => Rule.VuMqGetQueueNumReply,
         Breach.ResumeIndexRefused => Rule.VuSetBaseResume,
         Breach.QueueResetNeverCompletes => Rule.XportPciDevQueueReset,
+        Breach.PackedVringBaseReplyMissing or Breach.PackedVringBaseOutsideRing => Rule.VuPackedGetBaseReplyBoth,
+        Breach.PackedResumeBaseRefused => Rule.VuPackedSetBaseBoth,
         _ => throw new ArgumentOutOfRangeException(nameof(breach), breach, "a breach with no rule"),
     };
 

@@ -26,6 +26,8 @@ public static class Suite
         if (check.PciOnly) Needs.Require<IPciTransport>(ctx, Needs.PciTransport);
         var packedOffered = DeviceFacts.Known(ctx)?.Offered.Has(FeatureBit.RingPacked) ?? false;
         var formats = settings.Rings.Formats(packedOffered);
+        // A packed-only check judges in packed format alone: where the run has none, the packed run says why not.
+        if (check.PackedOnly) formats = [RingFormat.Packed];
         var ends = new List<FormatEnd>();
         PropertyOutcome? last = null;
         foreach (var format in formats)
@@ -57,6 +59,11 @@ public static class Suite
         var label = $"[{ring}] ";
         CheckRecord Bare(CheckOutcome o, string reason) =>
             new(test.Name, test.ClassName ?? "", RequirementIds(test), CheckedPlanes(test, settings), o, 0, null, Reason: reason) { Ring = ring };
+        if (format == RingFormat.Packed && settings.Rings == RingChoice.Split)
+        {
+            RunRecorder.Add(Bare(CheckOutcome.NotApplicable, $"packed-ring rules, and the run judges split rings only ({RingChoices.Variable}=split)"));
+            return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: packed-ring rules, and the run judges split rings only"), null);
+        }
         if (format == RingFormat.Packed && !packedOffered)
         {
             RunRecorder.Add(Bare(CheckOutcome.NotApplicable, "the device does not offer VIRTIO_F_RING_PACKED"));

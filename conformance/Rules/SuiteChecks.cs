@@ -27,8 +27,9 @@ public sealed class SuiteCheck
     /// Why the check judges split rings only (it writes split-ring memory by hand, or judges a split-ring field), naming
     /// what judges the same for packed rings; null for a check that runs in every format the run asks for.
     /// </param>
+    /// <param name="packedOnly">Whether it judges rules of the packed format alone (§2.8): in a split run it is not applicable.</param>
     public SuiteCheck(string test, Func<SuiteContext, Property> property, IReadOnlyList<string> requirementIds, IReadOnlyList<Plane> planes,
-        int? cases = null, bool vhostUserOnly = false, bool pciOnly = false, string? splitOnly = null)
+        int? cases = null, bool vhostUserOnly = false, bool pciOnly = false, string? splitOnly = null, bool packedOnly = false)
     {
         // A declaration that reads a static of its fixture declared below it sees null or 0: fail at once, naming it.
         ArgumentException.ThrowIfNullOrWhiteSpace(test);
@@ -45,6 +46,8 @@ public sealed class SuiteCheck
         VhostUserOnly = vhostUserOnly;
         PciOnly = pciOnly;
         SplitOnly = splitOnly;
+        PackedOnly = packedOnly;
+        if (splitOnly is not null && packedOnly) throw new ArgumentException($"{test}: a check cannot be both split-only and packed-only");
     }
 
     public string Test { get; }
@@ -66,6 +69,9 @@ public sealed class SuiteCheck
 
     /// <summary>Why it runs on split rings only, or null when it runs in every format.</summary>
     public string? SplitOnly { get; }
+
+    /// <summary>Whether it judges packed-ring rules alone.</summary>
+    public bool PackedOnly { get; }
 
 
     /// <summary>Whether the check can see a bug of a vhost-user back-end: over vhost-user the control plane is the suite's own front-end.</summary>
