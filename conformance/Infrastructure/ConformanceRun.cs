@@ -20,6 +20,8 @@ public static class ConformanceRun
     private static RunConditions _conditions = new(Complete: false);
     private static IReadOnlyDictionary<string, string> _identity = new Dictionary<string, string>();
     private static readonly Lock WriteLock = new();
+    // The run's budget is per virtqueue format: a run that judges every check in two formats may take twice as long.
+    private static int _formats = 1;
 
     /// <summary>Reaches the device once and reads what it offers; returns why the run cannot go on, or null.</summary>
     public static string? Start()
@@ -29,6 +31,7 @@ public static class ConformanceRun
         {
             var ctx = SuiteContext.Current;
             (_identity, var mq) = Identify(ctx);
+            _formats = ctx.Settings.Rings.Formats(DeviceFacts.Known(ctx)?.Offered.Has(FeatureBit.RingPacked) ?? false).Count;
             _conditions = new RunConditions(Complete: false, MultiqueueOffered: mq, Strict: ctx.Settings.Strict);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or DeviceProtocolException or IOException or InvalidOperationException
@@ -48,8 +51,9 @@ public static class ConformanceRun
     /// <summary>Why the check about to start must not run: the device is out of reach, or the run's time budget is spent.</summary>
     public static string? CannotStartCheck(SuiteSettings settings) =>
         _conditions.Unreachable
-        ?? (Clock.IsRunning && Clock.Elapsed > settings.RunBudget
-            ? $"the run's time budget of {settings.RunBudget.TotalSeconds:0} s ({SuiteSettings.RunBudgetVariable}) was spent before its turn"
+        ?? (Clock.IsRunning && Clock.Elapsed > settings.RunBudget * _formats
+            ? $"the run's time budget of {settings.RunBudget.TotalSeconds:0} s ({SuiteSettings.RunBudgetVariable}) per virtqueue format, " +
+              $"{(settings.RunBudget * _formats).TotalSeconds:0} s for {_formats}, was spent before its turn"
             : null);
 
     /// <summary>Writes the final report and returns it; <paramref name="failedTests"/> is NUnit's count of failed tests.</summary>
