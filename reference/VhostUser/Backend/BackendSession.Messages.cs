@@ -39,7 +39,7 @@ public sealed partial class BackendSession
                 {
                     var s = Payload.ReadVringState(m);
                     var ring = Ring(s.Index);
-                    ring.Base = _rules.SetVringBase(s.Num, ring.Num);
+                    ring.Base = _rules.SetVringBase(s.Num, ring.Num, Format);
                     return true;
                 }
             case VhostUserRequest.GetVringBase:
@@ -152,9 +152,9 @@ public sealed partial class BackendSession
     /// <summary>One of this session's rings, for GET_VRING_BASE.</summary>
     private sealed class StoppableRing(BackendSession session, Vring v) : IStoppableRing
     {
-        public ushort Stop()
+        public uint Stop()
         {
-            var next = session._plane.StopQueue(v.Index) ?? v.Base;
+            var next = session._plane.StopQueue(v.Index) ?? session.BaseOf(v);
             v.Base = next;
             // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
             // sends a new SET_VRING_KICK when it wants the ring back.
@@ -162,9 +162,9 @@ public sealed partial class BackendSession
             return next;
         }
 
-        public ushort NextAvail => session._plane.LastAvailIdx(v.Index) ?? v.Base;
+        public uint Current => session._plane.VringBase(v.Index) ?? session.BaseOf(v);
 
-        public ushort Base { set => v.Base = value; }
+        public uint Base { set => v.Base = value; }
     }
 
     private void ResetDevice()
@@ -175,7 +175,7 @@ public sealed partial class BackendSession
             v.Dispose();
             v.Num = 0;
             v.Desc = v.Avail = v.Used = null;
-            v.Base = 0;
+            v.Base = null;
         }
         _features = FeatureSet.Empty;
         _errorSignalled = false;
