@@ -11,7 +11,8 @@ namespace VirtioMq.Reference.Virtqueues;
 public readonly record struct ChainHandle(ushort Id, int Slots);
 
 /// <summary>
-/// The device side of one virtqueue, whatever its format: <see cref="SplitVirtqueue"/> (§2.7). The data plane, the controlq, the vhost-user back-end
+/// The device side of one virtqueue, whatever its format: <see cref="SplitVirtqueue"/> (§2.7) or, with
+/// VIRTIO_F_RING_PACKED, <see cref="PackedVirtqueue"/> (§2.8). The data plane, the controlq, the vhost-user back-end
 /// and the ring rules of the bug zoo all go through this.
 /// </summary>
 public interface IDeviceVirtqueue
@@ -73,6 +74,8 @@ public interface IDeviceVirtqueue
     {
         var eventIdx = negotiated.Has(FeatureBit.EventIdx);
         var indirect = negotiated.Has(FeatureBit.IndirectDesc);
-        return new SplitVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules);
+        return negotiated.Has(FeatureBit.RingPacked)
+            ? new PackedVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules)
+            : new SplitVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules);
     }
 }

@@ -6,7 +6,8 @@ namespace VirtioMq.Reference.Virtqueues;
 /// <summary>
 /// The device side of one split virtqueue (§2.7): takes available chains, returns used ones and decides
 /// whether the driver must be notified. All ring state lives in guest memory except the device's own
-/// last-seen avail index, which vhost-user's GET/SET_VRING_BASE exposes.
+/// last-seen avail index, which vhost-user's GET/SET_VRING_BASE exposes. Its packed counterpart is
+/// <see cref="PackedVirtqueue"/>.
 /// </summary>
 public sealed class SplitVirtqueue : IDeviceVirtqueue
 {
