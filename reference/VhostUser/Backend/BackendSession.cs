@@ -52,12 +52,12 @@ public sealed partial class BackendSession : IDisposable
         EnableInitialRings();
     }
 
-    /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
     /// <summary>What this session offers: a single-queue back-end (ReferenceOptions.Multiqueue off) leaves out VIRTIO_NET_F_MQ.</summary>
     private FeatureSet Offered => _options.Multiqueue ? OfferedFeatures : OfferedFeatures.Without(FeatureBit.NetMq);
 
+    /// <summary>The virtio features this back-end offers: what its rings support (both formats), MQ, and the vhost-user bit.</summary>
     public static FeatureSet OfferedFeatures { get; } = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq,
-        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.ProtocolFeatures);
+        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.RingPacked, FeatureBit.ProtocolFeatures);
 
     /// <summary>The protocol features it offers: queue count, acks, and a real device reset.</summary>
     public static ulong OfferedProtocolFeatures { get; } =
