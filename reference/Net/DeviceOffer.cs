@@ -19,7 +19,8 @@ public interface IDeviceOffer
 
 /// <summary>
 /// A multiqueue device with a controlq: VQ_PAIRS_SET needs it (§5.1.3.1), and max_virtqueue_pairs says how many pairs there
-/// are. It also offers what the multiqueue chapter added in 1.2: RSS, hash reporting and per-virtqueue reset.
+/// are. It also offers what the multiqueue chapter added in 1.2: RSS, hash reporting and per-virtqueue reset; and both
+/// ring formats, split and packed (VIRTIO_F_RING_PACKED, §2.8).
 /// </summary>
 public sealed class NetDeviceOffer : IDeviceOffer
 {
@@ -28,7 +29,8 @@ public sealed class NetDeviceOffer : IDeviceOffer
     public FeatureSet Features(bool multiqueue)
     {
         var all = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
-            FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.NetRss, FeatureBit.NetHashReport, FeatureBit.RingReset);
+            FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.NetRss, FeatureBit.NetHashReport, FeatureBit.RingReset,
+            FeatureBit.RingPacked);
         // A single-queue device has nothing to steer; hash reporting and queue reset still make sense for it.
         return multiqueue ? all : all.Without(FeatureBit.NetMq).Without(FeatureBit.NetRss);
     }

@@ -24,7 +24,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     /// <summary>Transmit buffers returned per publication of used idx: a burst, as DPDK's own vhost does.</summary>
     private const int Burst = 32;
 
-    private readonly Dictionary<int, DeviceVirtqueue> _rings = [];
+    private readonly Dictionary<int, IDeviceVirtqueue> _rings = [];
     private readonly HashSet<int> _enabled = [];
     private readonly SortedSet<int> _enabledReceivePairs = [];
     private readonly DeviceSeams _seams = DeviceSeams.For(options);
@@ -73,10 +73,11 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated) => StartQueue(vq, registers, negotiated, null);
 
     /// <summary>
-    /// Starts a ring. <paramref name="lastAvailIdx"/> is where to resume taking buffers (vhost-user's
-    /// SET_VRING_BASE); without it the ring resumes where its used idx in memory says.
+    /// Starts a ring in the format <paramref name="negotiated"/> selects. <paramref name="vringBase"/> is where to resume
+    /// (vhost-user's SET_VRING_BASE, see <see cref="IDeviceVirtqueue.VringBase"/>); without it a split ring resumes where
+    /// its used idx in memory says and a packed ring starts afresh.
     /// </summary>
-    public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated, ushort? lastAvailIdx)
+    public void StartQueue(int vq, QueueRegisters registers, FeatureSet negotiated, uint? vringBase)
     {
         // Stryker disable once all : equivalent in-process: a ring is started again only after a reset emptied the map; a vhost-user SET_VRING_* on a started ring is what this covers (tests/VhostUser)
         _rings.Remove(vq);
@@ -84,12 +85,8 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Remove(PairOf(vq));
         try
         {
-            var q = new DeviceVirtqueue(memory, vq, registers.Size, registers.Desc, registers.Avail, registers.Used,
-                negotiated.Has(FeatureBit.EventIdx), negotiated.Has(FeatureBit.IndirectDesc), _seams.Rings);
-            // Stryker disable all : equivalent in-process: the driver zeroes every ring it sets up, so used idx and the resume point are 0 either way; they matter for a vhost-user ring resumed at SET_VRING_BASE (VhostUserResumeTests over the socket)
-            q.SyncUsedIdxFromMemory();
-            q.LastAvailIdx = lastAvailIdx ?? q.UsedIdx;
-            // Stryker restore all
+            var q = IDeviceVirtqueue.Create(memory, vq, registers, negotiated, _seams.Rings);
+            q.Resume(vringBase);
             _rings[vq] = q;
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)
@@ -99,21 +96,21 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     }
 
     /// <summary>
-    /// Stops a ring and returns the next available index it would have taken: vhost-user's GET_VRING_BASE, and the
+    /// Stops a ring and returns where it would have gone on (<see cref="IDeviceVirtqueue.VringBase"/>): vhost-user's GET_VRING_BASE, and the
     /// driver's reset of one virtqueue (§2.6.1), after which the ring is forgotten with whatever it held until it is
     /// started again (<see cref="StartQueue(int, QueueRegisters, FeatureSet)"/>). Meanwhile no frame is put on a receiveq
     /// stopped so.
     /// </summary>
-    public ushort? StopQueue(int vq)
+    public uint? StopQueue(int vq)
     {
         _backlog.Remove(vq);
         if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Add(PairOf(vq));
-        return _rings.Remove(vq, out var q) ? q.LastAvailIdx : null;
+        return _rings.Remove(vq, out var q) ? q.VringBase : null;
     }
 
     // Stryker disable all : used only by the vhost-user back-end, which the in-process suite never runs (tests/VhostUser covers it)
-    /// <summary>The next available index a started ring will take, without stopping it.</summary>
-    public ushort? LastAvailIdx(int vq) => _rings.TryGetValue(vq, out var q) ? q.LastAvailIdx : null;
+    /// <summary>Where a started ring would go on from (<see cref="IDeviceVirtqueue.VringBase"/>), without stopping it.</summary>
+    public uint? VringBase(int vq) => _rings.TryGetValue(vq, out var q) ? q.VringBase : null;
     // Stryker restore all
 
     /// <summary>
@@ -187,7 +184,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     public bool IsBroken(int vq) => _rings.TryGetValue(vq, out var q) && q.Broken;
     // Stryker restore all
 
-    private void Serve(DeviceVirtqueue q)
+    private void Serve(IDeviceVirtqueue q)
     {
         // Receive buffers just wait for frames; only a transmitq has work to do on a kick.
         // Stryker disable once all : used only by the vhost-user back-end; in-process TurnBudget is null, so the budget is unlimited
@@ -203,7 +200,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
     private static int PairOf(int vq) => vq / 2 + 1;
 
     /// <summary>Takes up to <paramref name="budget"/> buffers; true when it stopped with buffers still waiting.</summary>
-    private bool DrainTransmitq(DeviceVirtqueue q, int budget)
+    private bool DrainTransmitq(IDeviceVirtqueue q, int budget)
     {
         var pair = PairOf(q.Index);
         var enabled = _enabled.Contains(q.Index);
@@ -225,12 +222,12 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
             catch (GuestMemoryFault e)
             {
                 note($"transmitq{pair}: {e.Message}");
-                q.AddUsed(chain.Head, 0);
+                q.AddUsed(chain.Handle, 0);
                 continue;
             }
             // Stryker restore all
             // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
-            q.AddUsed(chain.Head, 0);
+            q.AddUsed(chain.Handle, 0);
             // Stryker disable once Equality : equivalent: a header with no frame behind it breaks no rule the spec gives the driver, so carrying it or dropping it are both right
             if (length < _header)
             {
@@ -312,13 +309,13 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         {
             note($"receiveq{pair}: {chain.WritableLength}-byte buffer cannot hold a {packet.Length}-byte packet; dropped");
             // Stryker disable once all : equivalent: without MRG_RXBUF a receive buffer too small for the packet is the driver's fault (net.rx.drv.buffer-size) and the spec fixes no answer; one kept back and one lost look alike to a driver until it resets
-            q.PushUsed(chain.Head, 0);
+            q.PushUsed(chain.Handle, 0);
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
             _counters.CountDropped();
         }
         else
         {
-            q.PushUsed(chain.Head, _seams.Receive.UsedLength(chain.Write(memory, packet)));
+            q.PushUsed(chain.Handle, _seams.Receive.UsedLength(chain.Write(memory, packet)));
             // Counted whether or not the ring is enabled: only a buggy device delivers to a disabled one.
             // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
             _counters.CountFrame(ring, _enabled.Contains(ring));
@@ -326,7 +323,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         RaiseIfDue(q);
     }
 
-    private DescriptorChain? TryPop(DeviceVirtqueue q)
+    private DescriptorChain? TryPop(IDeviceVirtqueue q)
     {
         while (true)
         {
@@ -346,7 +343,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         }
     }
 
-    private void RaiseIfDue(DeviceVirtqueue q)
+    private void RaiseIfDue(IDeviceVirtqueue q)
     {
         if (q.TakeNotificationDue()) UsedBufferNotification?.Invoke(q.Index);
     }

@@ -9,7 +9,7 @@ public sealed partial class VirtioNetDevice
 {
     private const int MaxControlBytes = 4096;
 
-    private void DrainControlq(DeviceVirtqueue q)
+    private void DrainControlq(IDeviceVirtqueue q)
     {
         while (TryPop(q) is { } chain)
         {
@@ -18,7 +18,7 @@ public sealed partial class VirtioNetDevice
                 if (chain.WritableLength < 1)
                 {
                     Note("controlq: command has no device-writable byte for the ack; dropped");
-                    q.PushUsed(chain.Head, 0);
+                    q.PushUsed(chain.Handle, 0);
                     continue;
                 }
                 var command = ControlCommand.Parse(chain.ReadAll(_memory, MaxControlBytes));
@@ -26,13 +26,13 @@ public sealed partial class VirtioNetDevice
                 // Stryker disable once all : the device's log of refused input is diagnostics; no driver can read it
                 if (command is null) Note("controlq: command shorter than class + command; answered ERR");
                 var written = chain.Write(_memory, [(byte)ack]);
-                q.PushUsed(chain.Head, (uint)written);
+                q.PushUsed(chain.Handle, (uint)written);
             }
             // Stryker disable all : out of reach: Walk checked every segment against guest memory before the chain got here
             catch (GuestMemoryFault e)
             {
                 Note($"controlq: {e.Message}");
-                q.PushUsed(chain.Head, 0);
+                q.PushUsed(chain.Handle, 0);
             }
             // Stryker restore all
         }
@@ -45,7 +45,7 @@ public sealed partial class VirtioNetDevice
         ApplyPairs();
     }
 
-    private DescriptorChain? TryPop(DeviceVirtqueue q)
+    private DescriptorChain? TryPop(IDeviceVirtqueue q)
     {
         while (true)
         {

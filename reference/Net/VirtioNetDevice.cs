@@ -22,7 +22,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
     private readonly Dictionary<int, QueueRegisters> _registers = [];
     private readonly LoopbackDataPlane _dataPlane;
     private readonly DeviceSeams _seams;
-    private DeviceVirtqueue? _controlq;
+    private IDeviceVirtqueue? _controlq;
     private FeatureSet _driverFeatures = FeatureSet.Empty;
     private readonly ReceiveScaling _scaling = new();
 
@@ -237,11 +237,9 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         {
             try
             {
-                _controlq = new DeviceVirtqueue(_memory, vq, r.Size, r.Desc, r.Avail, r.Used,
-                    Negotiated.Has(FeatureBit.EventIdx), Negotiated.Has(FeatureBit.IndirectDesc), _seams.Rings);
-                // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so used idx starts at 0 either way
-                _controlq.SyncUsedIdxFromMemory();
-                _controlq.LastAvailIdx = _controlq.UsedIdx;
+                _controlq = IDeviceVirtqueue.Create(_memory, vq, r, Negotiated, _seams.Rings);
+                // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so a split ring's used idx starts at 0 either way
+                _controlq.Resume(null);
             }
             catch (ChainError e)
             {

@@ -13,7 +13,7 @@ namespace VirtioMq.Reference.Seams;
 /// <param name="Offer">What the device shows before negotiation: feature bits and max_virtqueue_pairs (§5.1.3, §5.1.4).</param>
 /// <param name="Lifecycle">When kicks are served, and what a reset forgets (§2.1.2, §2.4).</param>
 /// <param name="Controlq">What the device does with each control command (§5.1.9.5).</param>
-/// <param name="Rings">How a split ring is read: avail idx and refused chains (§2.7).</param>
+/// <param name="Rings">How a ring is read, split (§2.7) or packed (§2.8): what counts as available, and refused chains.</param>
 /// <param name="Transmit">How a transmitq's buffers are taken and returned (§5.1.9.5.6, vhost-user ring states).</param>
 /// <param name="Steering">Which receiveq a looped-back frame lands on (automatic receive steering, §5.1.9.5.6).</param>
 /// <param name="Receive">How a frame is written into a receive buffer (§5.1.9.4).</param>
@@ -34,7 +34,7 @@ public sealed record DeviceSeams(
     /// <summary>The healthy device: every seam holds the part the spec describes.</summary>
     public static DeviceSeams Healthy() => new(
         NetQueueRoles.Instance, NetDeviceOffer.Instance, DeviceLifecycle.Instance, ControlCommands.Instance,
-        SplitRingRules.Instance, TransmitRules.Instance, new AutomaticReceiveSteering(), ReceiveRules.Instance,
+        RingRules.Instance, TransmitRules.Instance, new AutomaticReceiveSteering(), ReceiveRules.Instance,
         VhostUserRules.Instance, PacketHashing.Instance);
 
     /// <summary>The seams of a device built with <paramref name="options"/>: healthy, then each deviation plugged in, in order.</summary>

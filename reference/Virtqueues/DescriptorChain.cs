@@ -7,16 +7,19 @@ public readonly record struct Segment(ulong Address, uint Length, bool DeviceWri
 
 /// <summary>
 /// A validated descriptor chain: every segment lies inside guest memory and device-readable segments come
-/// first (§2.7.4.2), so the code that consumes it cannot be led outside memory.
+/// first (§2.7.4.2, §2.8.4), so the code that consumes it cannot be led outside memory.
 /// </summary>
 public sealed class DescriptorChain
 {
     // An array, so the loops below run without an enumerator object per frame.
     private readonly Segment[] _segments;
 
-    public DescriptorChain(ushort head, IReadOnlyList<Segment> segments)
+    /// <param name="head">The id the driver knows the buffer by: split, the head descriptor's index; packed, the Buffer ID.</param>
+    /// <param name="slots">How far the available side moved to take the chain: split, 1; packed, the ring descriptors it took.</param>
+    public DescriptorChain(ushort head, IReadOnlyList<Segment> segments, int slots = 1)
     {
         Head = head;
+        Slots = slots;
         // Stryker disable once all : equivalent: the cast only saves a copy
         _segments = segments as Segment[] ?? [.. segments];
         // Summed once here: the data path asks for them on every frame.
@@ -27,7 +30,14 @@ public sealed class DescriptorChain
         }
     }
 
+    /// <summary>The id the driver knows the buffer by: split, the head descriptor's index; packed, the Buffer ID.</summary>
     public ushort Head { get; }
+
+    /// <summary>How far the available side moved to take the chain: split, one entry; packed, the ring descriptors it took.</summary>
+    public int Slots { get; }
+
+    /// <summary>What returning the chain used takes (<see cref="IDeviceVirtqueue.AddUsed"/>).</summary>
+    public ChainHandle Handle => new(Head, Slots);
     public IReadOnlyList<Segment> Segments => _segments;
     public long ReadableLength { get; }
     public long WritableLength { get; }

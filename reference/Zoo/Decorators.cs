@@ -32,9 +32,10 @@ public abstract class DeviceLifecycleDecorator(IDeviceLifecycle inner) : IDevice
 
 public abstract class RingRulesDecorator(IRingRules inner) : IRingRules
 {
-    public virtual bool Serves(DeviceVirtqueue ring) => inner.Serves(ring);
+    public virtual bool Serves(IDeviceVirtqueue ring) => inner.Serves(ring);
     public virtual bool IsEmpty(ushort availIdx, ushort lastAvailIdx) => inner.IsEmpty(availIdx, lastAvailIdx);
-    public virtual void Refused(DeviceVirtqueue ring, ushort head) => inner.Refused(ring, head);
+    public virtual bool IsAvailable(ushort flags, bool wrap) => inner.IsAvailable(flags, wrap);
+    public virtual void Refused(IDeviceVirtqueue ring, ChainHandle chain) => inner.Refused(ring, chain);
 }
 
 public abstract class TransmitRulesDecorator(ITransmitRules inner) : ITransmitRules
@@ -72,9 +73,9 @@ public abstract class VhostUserRulesDecorator(IVhostUserRules inner) : IVhostUse
     public virtual ulong ProtocolFeaturesKept(ulong accepted) => inner.ProtocolFeaturesKept(accepted);
     public virtual int PairsAccepted(int servedPairs) => inner.PairsAccepted(servedPairs);
     public virtual ulong QueueNum(int servedPairs) => inner.QueueNum(servedPairs);
-    public virtual ushort SetVringBase(uint value, int ringSize) => inner.SetVringBase(value, ringSize);
+    public virtual uint SetVringBase(uint value, int ringSize, RingFormat format) => inner.SetVringBase(value, ringSize, format);
     public virtual VringBaseReply GetVringBase(IStoppableRing ring) => inner.GetVringBase(ring);
-    public virtual ushort ResumeAt(ushort @base) => inner.ResumeAt(@base);
+    public virtual uint ResumeAt(uint @base) => inner.ResumeAt(@base);
     public virtual IEnumerable<int> InitiallyEnabled(int servedPairs) => inner.InitiallyEnabled(servedPairs);
     public virtual IEnumerable<int> RingsSwitched(int index, int servedPairs) => inner.RingsSwitched(index, servedPairs);
 }

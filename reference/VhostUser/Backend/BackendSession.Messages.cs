@@ -39,7 +39,7 @@ public sealed partial class BackendSession
                 {
                     var s = Payload.ReadVringState(m);
                     var ring = Ring(s.Index);
-                    ring.Base = _rules.SetVringBase(s.Num, ring.Num);
+                    ring.Base = _rules.SetVringBase(s.Num, ring.Num, Format);
                     return true;
                 }
             case VhostUserRequest.GetVringBase:
@@ -109,8 +109,11 @@ public sealed partial class BackendSession
     private bool SetVringNum(VringState s)
     {
         var v = Ring(s.Index);
-        if (s.Num is 0 or > 32768 || (s.Num & (s.Num - 1)) != 0)
-            throw new VhostUserProtocolException($"vring {s.Index}: size {s.Num} is not a power of two from 1 to 32768");
+        // A split ring's size is a power of two; a packed ring's any number from 1 to 2^15 (ring.packed.def.sizes-alignment).
+        if (Format == RingFormat.Packed ? s.Num is 0 or > PackedRing.MaxQueueSize : s.Num is 0 or > 32768 || (s.Num & (s.Num - 1)) != 0)
+            throw new VhostUserProtocolException(Format == RingFormat.Packed
+                ? $"vring {s.Index}: size {s.Num} is not from 1 to {PackedRing.MaxQueueSize} (packed ring)"
+                : $"vring {s.Index}: size {s.Num} is not a power of two from 1 to 32768");
         if (s.Num > (uint)_options.QueueMaxSize)
             throw new VhostUserProtocolException($"vring {s.Index}: size {s.Num} is above this back-end's maximum of {_options.QueueMaxSize}");
         v.Num = (int)s.Num;
@@ -134,11 +137,20 @@ public sealed partial class BackendSession
         return true;
     }
 
-    /// <summary>The first part of an <paramref name="n"/>-entry split ring that does not lie whole in one region, or null.</summary>
-    private string? OutsideMemory(VringAddress a, ulong n) =>
+    /// <summary>The first part of an <paramref name="n"/>-entry ring that does not lie whole in one region, or null.</summary>
+    private string? OutsideMemory(VringAddress a, ulong n) => Format == RingFormat.Packed ? OutsidePacked(a, n) : OutsideSplit(a, n);
+
+    private string? OutsideSplit(VringAddress a, ulong n) =>
         !_memory.HoldsWhole(a.Desc, 16 * n) ? "descriptor table"
         : !_memory.HoldsWhole(a.Avail, 6 + 2 * n) ? "available ring"
         : !_memory.HoldsWhole(a.Used, 6 + 8 * n) ? "used ring"
+        : null;
+
+    // Packed: the descriptor ring, and the two event suppression structures where split has its rings.
+    private string? OutsidePacked(VringAddress a, ulong n) =>
+        !_memory.HoldsWhole(a.Desc, PackedRing.DescriptorSize * n) ? "descriptor ring"
+        : !_memory.HoldsWhole(a.Avail, PackedRing.EventSuppressionSize) ? "driver event suppression structure"
+        : !_memory.HoldsWhole(a.Used, PackedRing.EventSuppressionSize) ? "device event suppression structure"
         : null;
 
     private void GetVringBase(VhostUserMessage m)
@@ -152,9 +164,9 @@ public sealed partial class BackendSession
     /// <summary>One of this session's rings, for GET_VRING_BASE.</summary>
     private sealed class StoppableRing(BackendSession session, Vring v) : IStoppableRing
     {
-        public ushort Stop()
+        public uint Stop()
         {
-            var next = session._plane.StopQueue(v.Index) ?? v.Base;
+            var next = session._plane.StopQueue(v.Index) ?? session.BaseOf(v);
             v.Base = next;
             // The kick fd goes with the stop: a later kick must not restart a ring the front-end stopped; it
             // sends a new SET_VRING_KICK when it wants the ring back.
@@ -162,9 +174,9 @@ public sealed partial class BackendSession
             return next;
         }
 
-        public ushort NextAvail => session._plane.LastAvailIdx(v.Index) ?? v.Base;
+        public uint Current => session._plane.VringBase(v.Index) ?? session.BaseOf(v);
 
-        public ushort Base { set => v.Base = value; }
+        public uint Base { set => v.Base = value; }
     }
 
     private void ResetDevice()
@@ -175,7 +187,7 @@ public sealed partial class BackendSession
             v.Dispose();
             v.Num = 0;
             v.Desc = v.Avail = v.Used = null;
-            v.Base = 0;
+            v.Base = null;
         }
         _features = FeatureSet.Empty;
         _errorSignalled = false;

@@ -1,3 +1,4 @@
+using VirtioMq.Spec;
 using VirtioMq.Spec.Recording;
 using VirtioMq.Spec.VhostUser;
 namespace VirtioMq.Reference.VhostUser.Backend;
@@ -32,12 +33,15 @@ public sealed partial class BackendSession
 
     private DriverEvent Snapshot(DriverEventKind kind, int? ring, ulong? value) =>
         new(Math.Round(_counters.SecondsSinceCreated, 6), kind, ring, value, [.. _vrings.Select(v => new RingSnapshot(
-            _plane.IsEnabled(v.Index), _counters.Frames(v.Index), _counters.FramesWhileDisabled(v.Index), AvailIdx(v), _plane.LastAvailIdx(v.Index)))]);
+            _plane.IsEnabled(v.Index), _counters.Frames(v.Index), _counters.FramesWhileDisabled(v.Index), AvailIdx(v), NextAvail(v.Index)))]);
 
-    /// <summary>The driver's available index of a ring, straight from guest memory; null when there is nothing to read.</summary>
+    /// <summary>The next available index a started ring takes (packed: its next available position and wrap counter, the low half of its base).</summary>
+    private int? NextAvail(int vq) => _plane.VringBase(vq) is { } b ? (ushort)b : null;
+
+    /// <summary>The driver's available index of a ring, straight from guest memory; null when there is nothing to read (a packed ring has none).</summary>
     private int? AvailIdx(Vring v)
     {
-        if (v.Avail is not { } avail || !_memory.Guest.Contains(avail + 2, 2)) return null;
+        if (Format == RingFormat.Packed || v.Avail is not { } avail || !_memory.Guest.Contains(avail + 2, 2)) return null;
         return _memory.Guest.ReadU16Acquire(avail + 2);
     }
 }

@@ -52,12 +52,12 @@ public sealed partial class BackendSession : IDisposable
         EnableInitialRings();
     }
 
-    /// <summary>The virtio features this back-end offers: what its rings support, MQ, and the vhost-user bit.</summary>
     /// <summary>What this session offers: a single-queue back-end (ReferenceOptions.Multiqueue off) leaves out VIRTIO_NET_F_MQ.</summary>
     private FeatureSet Offered => _options.Multiqueue ? OfferedFeatures : OfferedFeatures.Without(FeatureBit.NetMq);
 
+    /// <summary>The virtio features this back-end offers: what its rings support (both formats), MQ, and the vhost-user bit.</summary>
     public static FeatureSet OfferedFeatures { get; } = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq,
-        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.ProtocolFeatures);
+        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.RingPacked, FeatureBit.ProtocolFeatures);
 
     /// <summary>The protocol features it offers: queue count, acks, and a real device reset.</summary>
     public static ulong OfferedProtocolFeatures { get; } =
@@ -221,13 +221,19 @@ public sealed partial class BackendSession : IDisposable
                 _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
                 return;
             }
-            var from = _rules.ResumeAt(v.Base);
+            var from = _rules.ResumeAt(BaseOf(v));
             _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
             _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, from));
         }
         _plane.Notify(v.Index);
         SignalErrorIfBroken(v);
     }
+
+    /// <summary>The ring format the negotiated features select.</summary>
+    private RingFormat Format => _features.Has(FeatureBit.RingPacked) ? RingFormat.Packed : RingFormat.Split;
+
+    /// <summary>Where <paramref name="v"/> goes on from: the base last set or stopped at, else where a fresh ring of the format starts.</summary>
+    private uint BaseOf(Vring v) => v.Base ?? (Format == RingFormat.Packed ? PackedVringBase.Start.Encode() : 0);
 
     // A ring the driver overran is unusable until reset: say so on its error eventfd (SET_VRING_ERR), once.
     private void SignalErrorIfBroken(Vring? v)

@@ -13,8 +13,11 @@ internal sealed class Vring(int index) : IDisposable
     public ulong? Avail { get; set; }
     public ulong? Used { get; set; }
 
-    /// <summary>Where the next start takes available buffers from (SET_VRING_BASE).</summary>
-    public ushort Base { get; set; }
+    /// <summary>
+    /// Where the next start goes on from (SET_VRING_BASE, or the last stop), as a vring base num; null until the front-end
+    /// sets one, when the ring starts where a fresh ring of its format does.
+    /// </summary>
+    public uint? Base { get; set; }
 
     public EventFd? Kick { get; private set; }
     public EventFd? Call { get; private set; }

@@ -4,7 +4,10 @@ using VirtioMq.Reference.Virtqueues;
 
 namespace VirtioMq.Reference.Zoo;
 
-/// <summary>idx-wrap-stall: ring indices compared as integers, so a ring stalls for good once avail idx wraps to 0.</summary>
+/// <summary>
+/// idx-wrap-stall: ring indices compared as integers, so a ring stalls for good once avail idx wraps to 0. On a packed
+/// ring, its counterpart: only the first lap is taken, so the ring stalls for good once the driver's wrap counter flips.
+/// </summary>
 public sealed class IdxWrapStall() : ZooDeviation(DeviceFault.IdxWrapStall)
 {
     public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { Rings = new Rules(seams.Rings) };
@@ -12,6 +15,8 @@ public sealed class IdxWrapStall() : ZooDeviation(DeviceFault.IdxWrapStall)
     private sealed class Rules(IRingRules inner) : RingRulesDecorator(inner)
     {
         public override bool IsEmpty(ushort availIdx, ushort lastAvailIdx) => base.IsEmpty(availIdx, lastAvailIdx) || availIdx < lastAvailIdx;
+
+        public override bool IsAvailable(ushort flags, bool wrap) => wrap && base.IsAvailable(flags, wrap);
     }
 }
 
@@ -25,14 +30,14 @@ public sealed class MalformedChainStopsQueue() : ZooDeviation(DeviceFault.Malfor
 
     private sealed class Rules(IRingRules inner) : RingRulesDecorator(inner)
     {
-        private readonly HashSet<DeviceVirtqueue> _stopped = [];
+        private readonly HashSet<IDeviceVirtqueue> _stopped = [];
 
-        public override bool Serves(DeviceVirtqueue ring) => !_stopped.Contains(ring) && base.Serves(ring);
+        public override bool Serves(IDeviceVirtqueue ring) => !_stopped.Contains(ring) && base.Serves(ring);
 
-        public override void Refused(DeviceVirtqueue ring, ushort head)
+        public override void Refused(IDeviceVirtqueue ring, ChainHandle chain)
         {
-            // The head stays where the driver put it, never returned: a clean stop, not a retry of the same head.
-            ring.LastAvailIdx--;
+            // The chain stays where the driver put it, never returned: a clean stop, not a retry of the same chain.
+            ring.Untake(chain);
             _stopped.Add(ring);
         }
     }

@@ -1,6 +1,7 @@
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.Seams;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
 using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.Zoo;
@@ -59,9 +60,9 @@ public sealed class SetBaseRejectsWrapped() : ZooDeviation(DeviceFault.SetBaseRe
 
     private sealed class Rules(IVhostUserRules inner) : VhostUserRulesDecorator(inner)
     {
-        public override ushort SetVringBase(uint value, int ringSize) => value >= (uint)ringSize
+        public override uint SetVringBase(uint value, int ringSize, RingFormat format) => value >= (uint)ringSize
             ? throw new VhostUserProtocolException($"SET_VRING_BASE {value} is not below the ring size {ringSize}")
-            : base.SetVringBase(value, ringSize);
+            : base.SetVringBase(value, ringSize, format);
     }
 }
 
@@ -72,11 +73,14 @@ public sealed class GetBaseKeepsRunning() : ZooDeviation(DeviceFault.GetBaseKeep
 
     private sealed class Rules(IVhostUserRules inner) : VhostUserRulesDecorator(inner)
     {
-        public override VringBaseReply GetVringBase(IStoppableRing ring) => new(ring.NextAvail);
+        public override VringBaseReply GetVringBase(IStoppableRing ring) => new(ring.Current);
     }
 }
 
-/// <summary>get-base-off-by-one: GET_VRING_BASE answers one less than the next available index, so a resume repeats a buffer.</summary>
+/// <summary>
+/// get-base-off-by-one: GET_VRING_BASE answers one less than the next available index, so a resume repeats a buffer (on a
+/// packed ring, the avail half one less, wrap bit and used half kept).
+/// </summary>
 public sealed class GetBaseOffByOne() : ZooDeviation(DeviceFault.GetBaseOffByOne)
 {
     public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { VhostUser = new Rules(seams.VhostUser) };
@@ -86,7 +90,7 @@ public sealed class GetBaseOffByOne() : ZooDeviation(DeviceFault.GetBaseOffByOne
         public override VringBaseReply GetVringBase(IStoppableRing ring)
         {
             var reply = base.GetVringBase(ring);
-            var next = (ushort)(reply.Next - 1);
+            var next = (reply.Next & 0xffff0000) | (ushort)(reply.Next - 1);
             ring.Base = next;
             return reply with { Next = next };
         }
@@ -127,7 +131,7 @@ public sealed class ResumeClearsIndices() : ZooDeviation(DeviceFault.ResumeClear
 
     private sealed class Rules(IVhostUserRules inner) : VhostUserRulesDecorator(inner)
     {
-        public override ushort ResumeAt(ushort @base) => 0;
+        public override uint ResumeAt(uint @base) => 0;
     }
 }
 

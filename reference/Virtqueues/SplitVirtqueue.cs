@@ -6,9 +6,10 @@ namespace VirtioMq.Reference.Virtqueues;
 /// <summary>
 /// The device side of one split virtqueue (§2.7): takes available chains, returns used ones and decides
 /// whether the driver must be notified. All ring state lives in guest memory except the device's own
-/// last-seen avail index, which vhost-user's GET/SET_VRING_BASE exposes.
+/// last-seen avail index, which vhost-user's GET/SET_VRING_BASE exposes. Its packed counterpart is
+/// <see cref="PackedVirtqueue"/>.
 /// </summary>
-public sealed class DeviceVirtqueue
+public sealed class SplitVirtqueue : IDeviceVirtqueue
 {
     /// <summary>How many entries of one descriptor table a chain can visit without a loop: next is a u16.</summary>
     private const int MaxReachableEntries = 1 << 16;
@@ -21,7 +22,7 @@ public sealed class DeviceVirtqueue
     // Reused by every walk; each chain gets an exact-size copy, so a frame costs one small array, not a list.
     private readonly List<Segment> _walk = [];
 
-    public DeviceVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect,
+    public SplitVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect,
         IRingRules? rules = null)
     {
         if (size is < 1 or > SplitRing.MaxQueueSize || (size & (size - 1)) != 0)
@@ -38,9 +39,10 @@ public sealed class DeviceVirtqueue
         Used = used;
         _eventIdx = eventIdx;
         _indirect = indirect;
-        _rules = rules ?? SplitRingRules.Instance;
+        _rules = rules ?? RingRules.Instance;
     }
 
+    public RingFormat Format => RingFormat.Split;
     public int Index { get; }
     public int Size { get; }
     public ulong Desc { get; }
@@ -55,6 +57,21 @@ public sealed class DeviceVirtqueue
     }
 
     private ushort _lastAvailIdx;
+
+    /// <summary>The next available-ring index, in the low 16 bits.</summary>
+    public uint VringBase => LastAvailIdx;
+
+    /// <summary>
+    /// Takes used idx from the used ring in memory, then goes on taking buffers at <paramref name="vringBase"/>, or
+    /// without one where used idx is: every buffer made available before was returned.
+    /// </summary>
+    public void Resume(uint? vringBase)
+    {
+        // Stryker disable all : equivalent in-process: the driver zeroes every ring it sets up, so used idx and the resume point are 0 either way; they matter for a vhost-user ring resumed at SET_VRING_BASE (VhostUserResumeTests over the socket)
+        SyncUsedIdxFromMemory();
+        LastAvailIdx = vringBase is { } b ? (ushort)b : UsedIdx;
+        // Stryker restore all
+    }
 
     // The driver keeps writing avail idx, so each read of it fetches a cache line the other side owns. Pop reads
     // it only once the buffers it announced last time are all taken: once per batch instead of once per buffer.
@@ -115,10 +132,23 @@ public sealed class DeviceVirtqueue
         }
         catch (Exception e) when (e is ChainError or GuestMemoryFault)
         {
-            _rules.Refused(this, head);
+            _rules.Refused(this, new ChainHandle(head, 1));
             throw new ChainError($"queue {Index}: chain at head {head} refused: {e.Message}");
         }
     }
+
+    public void AddUsed(ChainHandle chain, uint length) => AddUsed(chain.Id, length);
+
+    public void PushUsed(ChainHandle chain, uint length) => PushUsed(chain.Id, length);
+
+    // A head outside the table names no buffer to return.
+    public void ReturnRefused(ChainHandle chain)
+    {
+        if (chain.Id < Size) PushUsed(chain.Id, 0);
+    }
+
+    // One available ring entry per chain.
+    public void Untake(ChainHandle chain) => LastAvailIdx -= (ushort)chain.Slots;
 
     /// <summary>Publishes one used element: the element first, then idx, so the driver never sees idx ahead of len (§2.7.8.2).</summary>
     public void PushUsed(ushort head, uint length)

@@ -8,21 +8,21 @@ namespace VirtioMq.Tests.Reference;
 
 /// <summary>The device side of split rings, against the suite's driver side and against hostile descriptors.</summary>
 [TestFixture]
-public sealed class DeviceVirtqueueTests
+public sealed class SplitVirtqueueTests
 {
     private sealed class Rig : IDisposable
     {
         public readonly SharedGuestMemory Memory = new();
         public readonly GuestAllocator Alloc;
         public readonly DriverVirtqueue Driver;
-        public readonly DeviceVirtqueue Device;
+        public readonly SplitVirtqueue Device;
 
         public Rig(int size = 8, bool eventIdx = false, bool indirect = true)
         {
             Alloc = new GuestAllocator(SharedGuestMemory.Base, Memory.Size);
             Driver = new SplitDriverVirtqueue(Memory.Driver, Alloc, 0, size, eventIdx);
             var r = Driver.Registers;
-            Device = new DeviceVirtqueue(Memory.Device, 0, size, r.Desc, r.Avail, r.Used, eventIdx, indirect);
+            Device = new SplitVirtqueue(Memory.Device, 0, size, r.Desc, r.Avail, r.Used, eventIdx, indirect);
         }
 
         public void WriteDesc(int i, ulong addr, uint len, ushort flags, ushort next)
@@ -167,14 +167,14 @@ public sealed class DeviceVirtqueueTests
     public void Ring_sizes_that_are_not_powers_of_two_up_to_32768_are_refused(int size)
     {
         using var m = new SharedGuestMemory();
-        Assert.Throws<ChainError>(() => new DeviceVirtqueue(m.Device, 0, size, SharedGuestMemory.Base, SharedGuestMemory.Base + 0x1000, SharedGuestMemory.Base + 0x2000, false, false));
+        Assert.Throws<ChainError>(() => new SplitVirtqueue(m.Device, 0, size, SharedGuestMemory.Base, SharedGuestMemory.Base + 0x1000, SharedGuestMemory.Base + 0x2000, false, false));
     }
 
     [Test]
     public void Rings_outside_guest_memory_are_refused()
     {
         using var m = new SharedGuestMemory();
-        Assert.Throws<ChainError>(() => new DeviceVirtqueue(m.Device, 0, 8, 0x10, SharedGuestMemory.Base, SharedGuestMemory.Base + 0x1000, false, false));
+        Assert.Throws<ChainError>(() => new SplitVirtqueue(m.Device, 0, 8, 0x10, SharedGuestMemory.Base, SharedGuestMemory.Base + 0x1000, false, false));
     }
 
     [Test]
