@@ -68,6 +68,15 @@ public abstract class DriverVirtqueue
     public abstract UsedBuffer? TakeUsed();
 
     /// <summary>
+    /// The vring base (vhost-user GET_VRING_BASE) of a device that has taken and returned every buffer published so far:
+    /// a split ring's avail idx; a packed ring's next descriptor, as both the avail and the used position.
+    /// </summary>
+    public abstract uint DrainedVringBase { get; }
+
+    /// <summary>A vring base as this format reads it, for messages.</summary>
+    public virtual string DescribeVringBase(uint vringBase) => vringBase.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// Asks for a used buffer notification after every use (split: avail flags 0; packed: Driver Event Suppression ENABLE).
     /// Without EVENT_IDX this is what a driver that wants interrupts writes.
     /// </summary>

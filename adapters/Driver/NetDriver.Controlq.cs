@@ -9,7 +9,7 @@ public sealed partial class NetDriver
     private const byte AckSentinel = 0xFF;
 
     /// <summary>VQ_PAIRS_SET(n) on the controlq; returns the device's ack (§5.1.9.5.6).</summary>
-    public NetAck VqPairsSet(int n, CommandFraming framing = CommandFraming.Packed)
+    public NetAck VqPairsSet(int n, CommandFraming framing = CommandFraming.OneReadable)
     {
         var data = new byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(data, (ushort)n);
@@ -17,7 +17,7 @@ public sealed partial class NetDriver
     }
 
     /// <summary>Sends one control command and waits for its ack. Throws when none comes or the ack is not OK/ERR.</summary>
-    public NetAck SendCommand(byte cls, byte command, byte[] data, CommandFraming framing = CommandFraming.Packed, string? what = null)
+    public NetAck SendCommand(byte cls, byte command, byte[] data, CommandFraming framing = CommandFraming.OneReadable, string? what = null)
     {
         var cvq = Layout.ControlqIndex ?? throw new InvalidOperationException("CTRL_VQ is not negotiated: there is no controlq");
         var ack = TrySendCommandOn(cvq, cls, command, data, framing, ResponseWait)
@@ -71,7 +71,7 @@ public sealed partial class NetDriver
 
     private static List<byte[]> Frame(byte cls, byte command, byte[] data, CommandFraming framing) => framing switch
     {
-        CommandFraming.Packed or CommandFraming.Indirect or CommandFraming.RoomyAck => [[cls, command, .. data]],
+        CommandFraming.OneReadable or CommandFraming.Indirect or CommandFraming.RoomyAck => [[cls, command, .. data]],
         CommandFraming.HeaderDataAck => data.Length == 0 ? [[cls, command]] : [[cls, command], data],
         CommandFraming.Scattered => [[cls], [command], .. data.Select(b => new[] { b })],
         _ => throw new ArgumentOutOfRangeException(nameof(framing)),

@@ -1,6 +1,7 @@
 using VirtioMq.Adapters.Devices;
 using VirtioMq.Spec;
 using VirtioMq.Spec.Memory;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Adapters.Driver;
 
@@ -195,6 +196,10 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         }
         return (count, at);
     }
+
+    public override uint DrainedVringBase => new PackedVringBase(_next, _next).Encode();
+
+    public override string DescribeVringBase(uint vringBase) => $"0x{vringBase:x8} ({PackedVringBase.Decode(vringBase)})";
 
     public override void AskForEveryNotification() => _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsEnable);
 

@@ -188,6 +188,8 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
         return new UsedBuffer(Index, (ushort)id, len, written, o.Tag) { Contents = contents };
     }
 
+    public override uint DrainedVringBase => PublishedIdx;
+
     public override void AskForEveryNotification() => _mem.WriteU16(Registers.Avail, 0);
 
     public override void AskForNoNotification(bool eventIdx)

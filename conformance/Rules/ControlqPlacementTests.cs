@@ -32,12 +32,12 @@ public sealed class ControlqPlacementTests
             Probes.Initialize(d, features, pairs: 2);
             var layout = NetQueueLayout.For(features, d.MaxPairs, ctx.Version);
             var cvq = layout.ControlqIndex!.Value;
-            var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
+            var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.OneReadable, d.ResponseWait);
             Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, Rule.NetVqDefLayout,
                 $"a command on vq {cvq} = 2N (N={layout.DataPairs}, negotiated {features}) got {(ack is null ? "no answer" : $"ack byte {ack}")}; the controlq must be there");
             if (layout.DataPairs >= 2)
             {
-                var onTwo = d.TrySendCommandOn(2, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
+                var onTwo = d.TrySendCommandOn(2, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.OneReadable, d.Device.SettleTime);
                 Expect.That(onTwo is null or 0xFF, Rule.NetVqDefLayout,
                     $"vq 2 is receiveq2 when N={layout.DataPairs}, but a command placed there was answered with ack {onTwo}: the device treats it as the controlq");
             }

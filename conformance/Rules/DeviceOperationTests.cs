@@ -28,7 +28,7 @@ public sealed class DeviceOperationTests
             // device must wait for DRIVER_OK whatever the driver does.
             for (var k = 1; k <= pairs; k++) d.TransmitTagged(k, k);
             if (d.Layout.ControlqIndex is { } cvq)
-                d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), CommandFraming.Packed, TimeSpan.Zero);
+                d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), CommandFraming.OneReadable, TimeSpan.Zero);
             foreach (var vq in queues) d.Device.Kick(vq);
             // Writing the status again with the bits already set is allowed (only clearing one is not, §2.1.1), and
             // it is not DRIVER_OK either: a device that starts on any status write with FEATURES_OK would show here.

@@ -25,8 +25,11 @@ public sealed class QueueSetupTests
         public override string ToString() => $"receiveq1, transmitq1 and the controlq of {Size} entries, {Frames} frame(s), {Commands} VQ_PAIRS_SET(1)";
     }
 
-    /// <summary>Every power of two up to 256, each in every case (a draw met the one-entry ring in 1 case of 9).</summary>
-    private static readonly int[] Sizes = [.. Enumerable.Range(0, 9).Select(log => 1 << log)];
+    /// <summary>
+    /// Every power of two up to 256, each in every case (a draw met the one-entry ring in 1 case of 9), and sizes a packed
+    /// ring may have and a split one may not (§2.8.10.1: no power-of-two rule), judged on packed rings only.
+    /// </summary>
+    private static readonly int[] Sizes = [.. Enumerable.Range(0, 9).Select(log => 1 << log), 3, 5, 12, 100];
 
     /// <summary>Each size with enough traffic to wrap its rings at least once; the traffic is what is random.</summary>
     public static Arbitrary<EveryVariant<SizeCase>> SizeCases { get; } = Variants.Each(Sizes, size =>
@@ -43,6 +46,7 @@ public sealed class QueueSetupTests
             var d = new NetDriver(s.Device, ctx.DriverOptions with { QueueSize = c.Size, SmallQueueSize = c.Size });
             d.BeginNegotiation();
             if (c.Size > s.Device.QueueMaxSize) { ThisCase.NotApplicable($"the device's rings hold at most {s.Device.QueueMaxSize} entries"); return; }
+            if (ctx.Format == RingFormat.Split && (c.Size & (c.Size - 1)) != 0) { ThisCase.NotApplicable("a split ring's size is a power of two (§2.7)"); return; }
             Probes.Initialize(d, PairsRangeTests.NetDriverDefaults(d.Offered), 1);
             const string rule = Rule.RingDefQueueSize;
             for (var i = 0; i < c.Frames; i++)
@@ -52,15 +56,16 @@ public sealed class QueueSetupTests
                 Expect.That(at == 1, rule, $"{c}: frame {i + 1} on transmitq1 came back on receiveq{at}");
             }
             if (d.Layout.ControlqIndex is null || !d.Negotiated.Has(FeatureBit.NetMq)) return;
-            // A command and its ack are two descriptors; a one-entry controlq can carry them only in an indirect table.
-            var framing = c.Size > 1 ? CommandFraming.Packed : CommandFraming.Indirect;
-            if (framing == CommandFraming.Indirect && !d.Negotiated.Has(FeatureBit.IndirectDesc)) return;
+            // A command and its ack are two descriptors, and a driver keeps a chain within the queue size even through an
+            // indirect table (§2.7.5.3.1, §2.8.19): a one-entry controlq carries no command, and a device that refuses
+            // one there is careful, not wrong.
+            if (c.Size < 2) return;
             for (var i = 0; i < c.Commands; i++)
             {
                 NetAck ack;
                 try
                 {
-                    ack = d.VqPairsSet(1, framing);
+                    ack = d.VqPairsSet(1, CommandFraming.OneReadable);
                 }
                 catch (DeviceProtocolException e) when (e.RequirementId is null)
                 {

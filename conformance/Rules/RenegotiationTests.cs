@@ -40,13 +40,13 @@ public sealed class RenegotiationTests
             var before = NetQueueLayout.For(first, d.MaxPairs, ctx.Version).ControlqIndex;
             // Use the first controlq, so the device has really taken that queue for one.
             if (before is { } used)
-                d.TrySendCommandOn(used, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
+                d.TrySendCommandOn(used, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.OneReadable, d.ResponseWait);
             Probes.Initialize(d, then, pairs: 2);
             var layout = NetQueueLayout.For(then, d.MaxPairs, ctx.Version);
             var what = $"after a reset, {then} negotiated where {first} was before";
             if (layout.ControlqIndex is { } cvq)
             {
-                var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.ResponseWait);
+                var ack = d.TrySendCommandOn(cvq, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.OneReadable, d.ResponseWait);
                 Expect.That(ack is (byte)NetAck.Ok or (byte)NetAck.Err, Rule.NetVqDefLayout,
                     $"{what}: a command on vq {cvq}, the controlq now, got {(ack is null ? "no answer" : $"ack byte {ack}")}");
             }
@@ -54,7 +54,7 @@ public sealed class RenegotiationTests
             // A device whose old controlq index is no virtqueue of its any more (QEMU shrinks num_queues without MQ) cannot act on it.
             if (!d.HasQueue(old) && old >= d.Device.NumQueues) { ThisCase.Judged(); return; }
             if (!d.HasQueue(old)) d.AddQueue(old, d.Options.QueueSize);
-            var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.Packed, d.Device.SettleTime);
+            var stale = d.TrySendCommandOn(old, NetControl.ClassMq, NetControl.MqVqPairsSet, Probes.Le16(1), Adapters.Driver.CommandFraming.OneReadable, d.Device.SettleTime);
             // Where the old index is a receiveq or transmitq now, any answer means the device read a command off a data queue.
             // Where the layout has no queue there any more, the driver broke the layout first by setting one up; a device that
             // refuses what it finds there (VIRTIO_NET_ERR, no state changed) answered carefully, one that says OK acted on it.

@@ -93,15 +93,15 @@ public sealed class VhostUserDataPlaneTests
                 Probes.Owed(d, 1, i, Rule.VuRingEnabledProcessing, $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
             if (Needs.Capability<IRingSuspension>(s, Needs.RingSuspension) is not { } plane) return;
-            var baseIdx = plane.Stop(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
-            Expect.That(baseIdx == tx.PublishedIdx, Rule.VuGetBaseReplyLastAvail,
-                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index}, GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
+            var baseIdx = plane.StopBase(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+            Expect.That(baseIdx == tx.DrainedVringBase, Rule.VuGetBaseReplyLastAvail,
+                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index}, GET_VRING_BASE answered {tx.DescribeVringBase(baseIdx)}, not {tx.DescribeVringBase(tx.DrainedVringBase)}");
             var usedAtStop = tx.DeviceUsedIdx;
             var tags = Enumerable.Range(0, during).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
             d.TryWaitUntil(() => tx.DeviceUsedIdx != usedAtStop, Settle(d));
             Expect.That(tx.DeviceUsedIdx == usedAtStop, Rule.VuRingStopOnGetBase,
                 $"vring {tx.Index} was stopped by GET_VRING_BASE, yet after {during} more kick(s) its used idx moved from {usedAtStop} to {tx.DeviceUsedIdx}");
-            plane.Resume(tx.Index, baseIdx);
+            plane.ResumeBase(tx.Index, baseIdx);
             var back = new List<ulong>();
             try
             {

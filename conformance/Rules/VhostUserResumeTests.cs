@@ -42,22 +42,23 @@ public sealed class VhostUserResumeTests
             for (var i = 0; i < c.Before; i++)
                 Probes.Owed(d, 1, i % 8, Rule.VuRingEnabledProcessing, $"frame {i} on transmitq1 never came back");
             d.TryWaitUntil(() => tx.DeviceUsedIdx == tx.PublishedIdx, d.Options.Timeout);
-            ushort baseIdx;
+            uint baseIdx;
             try
             {
-                baseIdx = plane.Stop(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
+                baseIdx = plane.StopBase(tx.Index) ?? throw new InvalidOperationException("transmitq1 was not started");
             }
             catch (DeviceProtocolException e)
             {
                 throw Expect.Violated(Rule.VuGetBaseReplyLastAvail, $"GET_VRING_BASE for vring {tx.Index} after {c.Before} buffer(s) got no proper reply: {e.Message}");
             }
-            Expect.That(baseIdx == tx.PublishedIdx, Rule.VuGetBaseReplyLastAvail,
-                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index} (size {tx.Size}), GET_VRING_BASE answered {baseIdx}, not {tx.PublishedIdx}");
+            Expect.That(baseIdx == tx.DrainedVringBase, Rule.VuGetBaseReplyLastAvail,
+                $"after the back-end consumed all {tx.PublishedIdx} buffers of vring {tx.Index} (size {tx.Size}), GET_VRING_BASE answered " +
+                $"{tx.DescribeVringBase(baseIdx)}, not {tx.DescribeVringBase(tx.DrainedVringBase)}");
             var tags = Enumerable.Range(0, c.During).Select(i => d.TransmitTagged(1, flow: 100 + i)).ToList();
             var back = new List<ulong>();
             try
             {
-                plane.Resume(tx.Index, baseIdx);
+                plane.ResumeBase(tx.Index, baseIdx);
                 d.TryWaitUntil(() =>
                 {
                     foreach (var t in tags.Except(back)) if (d.Claim(t) is not null) back.Add(t);

@@ -28,6 +28,8 @@ public static class FormatCounterparts
         [Rule.RingIndirectDevIgnoreWriteFlag] = Rule.RingPackedDevIndirectIgnoreWriteFlag,
         // A power of two up to 32768 there; up to 2^15 entries, any count, here.
         [Rule.RingDefQueueSize] = Rule.RingPackedDefLayout,
+        // vhost-user: GET_VRING_BASE names the next avail entry of a split ring, both positions of a packed one.
+        [Rule.VuGetBaseReplyLastAvail] = Rule.VuPackedGetBaseReplyBoth,
     };
 
     /// <summary>The rule <paramref name="ruleId"/> stands for in <paramref name="format"/>.</summary>

@@ -117,7 +117,7 @@ public sealed class VirtioNetDeviceTests
         using var _ = device;
         d.Initialize();
         // Synchronous devices get no grace; give this one the driver's timeout to show the message.
-        var ack = d.TrySendCommandOn(8, NetControl.ClassMq, NetControl.MqVqPairsSet, [1, 0], CommandFraming.Packed, TimeSpan.FromMilliseconds(100));
+        var ack = d.TrySendCommandOn(8, NetControl.ClassMq, NetControl.MqVqPairsSet, [1, 0], CommandFraming.OneReadable, TimeSpan.FromMilliseconds(100));
         Assert.That(ack, Is.Null);
         Assert.That(() => d.VqPairsSet(2), Throws.TypeOf<DeviceTimeoutException>().With.Message.Contains("VQ_PAIRS_SET(2)").And.Message.Contains("vq 8"));
     }

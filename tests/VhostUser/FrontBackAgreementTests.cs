@@ -213,7 +213,7 @@ public sealed class FrontBackAgreementTests
     private static int DescriptorsFor(CommandFraming f) => f switch
     {
         CommandFraming.Indirect => 1,
-        CommandFraming.Packed or CommandFraming.RoomyAck => 2,
+        CommandFraming.OneReadable or CommandFraming.RoomyAck => 2,
         CommandFraming.HeaderDataAck => 3,
         CommandFraming.Scattered => 5,
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
@@ -331,7 +331,7 @@ public sealed class FrontBackAgreementTests
 
     private static List<string> RunChains(Rig rig, ChainScript script, List<string> violations)
     {
-        var seen = new List<string> { rig.Apply(new Init(null)) + "; " + rig.Apply(new PairsSet(script.MaxPairs, script.QueueSize >= 2 ? CommandFraming.Packed : CommandFraming.Indirect)) };
+        var seen = new List<string> { rig.Apply(new Init(null)) + "; " + rig.Apply(new PairsSet(script.MaxPairs, script.QueueSize >= 2 ? CommandFraming.OneReadable : CommandFraming.Indirect)) };
         foreach (var c in script.Chains) seen.Add(rig.Loop(c, violations));
         return seen;
     }
