@@ -22,8 +22,9 @@ public static class FormatCounterparts
         // Used buffer notifications follow the avail flags and used_event there, the Driver Event Suppression here.
         [Rule.RingNotifDevNoEventIdx] = Rule.RingPackedDevDriverEventModes,
         [Rule.RingNotifDevEventIdx] = Rule.RingPackedDevDriverEventModes,
-        [Rule.RingNotifDevNoEventIdxQuiet] = Rule.RingPackedDevDriverEventModes,
-        [Rule.RingNotifDevEventIdxQuiet] = Rule.RingPackedDevDriverEventModes,
+        // Staying quiet is a SHOULD NOT there; the packed format only defines the modes, so here it is a robustness expectation.
+        [Rule.RingNotifDevNoEventIdxQuiet] = Rule.RobustRingPackedQuietWhenSuppressed,
+        [Rule.RingNotifDevEventIdxQuiet] = Rule.RobustRingPackedQuietWhenSuppressed,
         [Rule.RingDescDevNoWriteReadable] = Rule.RingPackedDevNoWriteReadable,
         [Rule.RingIndirectDevIgnoreWriteFlag] = Rule.RingPackedDevIndirectIgnoreWriteFlag,
         // A power of two up to 32768 there; up to 2^15 entries, any count, here.

@@ -35,7 +35,25 @@ public sealed class KnownFindingsTests
         });
     }
 
+    [Test]
+    public void A_format_word_limits_a_finding_to_that_virtqueue_format()
+    {
+        var k = new KnownFindings("x.txt", ["Base_test vu.packed.get-base.reply-both packed  # packed only", "Both_test net.tx.def.sent",
+            "Racy_test net.tx.def.sent split intermittent"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(k.Lists("Base_test", Rule.VuPackedGetBaseReplyBoth, RingFormat.Packed), Is.True);
+            Assert.That(k.Lists("Base_test", Rule.VuPackedGetBaseReplyBoth, RingFormat.Split), Is.False);
+            Assert.That(k.Lists("Base_test", RingFormat.Packed), Is.True, "a packed pass is news");
+            Assert.That(k.Lists("Base_test", RingFormat.Split), Is.False, "a split pass is not: the line does not speak of split rings");
+            Assert.That(k.Lists("Both_test", Rule.NetTxDefSent, RingFormat.Packed) && k.Lists("Both_test", Rule.NetTxDefSent, RingFormat.Split), Is.True);
+            Assert.That(k.Lists("Racy_test", Rule.NetTxDefSent, RingFormat.Split), Is.True);
+            Assert.That(k.Lists("Racy_test", Rule.NetTxDefSent, RingFormat.Packed), Is.False);
+        });
+    }
+
     [TestCase("Only_a_test_name")]
+    [TestCase("Test net.vq.def.layout split packed")]
     [TestCase("Test net.vq.def.layout extra")]
     [TestCase("* net.vq.def.layout")]
     public void A_malformed_line_is_refused_with_its_place(string line)

@@ -63,8 +63,9 @@ public sealed class RunVerdictTests
             Assert.That(report.GetProperty("notCertifiedBecause").EnumerateArray().Select(b => b.GetProperty("kind").GetString()),
                 Is.EqualTo(new[] { "no-multiqueue" }), report.GetProperty("notCertifiedBecause").ToString());
             // The multiqueue checks have nothing to judge on it: not applicable, with the reason, never a pass.
-            Assert.That(checks.Single(c => c.GetProperty("test").GetString() == "Every_pair_count_from_1_to_max_is_accepted_and_usable")
-                .GetProperty("outcome").GetString(), Is.EqualTo("not-applicable"));
+            // In every virtqueue format it ran in.
+            Assert.That(checks.Where(c => c.GetProperty("test").GetString() == "Every_pair_count_from_1_to_max_is_accepted_and_usable")
+                .Select(c => c.GetProperty("outcome").GetString()), Is.Not.Empty.And.All.EqualTo("not-applicable"));
         });
     }
 

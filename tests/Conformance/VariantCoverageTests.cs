@@ -58,9 +58,9 @@ public sealed class VariantCoverageTests
             from m in Names<MalformedChainTests.Malformation>() from k in m == "ReceiveOutsideMemory" ? new[] { false } : [false, true] select $"{m}/{k}");
 
     [Test]
-    public void Ring_sizes_meet_every_power_of_two_up_to_256() =>
+    public void Ring_sizes_meet_every_power_of_two_up_to_256_and_packed_only_sizes() =>
         EveryRunMeetsEvery(nameof(QueueSetupTests.Rings_of_every_size_the_driver_may_choose_work), QueueSetupTests.SizeCases,
-            c => c.Cases.Select(x => $"{x.Size}"), Enumerable.Range(0, 9).Select(log => $"{1 << log}"));
+            c => c.Cases.Select(x => $"{x.Size}"), Enumerable.Range(0, 9).Select(log => $"{1 << log}").Concat(["3", "5", "12", "100"]));
 
     [Test]
     public void Overruns_meet_both_rings() =>

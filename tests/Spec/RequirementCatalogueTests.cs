@@ -103,7 +103,7 @@ public sealed class RequirementCatalogueTests
         Assert.That(robust.Select(r => r.Id), Is.EquivalentTo(new[]
         {
             Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected, Rule.RobustMqPairsSetWithoutMqRejected,
-            Rule.RobustCtrlUnknownCommandRejected, Rule.RobustCtrlMalformedSurvives, Rule.RobustRingMalformedChainRefused,
+            Rule.RobustCtrlUnknownCommandRejected, Rule.RobustCtrlMalformedSurvives, Rule.RobustRingMalformedChainRefused, Rule.RobustRingPackedQuietWhenSuppressed,
             Rule.RobustRingQueueOutsideMemoryRefused, Rule.RobustRingDisabledTxReturned,
             Rule.RobustFeatInvalidSubsetRefused, Rule.RobustRssInvalidConfigRefused, Rule.RobustRssRefusalKeepsConfig,
         }));
