@@ -48,15 +48,19 @@ public static class RssProbes
             if (!expected.Contains(rx))
             {
                 // An IPv6 packet with extension headers that lands where a TCP or UDP hash puts it, though IP_EX comes first in
-                // §5.1.9.4.3.4: the device picked the fields by another precedence (QEMU's), the hash-input rule's finding.
+                // §5.1.9.4.3.4, or where an unhashed packet goes (the device could not read past the extension headers): the
+                // device picked the fields by another rule (QEMU's precedence, or its parser), the hash-input rule's finding.
                 var rss = model.Rss!;
                 var other = PacketHeaders.Read(frame, out _) is { HasExtensionHeaders: true }
                     ? new[] { rss.HashTypes & ~NetHashTypes.IPEx, rss.HashTypes & ~(NetHashTypes.IPEx | NetHashTypes.TcpEx | NetHashTypes.UdpEx) }
-                        .SelectMany(t => PacketHash.Outcomes(frame, t, rss.Key) ?? []).Where(o => o.Hashed && rss.PairFor(o) == rx).ToList()
+                        .SelectMany(t => PacketHash.Outcomes(frame, t, rss.Key) ?? []).Where(o => o.Hashed).Append(HashOutcome.NotHashed)
+                        .Where(o => rss.PairFor(o) == rx).ToList()
                     : [];
                 throw Expect.Violated(other.Count > 0 ? SelectionRule(frame) : Rule.NetRssDevQueueSelection,
                     $"{context}: {send}: came back on receiveq{rx};{where} (hash {Describe(model.ExpectedHash(frame))})" +
-                    (other.Count > 0 ? $"; receiveq{rx} is where a {other[0]} hash puts it: the device hashed other fields than §5.1.9.4.3 picks" : ""));
+                    (other.Count == 0 ? ""
+                        : other[0].Hashed ? $"; receiveq{rx} is where a {other[0]} hash puts it: the device hashed other fields than §5.1.9.4.3 picks"
+                        : $"; receiveq{rx} is the unclassified queue: the device hashed nothing, though §5.1.9.4.3.4 reads past the extension headers"));
             }
             ThisCase.Judged();
         }
