@@ -67,6 +67,23 @@ public abstract class DriverVirtqueue
     /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
     public abstract UsedBuffer? TakeUsed();
 
+    /// <summary>Where a descriptor's flags sit in this format's 16-byte descriptor: 12 in a split one, 14 in a packed one.</summary>
+    public abstract int DescriptorFlagsOffset { get; }
+
+    /// <summary>
+    /// The guest address of descriptor <paramref name="i"/> of the outstanding buffer <paramref name="head"/>, in the order
+    /// the device walks them (split: the table entries its next fields link; packed: consecutive ring slots). For a buffer
+    /// in an indirect table, descriptor 0 is the one that points at the table. Checks of malformed buffers rewrite them.
+    /// </summary>
+    public abstract ulong DescriptorAddress(ushort head, int i);
+
+    /// <summary>
+    /// Rewrites the flags (NEXT, WRITE, INDIRECT) of descriptor <paramref name="i"/> of an outstanding buffer not yet
+    /// published; a packed ring keeps the AVAIL/USED bits its place needs, and a first descriptor's flags still held back
+    /// until <see cref="Publish"/> are changed there.
+    /// </summary>
+    public abstract void RewriteFlags(ushort head, int i, ushort flags);
+
     /// <summary>
     /// The vring base (vhost-user GET_VRING_BASE) of a device that has taken and returned every buffer published so far:
     /// a split ring's avail idx; a packed ring's next descriptor, as both the avail and the used position.

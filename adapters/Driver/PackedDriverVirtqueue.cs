@@ -36,7 +36,10 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     private ushort _taken;
 
     // Buffer IDs and slots are kept here, not re-read from the ring: the device writes over it.
-    private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, int RingDescriptors, object? Tag);
+    private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, PackedPosition[] Places, object? Tag)
+    {
+        public int RingDescriptors => Places.Length;
+    }
 
     /// <param name="startIndex">
     /// A resumed ring's start: as many descriptors (one per buffer) into the ring as a split ring's indices would say,
@@ -124,8 +127,10 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
             segs = [(table, (uint)(count * PackedRing.DescriptorSize), PackedRing.DescFIndirect)];
         }
         var at = _next;
+        var places = new PackedPosition[segs.Count];
         for (var i = 0; i < segs.Count; i++)
         {
+            places[i] = at;
             var flags = (ushort)(segs[i].Flags | (i + 1 < segs.Count ? PackedRing.DescFNext : 0) | PackedRing.AvailFlags(at.Wrap));
             var d = DescriptorAt(at.Offset);
             // The Buffer ID belongs in the last descriptor of the list (§2.8.6). Linux writes it in every one, and so does this
@@ -139,7 +144,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         }
         _next = at;
         _freeSlots -= segs.Count;
-        _outstanding[id] = new Pending(slots, writable, segs.Count, tag);
+        _outstanding[id] = new Pending(slots, writable, places, tag);
         return id;
     }
 
@@ -195,6 +200,22 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
             count++;
         }
         return (count, at);
+    }
+
+    public override int DescriptorFlagsOffset => PackedRing.FlagsOffset;
+
+    public override ulong DescriptorAddress(ushort head, int i) =>
+        _outstanding.TryGetValue(head, out var o) && i < o.Places.Length
+            ? DescriptorAt(o.Places[i].Offset)
+            : throw new InvalidOperationException($"virtqueue {Index}: buffer {head} has no descriptor {i}");
+
+    public override void RewriteFlags(ushort head, int i, ushort flags)
+    {
+        var at = DescriptorAddress(head, i) + PackedRing.FlagsOffset;
+        var value = (ushort)(flags & ~(PackedRing.DescFAvail | PackedRing.DescFUsed) | PackedRing.AvailFlags(_outstanding[head].Places[i].Wrap));
+        var held = _unpublished.FindIndex(u => u.At == at);
+        if (held >= 0) _unpublished[held] = (at, value);
+        else _mem.WriteU16(at, value);
     }
 
     public override uint DrainedVringBase => new PackedVringBase(_next, _next).Encode();

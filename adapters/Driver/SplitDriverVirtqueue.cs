@@ -190,6 +190,15 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
 
     public override uint DrainedVringBase => PublishedIdx;
 
+    public override int DescriptorFlagsOffset => 12;
+
+    public override ulong DescriptorAddress(ushort head, int i) =>
+        _outstanding.TryGetValue(head, out var o) && i < o.Descriptors.Length
+            ? Registers.Desc + (ulong)SplitRing.DescriptorSize * o.Descriptors[i]
+            : throw new InvalidOperationException($"virtqueue {Index}: buffer {head} has no descriptor {i}");
+
+    public override void RewriteFlags(ushort head, int i, ushort flags) => _mem.WriteU16(DescriptorAddress(head, i) + 12, flags);
+
     public override void AskForEveryNotification() => _mem.WriteU16(Registers.Avail, 0);
 
     public override void AskForNoNotification(bool eventIdx)
