@@ -16,11 +16,19 @@ public sealed record FaultSource(string Project, string Reference, string What)
 /// </summary>
 /// <param name="DeviceRule">Caught by this rule on the in-process reference device (<c>reference://?fault=NAME</c>).</param>
 /// <param name="BackendRule">Caught by this rule on the vhost-user back-end (<c>serve --fault NAME</c>) through the suite's front-end.</param>
-public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? DeviceRule, string? BackendRule, string? Absence = null)
+/// <param name="Breaks">
+/// The virtqueue formats the bug breaks, where its proof runs; null for split rings alone. A rule named in split terms is
+/// caught under its packed counterpart on packed rings (<see cref="FormatCounterparts"/>).
+/// </param>
+public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? DeviceRule, string? BackendRule, string? Absence = null,
+    IReadOnlyList<RingFormat>? Breaks = null)
 {
     public bool InProcessDevice => DeviceRule is not null;
     public bool Backend => BackendRule is not null;
     public string Name => Fault.Name();
+
+    /// <summary>The formats the bug breaks: <see cref="Breaks"/>, split rings when it names none.</summary>
+    public IReadOnlyList<RingFormat> Formats => Breaks ?? [RingFormat.Split];
 }
 
 /// <summary>

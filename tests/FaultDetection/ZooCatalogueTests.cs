@@ -47,7 +47,12 @@ public sealed class ZooCatalogueTests
             {
                 if (rule is null) continue;
                 Assert.That(RequirementCatalogue.Default.Contains(rule), $"{v.Name}: {rule} is not in the catalogue");
-                Assert.That(SuiteChecks.All.Any(c => (backEnd || !c.VhostUserOnly) && c.RequirementIds.Contains(rule)), $"{v.Name}: no {scheme} check names {rule}");
+                foreach (var format in v.Formats)
+                {
+                    var named = FormatCounterparts.In(format, rule);
+                    Assert.That(SuiteChecks.All.Any(c => (backEnd || !c.VhostUserOnly) && (format == RingFormat.Packed ? c.SplitOnly is null : !c.PackedOnly)
+                        && c.RequirementIds.Any(id => FormatCounterparts.In(format, id) == named)), $"{v.Name}: no {scheme} check names {named} on {format} rings");
+                }
             }
         }
     }
