@@ -95,8 +95,9 @@ public static class BugZoo
                 "a refused chain was left unconsumed: openvmm re-read it forever, then retired the queue; cloud-hypervisor's block device and kvm-host's fix left the queue stalled; none asked for a reset"),
             Rule.RobustRingMalformedChainRefused, Rule.RobustRingMalformedChainRefused),
         new(DeviceFault.TxPartialBurstKept, new("synthetic", "-",
-                "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back)"),
-            Rule.RingUsedDefReturnsBuffers, Rule.RingUsedDefReturnsBuffers),
+                "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back). " +
+                "On packed rings it is DPDK's 8b13d12a16 (\"vhost: fix shadow update\", 20.05): guest transmit used descriptors were written back only when a batch filled"),
+            Rule.RingUsedDefReturnsBuffers, Rule.RingUsedDefReturnsBuffers, Breaks: [RingFormat.Split, RingFormat.Packed]),
         new(DeviceFault.RxLenWithoutHeader, new("synthetic", "-",
                 "a receive path that reports the frame length it copied as the used length and forgets the header it wrote first; the class the suite once read as lost frames"),
             Rule.RingUsedDevWriteLenBytes, Rule.RingUsedDevWriteLenBytes),
