@@ -114,6 +114,12 @@ public abstract class DriverVirtqueue
     /// </summary>
     public abstract void AskForNotificationAt(int entry, int descriptorsPerBuffer, bool noInterrupt);
 
+    /// <summary>
+    /// A used entry the device wrote where the driver never looks, described; null when there is none or the format cannot
+    /// tell (a split ring's used entries follow each other whatever the chains were).
+    /// </summary>
+    public virtual string? UsedOutOfStep() => null;
+
     /// <summary>Which format and position, for failure messages.</summary>
     public override string ToString() => $"{Format} vq {Index} (size {Size})";
 }

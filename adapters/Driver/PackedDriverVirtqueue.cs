@@ -34,6 +34,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     public const ushort NotABufferId = 0xFFFF;
     private ushort _published;
     private ushort _taken;
+    private PackedPosition? _usedInsideList;
 
     // Buffer IDs and slots are kept here, not re-read from the ring: the device writes over it.
     private sealed record Pending(List<ulong> Slots, List<(ulong Addr, uint Len)> Writable, PackedPosition[] Places, object? Tag)
@@ -218,6 +219,31 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         else _mem.WriteU16(at, value);
     }
 
+    /// <remarks>
+    /// A used descriptor the device wrote where the driver never looks, if it saw one: a slot a used descriptor made the
+    /// driver skip (one of its list's other slots), or a slot past the used descriptors the driver can reach from
+    /// <see cref="NextUsed"/>, marked used for its lap. Such slots hold the driver's own available descriptors until the
+    /// device writes them, so a used one there was written inside a list, or past one, instead of right after the lists
+    /// before it (ring.packed.dev.chain-one-used).
+    /// </remarks>
+    public override string? UsedOutOfStep() => StrayUsed() is { } stray
+        ? $"slot {stray} was marked used, inside a list or past the used descriptors, while the driver looks at {NextUsed} after skipping the slots of each list returned"
+        : null;
+
+    private PackedPosition? StrayUsed()
+    {
+        if (_usedInsideList is { } inside) return inside;
+        // The slot the driver reads next is in step, whatever it holds; the ones after it up to NextAvail are not yet.
+        var at = UsedSoFar().Next;
+        for (var i = 0; i < Size && at != _next; i++)
+        {
+            at = at.Advance(1, Size);
+            if (at == _next) break;
+            if (PackedRing.IsUsed(_mem.ReadU16Acquire(DescriptorAt(at.Offset) + PackedRing.FlagsOffset), at.Wrap)) return at;
+        }
+        return null;
+    }
+
     public override uint DrainedVringBase => new PackedVringBase(_next, _next).Encode();
 
     public override string DescribeVringBase(uint vringBase) => $"0x{vringBase:x8} ({PackedVringBase.Decode(vringBase)})";
@@ -247,6 +273,12 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
             throw new DeviceProtocolException($"virtqueue {Index}: the device marked the descriptor at {_lastUsed} used with Buffer ID {id}, which is not " +
                 "the ID of a buffer it holds (returned twice, never made available, or read from the wrong descriptor of the list)")
             { Breach = Breach.UsedIdNotHeld };
+        // The list's other slots are skipped: the device never writes them in this lap, so a used one there is a stray.
+        for (var k = 1; k < o.RingDescriptors && _usedInsideList is null; k++)
+        {
+            var skipped = _lastUsed.Advance(k, Size);
+            if (PackedRing.IsUsed(_mem.ReadU16Acquire(DescriptorAt(skipped.Offset) + PackedRing.FlagsOffset), skipped.Wrap)) _usedInsideList = skipped;
+        }
         _lastUsed = _lastUsed.Advance(o.RingDescriptors, Size);
         _freeSlots += o.RingDescriptors;
         _freeIds.Push(id);

@@ -85,7 +85,7 @@ public sealed class LoopbackDataPlane(GuestMemory memory, ReferenceOptions optio
         if (_seams.Roles.IsReceiveq(vq)) _resetReceivePairs.Remove(PairOf(vq));
         try
         {
-            var q = IDeviceVirtqueue.Create(memory, vq, registers, negotiated, _seams.Rings);
+            var q = IDeviceVirtqueue.Create(memory, vq, registers, negotiated, _seams.Rings, _seams.PackedRings);
             q.Resume(vringBase);
             _rings[vq] = q;
         }

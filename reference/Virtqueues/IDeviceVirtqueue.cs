@@ -70,12 +70,13 @@ public interface IDeviceVirtqueue
     /// The device side of a virtqueue in the format <paramref name="negotiated"/> selects, not yet resumed (see
     /// <see cref="Resume"/>). Throws <see cref="ChainError"/> for a size or ring addresses the format refuses.
     /// </summary>
-    static IDeviceVirtqueue Create(GuestMemory memory, int index, QueueRegisters registers, FeatureSet negotiated, IRingRules? rules = null)
+    static IDeviceVirtqueue Create(GuestMemory memory, int index, QueueRegisters registers, FeatureSet negotiated, IRingRules? rules = null,
+        IPackedRingRules? packedRules = null)
     {
         var eventIdx = negotiated.Has(FeatureBit.EventIdx);
         var indirect = negotiated.Has(FeatureBit.IndirectDesc);
         return negotiated.Has(FeatureBit.RingPacked)
-            ? new PackedVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules)
+            ? new PackedVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules, packedRules)
             : new SplitVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules);
     }
 }

@@ -19,12 +19,14 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     private readonly bool _eventIdx;
     private readonly bool _indirect;
     private readonly IRingRules _rules;
+    private readonly IPackedRingRules _packed;
     // Reused by every walk; each chain gets an exact-size copy.
     private readonly List<Segment> _walk = [];
 
     // Where the walk under way got to: the ring slots it took and the id of the last descriptor read. A refused chain is
     // returned with these, so the used side skips exactly what the available side took.
     private int _walkSlots;
+    private ushort _walkFirstId;
     private ushort _walkId;
     private ushort _walkFlags;
 
@@ -32,6 +34,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     // watches only the next slot, sees the whole batch at once or none of it (ring.packed.dev.multi-buffer-first-last).
     private ulong? _pendingFlagsAt;
     private ushort _pendingFlags;
+    private int _addedLists;
     private int _addedSlots;
 
     // The used position the driver can see, the one at the last notification decision, and the slots published since.
@@ -42,7 +45,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     /// <param name="driverArea">The Driver Event Suppression structure (QueueRegisters.Avail).</param>
     /// <param name="deviceArea">The Device Event Suppression structure (QueueRegisters.Used).</param>
     public PackedVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong driverArea, ulong deviceArea, bool eventIdx, bool indirect,
-        IRingRules? rules = null)
+        IRingRules? rules = null, IPackedRingRules? packedRules = null)
     {
         // Any size from 1 to 2^15: the packed format has no power-of-two rule (ring.packed.def.sizes-alignment).
         if (size is < 1 or > PackedRing.MaxQueueSize)
@@ -59,6 +62,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         _eventIdx = eventIdx;
         _indirect = indirect;
         _rules = rules ?? RingRules.Instance;
+        _packed = packedRules ?? PackedRingRules.Instance;
         SetPositions(PackedVringBase.Start);
     }
 
@@ -100,6 +104,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         NextAvail = b.Avail;
         NextUsed = _published = _lastNotified = b.Used;
         _pendingFlagsAt = null;
+        _addedLists = 0;
         _addedSlots = 0;
         _publishedSinceNotified = 0;
         // The Device Event Suppression structure is the device's. Without EVENT_IDX it asks for every notification; with
@@ -141,7 +146,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
             SkipRestOfList(start);
             NextAvail = start.Advance(_walkSlots, Size);
             if (_eventIdx) _mem.WriteU16Release(DeviceArea + PackedRing.EventOffWrapOffset, NextAvail.Encode());
-            _rules.Refused(this, new ChainHandle(_walkId, _walkSlots));
+            _rules.Refused(this, new ChainHandle(WalkBufferId, _walkSlots));
             throw new ChainError($"queue {Index}: chain at slot {start} refused: {e.Message}");
         }
     }
@@ -153,10 +158,12 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     /// </summary>
     public void AddUsed(ChainHandle chain, uint length)
     {
-        var d = Slot(NextUsed);
+        // Healthy, the batch's first used slot plus the slots of the lists added before: NextUsed.
+        var at = _published.Advance(_packed.UsedSlotInBatch(_addedLists, _addedSlots), Size);
+        var d = Slot(at);
         _mem.WriteU16(d + PackedRing.IdOffset, chain.Id);
         _mem.WriteU32(d + PackedRing.LenOffset, length);
-        var flags = (ushort)(PackedRing.UsedFlags(NextUsed.Wrap) | (length > 0 ? PackedRing.DescFWrite : 0));
+        var flags = (ushort)(PackedRing.UsedFlags(at.Wrap) | (length > 0 ? PackedRing.DescFWrite : 0));
         if (_pendingFlagsAt is null)
         {
             _pendingFlagsAt = d;
@@ -167,6 +174,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
             _mem.WriteU16Release(d + PackedRing.FlagsOffset, flags);
         }
         NextUsed = NextUsed.Advance(chain.Slots, Size);
+        _addedLists++;
         _addedSlots += chain.Slots;
     }
 
@@ -180,6 +188,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         }
         _published = NextUsed;
         _publishedSinceNotified += _addedSlots;
+        _addedLists = 0;
         _addedSlots = 0;
     }
 
@@ -216,7 +225,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         if (mode != PackedRing.EventFlagsDesc || !_eventIdx) return true;
         // A full circle of positions (two laps) passes every offset and wrap counter the driver can name.
         return passed >= 2L * Size
-            || PackedRing.EventReached(_mem.ReadU16(DriverArea + PackedRing.EventOffWrapOffset), Size, (old.Offset, old.Wrap), (now.Offset, now.Wrap));
+            || _packed.EventReached(_mem.ReadU16(DriverArea + PackedRing.EventOffWrapOffset), Size, old, now);
     }
 
     /// <summary>
@@ -239,11 +248,15 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
 
     private ulong Slot(PackedPosition p) => Desc + (ulong)PackedRing.DescriptorSize * p.Offset;
 
+    /// <summary>The Buffer ID of the list walked so far: its last descriptor's (ring.packed.def.next-flag).</summary>
+    private ushort WalkBufferId => _packed.ListBufferId(_walkFirstId, _walkId);
+
     private DescriptorChain Walk(PackedPosition start, ushort firstFlags)
     {
         var segments = _walk;
         segments.Clear();
         _walkSlots = 0;
+        _walkFirstId = 0;
         _walkId = 0;
         _walkFlags = 0;
         var pos = start;
@@ -266,6 +279,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
             var len = _mem.ReadU32(d + PackedRing.LenOffset);
             // The Buffer ID is the last descriptor's (ring.packed.def.next-flag): each one read overwrites it.
             _walkId = _mem.ReadU16(d + PackedRing.IdOffset);
+            if (_walkSlots == 1) _walkFirstId = _walkId;
             pos = pos.Advance(1, Size);
             if ((flags & PackedRing.DescFIndirect) != 0)
             {
@@ -274,10 +288,10 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
                 if (_walkSlots > 1) throw new ChainError("INDIRECT descriptor inside a NEXT list");
                 // Its own WRITE flag carries no meaning (ring.packed.dev.indirect-ignore-write-flag).
                 WalkIndirect(addr, len, ref seenWritable);
-                return new DescriptorChain(_walkId, segments.ToArray(), _walkSlots);
+                return new DescriptorChain(WalkBufferId, segments.ToArray(), _walkSlots);
             }
             Add(addr, len, (flags & PackedRing.DescFWrite) != 0, ref seenWritable);
-            if ((flags & PackedRing.DescFNext) == 0) return new DescriptorChain(_walkId, segments.ToArray(), _walkSlots);
+            if ((flags & PackedRing.DescFNext) == 0) return new DescriptorChain(WalkBufferId, segments.ToArray(), _walkSlots);
             if (_walkSlots >= Size) throw new ChainError($"the list is longer than the {Size}-entry ring (NEXT on every descriptor)");
         }
     }

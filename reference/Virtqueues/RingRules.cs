@@ -1,3 +1,5 @@
+using VirtioMq.Spec;
+
 namespace VirtioMq.Reference.Virtqueues;
 
 /// <summary>
@@ -32,7 +34,48 @@ public sealed class RingRules : IRingRules
 
     public bool IsEmpty(ushort availIdx, ushort lastAvailIdx) => availIdx == lastAvailIdx;
 
-    public bool IsAvailable(ushort flags, bool wrap) => Spec.PackedRing.IsAvailable(flags, wrap);
+    public bool IsAvailable(ushort flags, bool wrap) => PackedRing.IsAvailable(flags, wrap);
 
     public void Refused(IDeviceVirtqueue ring, ChainHandle chain) => ring.ReturnRefused(chain);
+}
+
+/// <summary>
+/// The parts of a packed ring (§2.8) where device implementations have gone wrong, apart from reading availability
+/// (<see cref="IRingRules"/>): which descriptor of a list names its buffer, where each used descriptor of a batch goes,
+/// and when the driver's DESC event is reached. The bug zoo plugs its packed-ring faults in here.
+/// </summary>
+public interface IPackedRingRules
+{
+    /// <summary>The Buffer ID of a list whose first descriptor carries <paramref name="firstId"/> and whose last carries <paramref name="lastId"/>.</summary>
+    ushort ListBufferId(ushort firstId, ushort lastId);
+
+    /// <summary>
+    /// How many slots past a batch's first used slot the used descriptor of its list number <paramref name="index"/> (from 0)
+    /// goes, the lists before it in the batch having taken <paramref name="slotsBefore"/> slots.
+    /// </summary>
+    int UsedSlotInBatch(int index, int slotsBefore);
+
+    /// <summary>
+    /// DESC mode: whether <paramref name="offWrap"/>, the driver's event offset and wrap bit, lies among the used positions
+    /// from <paramref name="old"/> (exclusive) to <paramref name="now"/> (inclusive) of a ring of <paramref name="size"/>.
+    /// </summary>
+    bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now);
+}
+
+/// <summary>
+/// Packed rings as the spec has them: the Buffer ID is in the list's last descriptor (ring.packed.def.next-flag); a used
+/// descriptor goes right after the slots of the lists before it, so each one skips its whole list
+/// (ring.packed.dev.chain-one-used); the DESC event names one position on the circle of two laps, the wrap bit telling
+/// which (ring.packed.dev.driver-event-modes).
+/// </summary>
+public sealed class PackedRingRules : IPackedRingRules
+{
+    public static PackedRingRules Instance { get; } = new();
+
+    public ushort ListBufferId(ushort firstId, ushort lastId) => lastId;
+
+    public int UsedSlotInBatch(int index, int slotsBefore) => slotsBefore;
+
+    public bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) =>
+        PackedRing.EventReached(offWrap, size, (old.Offset, old.Wrap), (now.Offset, now.Wrap));
 }

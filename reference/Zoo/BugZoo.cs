@@ -16,11 +16,19 @@ public sealed record FaultSource(string Project, string Reference, string What)
 /// </summary>
 /// <param name="DeviceRule">Caught by this rule on the in-process reference device (<c>reference://?fault=NAME</c>).</param>
 /// <param name="BackendRule">Caught by this rule on the vhost-user back-end (<c>serve --fault NAME</c>) through the suite's front-end.</param>
-public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? DeviceRule, string? BackendRule, string? Absence = null)
+/// <param name="Breaks">
+/// The virtqueue formats the bug breaks, where its proof runs; null for split rings alone. A rule named in split terms is
+/// caught under its packed counterpart on packed rings (<see cref="FormatCounterparts"/>).
+/// </param>
+public sealed record ZooVariant(DeviceFault Fault, FaultSource Source, string? DeviceRule, string? BackendRule, string? Absence = null,
+    IReadOnlyList<RingFormat>? Breaks = null)
 {
     public bool InProcessDevice => DeviceRule is not null;
     public bool Backend => BackendRule is not null;
     public string Name => Fault.Name();
+
+    /// <summary>The formats the bug breaks: <see cref="Breaks"/>, split rings when it names none.</summary>
+    public IReadOnlyList<RingFormat> Formats => Breaks ?? [RingFormat.Split];
 }
 
 /// <summary>
@@ -35,6 +43,8 @@ public static class BugZoo
     private const string FrontEndOwned = "the controlq, status, features and config space belong to the vhost-user front-end, not the back-end";
     private const string NoRss = "RSS and hash reporting live in the front-end's controlq; the vhost-user protocol carries no RSS configuration to a back-end";
     private const string ProtocolOnly = "a vhost-user protocol bug: the in-process device has no messages (it runs in the test process over a real socket instead)";
+    private const string QemuRingCode = "a bug of QEMU's own ring code (hw/virtio/virtio.c), which serves its device model; with vhost-user the back-end's ring code runs instead";
+    private static readonly RingFormat[] PackedOnly = [RingFormat.Packed];
 
     public static IReadOnlyList<ZooVariant> Variants { get; } =
     [
@@ -85,8 +95,9 @@ public static class BugZoo
                 "a refused chain was left unconsumed: openvmm re-read it forever, then retired the queue; cloud-hypervisor's block device and kvm-host's fix left the queue stalled; none asked for a reset"),
             Rule.RobustRingMalformedChainRefused, Rule.RobustRingMalformedChainRefused),
         new(DeviceFault.TxPartialBurstKept, new("synthetic", "-",
-                "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back)"),
-            Rule.RingUsedDefReturnsBuffers, Rule.RingUsedDefReturnsBuffers),
+                "a transmit path that batches used entries and never flushes a partial batch; found as surviving mutants of the reference (mutation/), with the symptom of syswonder/hvisor-tool issue #101 (a UDP sender blocked on a transmitq whose buffers never come back). " +
+                "On packed rings it is DPDK's 8b13d12a16 (\"vhost: fix shadow update\", 20.05): guest transmit used descriptors were written back only when a batch filled"),
+            Rule.RingUsedDefReturnsBuffers, Rule.RingUsedDefReturnsBuffers, Breaks: [RingFormat.Split, RingFormat.Packed]),
         new(DeviceFault.RxLenWithoutHeader, new("synthetic", "-",
                 "a receive path that reports the frame length it copied as the used length and forgets the header it wrote first; the class the suite once read as lost frames"),
             Rule.RingUsedDevWriteLenBytes, Rule.RingUsedDevWriteLenBytes),
@@ -125,6 +136,18 @@ public static class BugZoo
                 "against §5.1.9.5.5's last-command rule (QEMU's virtio_net_handle_mq disables RSS at every multiqueue command for this)"),
             Rule.NetMqDefLastCommandWins, null, NoRss),
 
+        // Packed-ring faults (§2.8): proven on packed rings, where they live.
+        new(DeviceFault.PackedIdFromFirstDescriptor, new("QEMU virtio", "virtqueue_packed_pop (hw/virtio/virtio.c), unfixed in 7.2 and 10.0",
+                "the Buffer ID of a packed list is read from its first descriptor, where the spec puts it in the last; unseen with Linux, which writes the ID in every descriptor"),
+            Rule.RingPackedDefNextFlag, null, QemuRingCode, PackedOnly),
+        new(DeviceFault.PackedUsedSkipsOne, new("QEMU virtio", "2d9a31b3c273 (9.0; stable 8.2.3, 7.2.11)",
+                "virtqueue_packed_fill_desc put the k-th used descriptor of a batched flush at used_idx + k, not past the lists before it: with mergeable receive buffers of 2-descriptor lists used descriptors landed inside a list and the driver hung"),
+            Rule.RingPackedDevChainOneUsed, null, QemuRingCode, PackedOnly),
+        new(DeviceFault.PackedEventIgnoresWrap, new("QEMU virtio", "\"virtio: signal after wrapping packed used_idx\" (S. Hajnoczi, 7.0); Linux a7722890fdfb",
+                "the DESC event test lost the lap: QEMU compared used positions modulo the ring size and stopped notifying after used_idx wrapped; Linux wrote off_wrap with a stale wrap bit. " +
+                "Here the device drops off_wrap's wrap bit, so an event a lap away fires at once"),
+            Rule.RobustRingPackedQuietWhenSuppressed, null, QemuRingCode, PackedOnly),
+
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),
             null, Rule.VuMqGetQueueNumReply, ProtocolOnly),
@@ -155,6 +178,9 @@ public static class BugZoo
         new(DeviceFault.QueueNumOverstates, new("synthetic", "-",
                 "GET_QUEUE_NUM answers more pairs than the back-end sets up, so SET_VRING_NUM for the rings above is refused: the case that once failed a check naming no rule"),
             null, Rule.VuMqGetQueueNumReply, ProtocolOnly),
+        new(DeviceFault.PackedGetBaseAvailOnly, new("DPDK", "v22.11 lib/vhost/vhost_user.c (vhost_user_get_vring_base); testpmd seen by this suite (conformance/Expected)",
+                "GET_VRING_BASE on a packed ring answered the avail position and wrap counter alone, the used half 0"),
+            null, Rule.VuPackedGetBaseReplyBoth, ProtocolOnly, PackedOnly),
     ];
 
     public static ZooVariant Of(DeviceFault f) =>

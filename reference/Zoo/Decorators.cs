@@ -38,6 +38,13 @@ public abstract class RingRulesDecorator(IRingRules inner) : IRingRules
     public virtual void Refused(IDeviceVirtqueue ring, ChainHandle chain) => inner.Refused(ring, chain);
 }
 
+public abstract class PackedRingRulesDecorator(IPackedRingRules inner) : IPackedRingRules
+{
+    public virtual ushort ListBufferId(ushort firstId, ushort lastId) => inner.ListBufferId(firstId, lastId);
+    public virtual int UsedSlotInBatch(int index, int slotsBefore) => inner.UsedSlotInBatch(index, slotsBefore);
+    public virtual bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) => inner.EventReached(offWrap, size, old, now);
+}
+
 public abstract class TransmitRulesDecorator(ITransmitRules inner) : ITransmitRules
 {
     public virtual bool Drains(bool enabled) => inner.Drains(enabled);

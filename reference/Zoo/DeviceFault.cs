@@ -76,6 +76,12 @@ public enum DeviceFault
     QueueResetKeepsServing,
     /// <summary>While RSS steers, VQ_PAIRS_SET is acked OK and ignored: RSS and its pairs stay in force.</summary>
     RssOutlivesPairsSet,
+    /// <summary>Packed rings: a list's used descriptor carries the Buffer ID of its first descriptor, not its last.</summary>
+    PackedIdFromFirstDescriptor,
+    /// <summary>Packed rings: the k-th used descriptor of a batch goes k slots on, not past the slots of the lists before it.</summary>
+    PackedUsedSkipsOne,
+    /// <summary>Packed rings: the DESC event test drops the wrap bit of the driver's off_wrap, so an event a lap away fires now.</summary>
+    PackedEventIgnoresWrap,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -105,6 +111,8 @@ public enum DeviceFault
     AdvertiseReplyAckButNoAck,
     /// <summary>GET_QUEUE_NUM answers 128, but the rings of pairs above the ones served are refused at SET_VRING_NUM.</summary>
     QueueNumOverstates,
+    /// <summary>Packed rings: GET_VRING_BASE answers the avail position and wrap counter alone, the used half 0.</summary>
+    PackedGetBaseAvailOnly,
 }
 
 public static class DeviceFaults
@@ -158,6 +166,10 @@ public static class DeviceFaults
         DeviceFault.HashReportUninitialised => "hash-report-uninitialised",
         DeviceFault.QueueResetKeepsServing => "queue-reset-keeps-serving",
         DeviceFault.RssOutlivesPairsSet => "rss-outlives-pairs-set",
+        DeviceFault.PackedIdFromFirstDescriptor => "packed-id-from-first-descriptor",
+        DeviceFault.PackedUsedSkipsOne => "packed-used-skips-one",
+        DeviceFault.PackedEventIgnoresWrap => "packed-event-ignores-wrap",
+        DeviceFault.PackedGetBaseAvailOnly => "packed-get-base-avail-only",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

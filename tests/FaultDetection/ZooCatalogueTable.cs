@@ -1,4 +1,5 @@
 using System.Text;
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Reference.Zoo;
 
 namespace VirtioMq.Tests.FaultDetection;
@@ -9,13 +10,14 @@ public static class ZooCatalogueTable
     public static string Markdown(IEnumerable<ZooVariant> variants)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| variant | the bug | caught by | where | source |");
-        sb.AppendLine("|---|---|---|---|---|");
+        sb.AppendLine("| variant | the bug | caught by | where | rings | source |");
+        sb.AppendLine("|---|---|---|---|---|---|");
         foreach (var v in variants)
         {
             var rules = new[] { v.DeviceRule, v.BackendRule }.OfType<string>().Distinct();
             var where = (v.InProcessDevice, v.Backend) switch { (true, true) => "both", (true, false) => "device", _ => "back-end" };
-            sb.AppendLine($"| `{v.Name}` | {v.Source.What} | {string.Join(", ", rules)} | {where} | {(v.Source.IsSynthetic ? "synthetic" : $"{v.Source.Project} {v.Source.Reference}")} |");
+            var rings = string.Join(", ", v.Formats.Select(f => f.Label()));
+            sb.AppendLine($"| `{v.Name}` | {v.Source.What} | {string.Join(", ", rules)} | {where} | {rings} | {(v.Source.IsSynthetic ? "synthetic" : $"{v.Source.Project} {v.Source.Reference}")} |");
         }
         return sb.ToString();
     }

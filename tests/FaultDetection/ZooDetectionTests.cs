@@ -2,32 +2,39 @@ using System.Text;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.FaultDetection;
 
 /// <summary>
-/// Proof that the suite fails on every bug of the zoo: each variant, in each plane it exists in, is run through the
-/// suite's checks for the rule it breaks, with their default case counts and a fresh seed, and one of them must fail
-/// naming that rule. The same checks must pass on the healthy reference in the same plane.
+/// Proof that the suite fails on every bug of the zoo: each variant, in each plane it exists in and on each virtqueue
+/// format it breaks (<see cref="ZooVariant.Formats"/>), is run through the suite's checks for the rule it breaks, with
+/// their default case counts and a fresh seed, and one of them must fail naming that rule (on packed rings, the packed
+/// counterpart of a split rule). The same checks must pass on the healthy reference in the same plane and format.
 /// </summary>
 [TestFixture, Parallelizable(ParallelScope.Children)]
 public sealed class ZooDetectionTests
 {
-    public static IEnumerable<TestCaseData> Variants() =>
+    /// <summary>Each variant in each plane it lives in, on each format it breaks, with the rule the suite must name there.</summary>
+    private static IEnumerable<(ZooVariant Variant, ZooPlane Plane, RingFormat Format, string Rule)> Proofs() =>
         BugZoo.Variants.SelectMany(v => new[] { (ZooPlane.Device, v.DeviceRule), (ZooPlane.Backend, v.BackendRule) }
             .Where(p => p.Item2 is not null)
-            .Select(p => new TestCaseData(v.Fault, p.Item1, p.Item2).SetArgDisplayNames(v.Name, p.Item1.ToString(), p.Item2!)));
+            .SelectMany(p => v.Formats.Select(f => (v, p.Item1, f, FormatCounterparts.In(f, p.Item2!)))));
 
-    /// <summary>The checks that claim <paramref name="rule"/>, the narrowest first, so the one aimed at the bug runs first.</summary>
+    public static IEnumerable<TestCaseData> Variants() =>
+        Proofs().Select(p => new TestCaseData(p.Variant.Fault, p.Plane, p.Format, p.Rule)
+            .SetArgDisplayNames(p.Variant.Name, p.Plane.ToString(), p.Format.Label(), p.Rule));
+
+    /// <summary>The checks that claim <paramref name="rule"/> on the device's rings, the narrowest first, so the one aimed at the bug runs first.</summary>
     private static List<SuiteCheck> Aimed(ZooDevice device, string rule) =>
-        [.. device.Checks.Where(c => c.RequirementIds.Contains(rule)).OrderBy(c => c.RequirementIds.Count)];
+        [.. device.Checks.Where(c => device.Names(c, rule)).OrderBy(c => c.RequirementIds.Count)];
 
     [Test, TestCaseSource(nameof(Variants))]
-    public void The_suite_fails_naming_the_rule(DeviceFault fault, ZooPlane plane, string rule)
+    public void The_suite_fails_naming_the_rule(DeviceFault fault, ZooPlane plane, RingFormat format, string rule)
     {
-        using var device = ZooDevice.Start(fault, plane);
+        using var device = ZooDevice.Start(fault, plane, format: format);
         var checks = Aimed(device, rule);
-        Assert.That(checks, Is.Not.Empty, $"no check of the suite names {rule}");
+        Assert.That(checks, Is.Not.Empty, $"no check of the suite names {rule} on {format.Label()} rings");
         var seen = new StringBuilder();
         foreach (var check in checks)
         {
@@ -37,26 +44,46 @@ public sealed class ZooDetectionTests
             TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, check.Test));
             return;
         }
-        Assert.Fail($"no check failed naming {rule} on {fault.Name()} ({plane}):\n{seen}back-end log:\n{string.Join("\n", device.BackendLog.TakeLast(10))}");
+        Assert.Fail($"no check failed naming {rule} on {fault.Name()} ({plane}, {format.Label()} rings):\n{seen}back-end log:\n{string.Join("\n", device.BackendLog.TakeLast(10))}");
     }
 
     /// <summary>
-    /// The checks aimed at some variant, per plane. Over the socket the model-based test is left to CI's run of the
-    /// whole suite against the reference back-end (.ci/run): it takes 20 s here and judges the front-end model mostly.
+    /// The checks aimed at some variant, per plane and format. Over the socket the model-based test is left to CI's run of
+    /// the whole suite against the reference back-end (.ci/run): it takes 20 s here and judges the front-end model mostly.
     /// </summary>
     public static IEnumerable<TestCaseData> AimedChecks() =>
-        BugZoo.Variants.SelectMany(v => new[] { (ZooPlane.Device, v.DeviceRule), (ZooPlane.Backend, v.BackendRule) })
-            .Where(p => p.Item2 is not null)
-            .SelectMany(p => SuiteChecks.All.Where(c => c.RequirementIds.Contains(p.Item2!))
-                .Where(c => p.Item1 == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds && c != VirtioMq.Conformance.ModelBased.ModelBasedTests.MatchesTheModel)
-                .Select(c => (p.Item1, c.Test)))
+        Proofs()
+            .SelectMany(p => SuiteChecks.All.Where(c => c.RequirementIds.Any(id => FormatCounterparts.In(p.Format, id) == p.Rule))
+                .Where(c => p.Plane == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds && c != VirtioMq.Conformance.ModelBased.ModelBasedTests.MatchesTheModel)
+                .Where(c => p.Format == RingFormat.Packed ? c.SplitOnly is null : !c.PackedOnly)
+                .Select(c => (p.Plane, p.Format, c.Test)))
             .Distinct()
-            .Select(x => new TestCaseData(x.Item1, x.Test).SetArgDisplayNames(x.Item1.ToString(), x.Test));
+            .Select(x => new TestCaseData(x.Plane, x.Format, x.Test).SetArgDisplayNames(x.Plane.ToString(), x.Format.Label(), x.Test));
+
+    /// <summary>
+    /// The variants that break packed rings only, with the checks aimed at them that judge split rings too: on split rings
+    /// the fault has no effect, so those checks pass there.
+    /// </summary>
+    public static IEnumerable<TestCaseData> PackedOnlyVariantsOnSplitRings() =>
+        Proofs().Where(p => !p.Variant.Formats.Contains(RingFormat.Split))
+            .SelectMany(p => SuiteChecks.All.Where(c => c.RequirementIds.Any(id => FormatCounterparts.In(p.Format, id) == p.Rule))
+                .Where(c => c.SplitOnly is null && !c.PackedOnly && (p.Plane == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds))
+                .Select(c => new TestCaseData(p.Variant.Fault, p.Plane, c.Test).SetArgDisplayNames(p.Variant.Name, p.Plane.ToString(), c.Test)));
+
+    [Test, TestCaseSource(nameof(PackedOnlyVariantsOnSplitRings))]
+    public void A_packed_ring_fault_passes_on_split_rings(DeviceFault fault, ZooPlane plane, string test)
+    {
+        using var device = ZooDevice.Start(fault, plane, format: RingFormat.Split);
+        var check = SuiteChecks.All.Single(c => c.Test == test);
+        var outcome = device.Run(check);
+        Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, device.Context.Settings, test) +
+            "\nback-end log:\n" + string.Join("\n", device.BackendLog.TakeLast(20)));
+    }
 
     [Test, TestCaseSource(nameof(AimedChecks))]
-    public void The_check_passes_on_the_healthy_reference(ZooPlane plane, string test)
+    public void The_check_passes_on_the_healthy_reference(ZooPlane plane, RingFormat format, string test)
     {
-        using var device = ZooDevice.Start(null, plane);
+        using var device = ZooDevice.Start(null, plane, format: format);
         var check = SuiteChecks.All.Single(c => c.Test == test);
         var outcome = device.Run(check);
         Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, device.Context.Settings, test) +

@@ -14,7 +14,8 @@ public enum ZooPlane { Device, Backend }
 /// <summary>
 /// The reference device with one zoo fault (or none) switched on, in one plane, and the suite's context for it:
 /// in-process through <c>reference://?fault=NAME</c>, or the back-end serving a real socket on a thread of this
-/// process, exactly as <c>serve --fault NAME</c> would. Disposing stops the back-end.
+/// process, exactly as <c>serve --fault NAME</c> would. The context's drivers use split or packed rings
+/// (<see cref="SuiteContext.WithFormat"/>), as a run with VIRTIO_RING=split or packed would. Disposing stops the back-end.
 /// </summary>
 public sealed class ZooDevice : IDisposable
 {
@@ -33,21 +34,32 @@ public sealed class ZooDevice : IDisposable
 
     public ZooPlane Plane => _backend is null ? ZooPlane.Device : ZooPlane.Backend;
 
+    /// <summary>The virtqueue format the context's drivers negotiate.</summary>
+    public RingFormat Format => Context.Format;
+
     /// <summary>
     /// The checks of the suite that can see a bug of this device: all of them in-process; over vhost-user those that
-    /// judge the data plane, since the control plane there is the suite's own front-end.
+    /// judge the data plane, since the control plane there is the suite's own front-end. Of those, the ones that judge
+    /// this device's ring format (split-only checks do not run on packed rings, nor packed-only ones on split rings).
     /// </summary>
-    public IEnumerable<SuiteCheck> Checks => SuiteChecks.All.Where(c => Plane == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds);
+    public IEnumerable<SuiteCheck> Checks => SuiteChecks.All
+        .Where(c => Plane == ZooPlane.Device ? !c.VhostUserOnly : c.JudgesBackEnds)
+        .Where(c => Format == RingFormat.Packed ? c.SplitOnly is null : !c.PackedOnly);
+
+    /// <summary>Whether <paramref name="check"/> names <paramref name="rule"/> on this device's rings, itself or as the packed counterpart of a split rule.</summary>
+    public bool Names(SuiteCheck check, string rule) => check.RequirementIds.Any(id => FormatCounterparts.In(Format, id) == rule);
 
     /// <summary>What the back-end logged (empty in-process), for failure messages.</summary>
     public IReadOnlyList<string> BackendLog => _backend?.LogLines ?? [];
 
     /// <param name="timeout">The suite's patience; the default is a user's default run.</param>
-    public static ZooDevice Start(DeviceFault? fault, ZooPlane plane, TimeSpan? timeout = null)
+    /// <param name="format">The virtqueue format the suite's drivers negotiate (the reference offers both).</param>
+    public static ZooDevice Start(DeviceFault? fault, ZooPlane plane, TimeSpan? timeout = null, RingFormat format = RingFormat.Split)
     {
         var wait = timeout ?? TimeSpan.FromSeconds(5);
         SuiteContext For(string uri) =>
-            new(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: wait), SuiteDevices.Resolver());
+            new SuiteContext(new SuiteSettings(DeviceUri.Parse(uri), SpecVersions.Primary, Cases: 100, Seed: null, Timeout: wait), SuiteDevices.Resolver())
+                .WithFormat(format);
         if (plane == ZooPlane.Device)
             return new ZooDevice(For(fault is { } f ? $"reference://?pairs={Pairs}&fault={f.Name()}" : $"reference://?pairs={Pairs}"), null);
         var faults = fault is { } g ? new HashSet<DeviceFault> { g } : new HashSet<DeviceFault>();
@@ -58,7 +70,8 @@ public sealed class ZooDevice : IDisposable
 
     /// <summary>
     /// Runs one check with its default case count, as a user's run would. A check that cannot even build its
-    /// property (some read the device first) fails with that error instead of throwing.
+    /// property (some read the device first) fails with that error instead of throwing. On packed rings a violation of a
+    /// split rule is reported as its packed counterpart, as the suite's run reports it.
     /// </summary>
     public PropertyOutcome Run(SuiteCheck check, Action<int>? afterCase = null, int? maxShrinks = null)
     {
@@ -77,7 +90,10 @@ public sealed class ZooDevice : IDisposable
         {
             return new PropertyOutcome(check.Test, false, 0, 0, default, null, null, null, e.ToString());
         }
-        return PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase, maxShrinks);
+        var outcome = PropertyRunner.Run(check.Test, property, Context.Settings, check.Cases, afterCase, maxShrinks);
+        return outcome.Violation is { } v && FormatCounterparts.In(Format, v.RequirementId) is var id && id != v.RequirementId
+            ? outcome with { Violation = v with { RequirementId = id } }
+            : outcome;
     }
 
     public void Dispose() => _backend?.Dispose();

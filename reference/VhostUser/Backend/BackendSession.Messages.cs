@@ -177,6 +177,8 @@ public sealed partial class BackendSession
         public uint Current => session._plane.VringBase(v.Index) ?? session.BaseOf(v);
 
         public uint Base { set => v.Base = value; }
+
+        public RingFormat Format => session.Format;
     }
 
     private void ResetDevice()

@@ -18,6 +18,9 @@ public interface IStoppableRing
 
     /// <summary>Where the ring resumes when it is started again without a SET_VRING_BASE.</summary>
     uint Base { set; }
+
+    /// <summary>The ring's format, which decides what its base holds (split: the next available index; packed: <see cref="PackedVringBase"/>).</summary>
+    RingFormat Format { get; }
 }
 
 /// <summary>The answer to GET_VRING_BASE: the vring base num, and whether it is sent at all.</summary>

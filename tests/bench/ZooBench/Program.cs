@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using VirtioMq.Bench.Zoo;
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Rules;
 using VirtioMq.Reference.Zoo;
+using VirtioMq.Spec;
 using VirtioMq.Tests;
 using VirtioMq.Tests.FaultDetection;
 
@@ -35,13 +37,15 @@ var rows = new List<DetectionRow>();
 var clock = Stopwatch.StartNew();
 foreach (var variant in variants)
 {
-    foreach (var (plane, rule) in new[] { (ZooPlane.Device, variant.DeviceRule), (ZooPlane.Backend, variant.BackendRule) })
+    foreach (var (plane, format, rule) in new[] { (ZooPlane.Device, variant.DeviceRule), (ZooPlane.Backend, variant.BackendRule) }
+        .SelectMany(p => variant.Formats.Select(f => (p.Item1, f, p.Item2 is { } r ? FormatCounterparts.In(f, r) : null))))
     {
         if (rule is null || options.Plane is { } only && only != plane) continue;
-        using var device = ZooDevice.Start(variant.Fault, plane, options.Timeout);
+        using var device = ZooDevice.Start(variant.Fault, plane, options.Timeout, format);
         // The whole suite, as a run against this device would be: over vhost-user that includes the checks that
-        // judge the suite's own front-end, which a back-end bug can still upset.
-        var checks = SuiteChecks.All.Where(c => plane == ZooPlane.Backend || !c.VhostUserOnly);
+        // judge the suite's own front-end, which a back-end bug can still upset. On packed rings, the checks that judge them.
+        var checks = SuiteChecks.All.Where(c => plane == ZooPlane.Backend || !c.VhostUserOnly)
+            .Where(c => format == RingFormat.Packed ? c.SplitOnly is null : !c.PackedOnly);
         var runs = new List<CheckRun>();
         foreach (var check in checks)
         {
@@ -50,7 +54,7 @@ foreach (var variant in variants)
             var lastCaseEnded = TimeSpan.Zero;
             var outcome = device.Run(check, _ => lastCaseEnded = started.Elapsed, options.MaxShrinks);
             runs.Add(new CheckRun(check.Test, outcome, outcome.Passed ? started.Elapsed : lastCaseEnded, started.Elapsed));
-            Console.Error.WriteLine($"  {variant.Name} {plane} {check.Test}: {(outcome.Passed ? "passed" : $"failed ({outcome.Violation?.RequirementId ?? "no rule"}) after {outcome.Cases} case(s)")} in {started.Elapsed.TotalSeconds:0.0} s");
+            Console.Error.WriteLine($"  {variant.Name} {plane} {format.Label()} {check.Test}: {(outcome.Passed ? "passed" : $"failed ({outcome.Violation?.RequirementId ?? "no rule"}) after {outcome.Cases} case(s)")} in {started.Elapsed.TotalSeconds:0.0} s");
         }
         var row = DetectionRow.Of(variant, plane, rule, runs);
         rows.Add(row);

@@ -1,0 +1,75 @@
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.Seams;
+using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Reference.Virtqueues;
+using VirtioMq.Spec;
+using VirtioMq.Spec.VhostUser;
+
+namespace VirtioMq.Reference.Zoo;
+
+// Packed-ring faults (§2.8): each plugs into the packed seams (IPackedRingRules, or GET_VRING_BASE's reply) and leaves
+// split rings as they are.
+
+/// <summary>
+/// packed-id-from-first-descriptor, as QEMU's virtqueue_packed_pop has it: the Buffer ID is read from the list's first
+/// descriptor, where the spec puts it in the last. Linux writes the ID in every descriptor of a list, so it never shows there.
+/// </summary>
+public sealed class PackedIdFromFirstDescriptor() : ZooDeviation(DeviceFault.PackedIdFromFirstDescriptor)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { PackedRings = new Rules(seams.PackedRings) };
+
+    private sealed class Rules(IPackedRingRules inner) : PackedRingRulesDecorator(inner)
+    {
+        public override ushort ListBufferId(ushort firstId, ushort lastId) => firstId;
+    }
+}
+
+/// <summary>
+/// packed-used-skips-one, as QEMU's virtqueue_packed_fill_desc had it before 2d9a31b3c273: in a batch flushed together the
+/// k-th used descriptor goes to the batch's first used slot + k, not past the slots of the lists before it, so with lists
+/// of two or more descriptors it lands inside an earlier list, where the driver never looks. (QEMU batched mergeable
+/// receive buffers; the reference batches what one transmit kick drains.)
+/// </summary>
+public sealed class PackedUsedSkipsOne() : ZooDeviation(DeviceFault.PackedUsedSkipsOne)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { PackedRings = new Rules(seams.PackedRings) };
+
+    private sealed class Rules(IPackedRingRules inner) : PackedRingRulesDecorator(inner)
+    {
+        public override int UsedSlotInBatch(int index, int slotsBefore) => index;
+    }
+}
+
+/// <summary>
+/// packed-event-ignores-wrap: the DESC-mode test loses the lap of the driver's event. The wrap bit of off_wrap is dropped,
+/// so the offset counts in whichever lap the used descriptors just passed it: an event the driver set a lap away fires now.
+/// </summary>
+public sealed class PackedEventIgnoresWrap() : ZooDeviation(DeviceFault.PackedEventIgnoresWrap)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { PackedRings = new Rules(seams.PackedRings) };
+
+    private sealed class Rules(IPackedRingRules inner) : PackedRingRulesDecorator(inner)
+    {
+        public override bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) =>
+            base.EventReached((ushort)(offWrap & ~PackedRing.OffWrapWrapBit), size, old, now)
+            || base.EventReached((ushort)(offWrap | PackedRing.OffWrapWrapBit), size, old, now);
+    }
+}
+
+/// <summary>
+/// packed-get-base-avail-only, as DPDK 22.11's vhost_user_get_vring_base has it: on a packed ring the reply carries the
+/// next available position and avail wrap counter alone, the used half (bits 16-31) left 0. Split rings are answered right.
+/// </summary>
+public sealed class PackedGetBaseAvailOnly() : ZooDeviation(DeviceFault.PackedGetBaseAvailOnly)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { VhostUser = new Rules(seams.VhostUser) };
+
+    private sealed class Rules(IVhostUserRules inner) : VhostUserRulesDecorator(inner)
+    {
+        public override VringBaseReply GetVringBase(IStoppableRing ring)
+        {
+            var reply = base.GetVringBase(ring);
+            return ring.Format == RingFormat.Packed ? reply with { Next = PackedVringBase.Decode(reply.Next).Avail.Encode() } : reply;
+        }
+    }
+}
