@@ -137,7 +137,7 @@ public static class BugZoo
             Rule.NetMqDefLastCommandWins, null, NoRss),
 
         // Packed-ring faults (§2.8): proven on packed rings, where they live.
-        new(DeviceFault.PackedIdFromFirstDescriptor, new("QEMU virtio", "virtqueue_packed_pop (hw/virtio/virtio.c), unfixed in 7.2 and 10.0",
+        new(DeviceFault.PackedIdFromFirstDescriptor, new("QEMU virtio", "virtqueue_packed_pop (hw/virtio/virtio.c) in 7.2, seen by the suite on Debian's 7.2 with packed=on; 10.0 reads the last descriptor",
                 "the Buffer ID of a packed list is read from its first descriptor, where the spec puts it in the last; unseen with Linux, which writes the ID in every descriptor"),
             Rule.RingPackedDefNextFlag, null, QemuRingCode, PackedOnly),
         new(DeviceFault.PackedUsedSkipsOne, new("QEMU virtio", "2d9a31b3c273 (9.0; stable 8.2.3, 7.2.11)",
