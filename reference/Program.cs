@@ -31,8 +31,8 @@ var checkRingAddresses = new Option<bool>("--check-ring-addresses")
 var quiet = new Option<bool>("--quiet") { Description = "Log only errors and refused input, not every connection." };
 var stats = new Option<string?>("--stats")
 {
-    Description = "Write per-ring frame counts and each ring's enable/disable history as JSON to this file, " +
-        "when a front-end's session ends and on exit.",
+    Description = "Write each session's accepted features and ring format, per-ring frame counts and each ring's " +
+        "enable/disable history as JSON to this file, when a front-end's session ends and on exit.",
 };
 var statsPeriod = new Option<double>("--stats-period")
 {

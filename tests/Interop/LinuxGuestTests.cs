@@ -16,9 +16,12 @@ namespace VirtioMq.Tests.Interop;
 /// <see cref="DriverRecordingJudge"/> and written as a driver-run report to TestResults/linux-guest/), and that
 /// the guest's per-queue counters equal the back-end's per-ring counts. Needs qemu-system-x86, linux-image-amd64,
 /// busybox-static and ethtool (tests/peers/linux-guest.sh install); CI installs them.
+/// The whole run is done twice, once per virtqueue format: split, and packed (virtio-net-pci packed=on, which QEMU
+/// passes on because the back-end offers VIRTIO_F_RING_PACKED). One more boot (~20-25 s on TCG) buys every check
+/// above for the Linux driver's packed rings too.
 /// </summary>
-[TestFixture, Category("Peers"), NonParallelizable]
-public sealed partial class LinuxGuestTests
+[TestFixture(RingFormat.Split), TestFixture(RingFormat.Packed), Category("Peers"), NonParallelizable]
+public sealed partial class LinuxGuestTests(RingFormat format)
 {
     private const int Pairs = 4;
     private const int Cpus = 4;
@@ -58,7 +61,7 @@ public sealed partial class LinuxGuestTests
         {
             _boot = PeerScript.Run("linux-guest.sh", ["boot", socket, $"{Pairs}", Path.Combine(_work, "guest")],
                 TimeSpan.FromSeconds(GuestLimitSeconds + 30),
-                new Dictionary<string, string> { ["TIMEOUT"] = $"{GuestLimitSeconds}", ["SMP"] = $"{Cpus}" });
+                new Dictionary<string, string> { ["TIMEOUT"] = $"{GuestLimitSeconds}", ["SMP"] = $"{Cpus}", ["FORMAT"] = FormatName });
         }
         finally
         {
@@ -67,7 +70,7 @@ public sealed partial class LinuxGuestTests
         }
         _backendLog = File.Exists(socket + ".log") ? File.ReadAllText(socket + ".log") : "(no back-end log)";
         _recording = File.Exists(RecordingPath) ? DriverRecordingFile.Read(RecordingPath) : null;
-        TestContext.Progress.WriteLine($"guest boot to poweroff: {_boot.Took.TotalSeconds:F1} s (QEMU status {_boot.ExitCode})");
+        TestContext.Progress.WriteLine($"guest boot to poweroff ({FormatName} rings): {_boot.Took.TotalSeconds:F1} s (QEMU status {_boot.ExitCode})");
         if (_recording?.Sessions.Count == 1 && _boot.Succeeded)
         {
             _checks = DriverRecordingJudge.Judge(_recording, _recording.Sessions[0], expectedPairs: Math.Min(Pairs, Cpus));
@@ -82,6 +85,30 @@ public sealed partial class LinuxGuestTests
     }
 
     private string RecordingPath => Path.Combine(_work, "driver.json");
+
+    private string FormatName => format == RingFormat.Packed ? "packed" : "split";
+
+    [Test]
+    public void The_guest_and_the_back_end_run_the_virtqueue_format_asked_for()
+    {
+        var console = Console();
+        var session = Session();
+        // The guest's /sys/bus/virtio/devices/*/features: one character per bit, bit 0 first, as the driver finalised them.
+        var guestBits = Lines(console, "features").SingleOrDefault() ?? "";
+        var acked = session.Events.Where(e => e.Kind == DriverEventKind.Features).Select(e => e.Value ?? 0).ToList();
+        const int packedBit = (int)FeatureBit.RingPacked;
+        var wanted = format == RingFormat.Packed;
+        Assert.Multiple(() =>
+        {
+            Assert.That(guestBits, Has.Length.GreaterThan(packedBit), $"the guest's feature bits (VMQ features)\n{console}");
+            if (guestBits.Length > packedBit)
+                Assert.That(guestBits[packedBit] == '1', Is.EqualTo(wanted), $"bit {packedBit} (VIRTIO_F_RING_PACKED) of the guest's features {guestBits}, with the NIC's packed={(wanted ? "on" : "off")}");
+            // QEMU sends SET_FEATURES per queue pair's vhost device, at the probe and again at the reload; each must carry the format.
+            Assert.That(acked, Is.Not.Empty, "SET_FEATURES the back-end accepted");
+            Assert.That(acked.Select(f => (f & (1UL << packedBit)) != 0), Is.All.EqualTo(wanted),
+                $"VIRTIO_F_RING_PACKED in each SET_FEATURES the back-end accepted: {string.Join(", ", acked.Select(f => $"0x{f:x}"))}");
+        });
+    }
 
     [Test]
     public void The_guest_runs_its_script_to_the_end()
@@ -228,7 +255,8 @@ public sealed partial class LinuxGuestTests
 
     /// <summary>
     /// The driver-run report: the same three files as a device run, with the recording and the guest's console, in
-    /// VIRTIO_LINUX_GUEST_REPORT_DIR or else TestResults/linux-guest/ at the repository root.
+    /// VIRTIO_LINUX_GUEST_REPORT_DIR or else TestResults/linux-guest/ at the repository root; the packed run's go
+    /// beside it, in the same name with "-packed".
     /// </summary>
     private void WriteReport()
     {
@@ -240,23 +268,23 @@ public sealed partial class LinuxGuestTests
         var end = session.Events[^1];
         var identity = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["driver"] = $"Linux {kernel} virtio_net (module), {Cpus} vCPUs",
-            ["front-end"] = $"{qemu.Groups[1].Value}, virtio-net-pci mq=on vectors={qemu.Groups[2].Value}, vhost-user",
+            ["driver"] = $"Linux {kernel} virtio_net (module), {Cpus} vCPUs, {FormatName} virtqueues",
+            ["front-end"] = $"{qemu.Groups[1].Value}, virtio-net-pci mq=on packed={(format == RingFormat.Packed ? "on" : "off")} vectors={qemu.Groups[2].Value}, vhost-user",
             ["recorded by"] = $"the reference back-end (serve --record-driver), {Pairs} queue pairs",
             ["features acked through SET_FEATURES"] = features is { } f ? $"0x{f:x}" : "none",
             ["boot to poweroff"] = $"{_boot.Took.TotalSeconds:F1} s",
             ["back-end frames per ring"] = string.Join(", ", end.Rings.Select((r, i) => $"{DriverRecordingJudge.QueueName(i)} {r.Frames}")),
             ["events recorded"] = session.Events.Count.ToString(CultureInfo.InvariantCulture),
         };
-        var device = $"linux-guest: Linux {kernel} virtio_net under {qemu.Groups[1].Value}, vhost-user to the reference back-end ({Pairs} pairs)";
+        var device = $"linux-guest: Linux {kernel} virtio_net under {qemu.Groups[1].Value}, {FormatName} rings, vhost-user to the reference back-end ({Pairs} pairs)";
         // The suite's version and commit, as the SDK stamps them: "1.0.0+<commit>" in a git checkout.
         var stamp = (typeof(ReportBuilder).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown").Split('+', 2);
         var report = ReportBuilder.Build(_checks, RequirementCatalogue.Default, SpecVersions.Primary, device, identity, session.ConnectedAt,
             stamp[0], stamp.Length > 1 ? stamp[1] : "unknown", RunKind.Driver);
-        _reportFolder = Environment.GetEnvironmentVariable("VIRTIO_LINUX_GUEST_REPORT_DIR") is { Length: > 0 } folder
-            ? Path.GetFullPath(folder)
-            : Path.Combine(PeerScript.RepositoryRoot, "TestResults", "linux-guest");
+        _reportFolder = (Environment.GetEnvironmentVariable("VIRTIO_LINUX_GUEST_REPORT_DIR") is { Length: > 0 } folder
+            ? Path.GetFullPath(folder).TrimEnd('/')
+            : Path.Combine(PeerScript.RepositoryRoot, "TestResults", "linux-guest")) + (format == RingFormat.Packed ? "-packed" : "");
         Directory.CreateDirectory(_reportFolder);
         File.WriteAllText(Path.Combine(_reportFolder, "report.json"), JsonReport.Render(report));
         File.WriteAllText(Path.Combine(_reportFolder, "report.md"), MarkdownReport.Render(report));

@@ -1,26 +1,42 @@
 using System.Text.RegularExpressions;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.Interop;
 
 /// <summary>
 /// DPDK's virtio-user PMD, a virtio-net driver written by others, drives the reference back-end over a real
-/// socket with 1, 2 and 4 queue pairs and then changes from 4 pairs to 2 the way applications do. The back-end
-/// runs as its own process (tests/peers/reference-backend.sh) and records, per ring, every frame and every
-/// enable or disable (serve --stats): from that side the test checks that frames only ever moved on rings the
-/// front-end had enabled. Needs dpdk-testpmd (Debian dpdk-dev); CI installs it.
+/// socket with 1, 2 and 4 queue pairs and then changes from 4 pairs to 2 the way applications do, with split
+/// virtqueues; then again with packed ones (packed_vq=1) for 1 and 4 pairs and 4 then 2. The back-end runs as its
+/// own process (tests/peers/reference-backend.sh) and records, per ring, every frame and every enable or disable,
+/// and per session the features the front-end accepted (serve --stats): from that side the test checks that each
+/// session ran the format asked for and that frames only ever moved on rings the front-end had enabled. Needs
+/// dpdk-testpmd (Debian dpdk-dev); CI installs it.
 /// </summary>
 [TestFixture, Category("Peers"), NonParallelizable]
 public sealed partial class VirtioUserFrontEndTests
 {
-    /// <summary>One front-end run against the back-end: the queue pairs it starts with and, maybe, the count it changes to.</summary>
-    public sealed record Scenario(int Queues, int? ChangeTo = null)
+    /// <summary>
+    /// One front-end run against the back-end: the queue pairs it starts with, maybe the count it changes to, and
+    /// the virtqueue format it asks for.
+    /// </summary>
+    public sealed record Scenario(int Queues, int? ChangeTo = null, RingFormat Format = RingFormat.Split)
     {
-        public override string ToString() => ChangeTo is { } n ? $"{Queues} pairs then {n}" : $"{Queues} pair(s)";
+        public override string ToString() =>
+            (ChangeTo is { } n ? $"{Queues} pairs then {n}" : $"{Queues} pair(s)") + $", {SessionReport.FormatName(Format)}";
     }
 
-    /// <summary>In the order they run; the back-end numbers its sessions the same way, from 1.</summary>
-    public static readonly Scenario[] Scenarios = [new(1), new(2), new(4), new(4, 2)];
+    /// <summary>
+    /// In the order they run; the back-end numbers its sessions the same way, from 1. Packed has no 2-pair run of
+    /// its own: the change from 4 to 2 covers two pairs, and each run costs a testpmd start (~3 s).
+    /// </summary>
+    public static readonly Scenario[] Scenarios =
+    [
+        new(1), new(2), new(4), new(4, 2),
+        new(1, Format: RingFormat.Packed), new(4, Format: RingFormat.Packed), new(4, 2, RingFormat.Packed),
+    ];
+
+    public static IEnumerable<Scenario> Changes => Scenarios.Where(s => s.ChangeTo is not null);
 
     private const int BackendPairs = 4;
     private static readonly TimeSpan BackendLimit = TimeSpan.FromSeconds(60);
@@ -49,7 +65,8 @@ public sealed partial class VirtioUserFrontEndTests
         try
         {
             foreach (var s in Scenarios)
-                _runs[s] = PeerScript.Run("virtio-user-driver.sh", [_socket, $"{s.Queues}", .. s.ChangeTo is { } n ? [$"{n}"] : Array.Empty<string>()], FrontEndLimit);
+                _runs[s] = PeerScript.Run("virtio-user-driver.sh", [_socket, $"{s.Queues}", .. s.ChangeTo is { } n ? [$"{n}"] : Array.Empty<string>()], FrontEndLimit,
+                    new Dictionary<string, string> { ["FORMAT"] = SessionReport.FormatName(s.Format) });
         }
         finally
         {
@@ -98,6 +115,20 @@ public sealed partial class VirtioUserFrontEndTests
         });
     }
 
+    [TestCaseSource(nameof(Scenarios))]
+    public void The_session_runs_the_virtqueue_format_the_front_end_asked_for(Scenario s)
+    {
+        var (_, session) = Outcome(s);
+        var packed = (session.Features & (1UL << (int)FeatureBit.RingPacked)) != 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(session.Features, Is.Not.Zero, $"the front-end never set features\n{_backendLog}");
+            Assert.That(packed, Is.EqualTo(s.Format == RingFormat.Packed),
+                $"VIRTIO_F_RING_PACKED (bit 34) in the features accepted, 0x{session.Features:x}: virtio-user was asked for {SessionReport.FormatName(s.Format)} rings");
+            Assert.That(session.RingFormat, Is.EqualTo(SessionReport.FormatName(s.Format)), "the ring format the back-end ran");
+        });
+    }
+
     [Test]
     public void No_frame_is_ever_taken_from_or_delivered_to_a_disabled_ring()
     {
@@ -111,10 +142,9 @@ public sealed partial class VirtioUserFrontEndTests
         });
     }
 
-    [Test]
-    public void After_the_change_from_4_pairs_to_2_rings_4_to_7_carry_nothing_more()
+    [TestCaseSource(nameof(Changes))]
+    public void After_the_change_from_4_pairs_to_2_rings_4_to_7_carry_nothing_more(Scenario change)
     {
-        var change = Scenarios.Single(s => s.ChangeTo is not null);
         var (run, session) = Outcome(change);
         var kept = 2 * change.ChangeTo!.Value;
         // The change is the first disable of any ring while the rings that stay were all still enabled (the

@@ -1,5 +1,6 @@
 using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
+using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.Reference;
 
@@ -60,7 +61,7 @@ public sealed class RingCountersTests
         var c = new RingCounters(historyLimit: 10);
         c.SetEnabled(0, true);
         c.CountFrame(0, true);
-        var session = SessionReport.Of(3, DateTimeOffset.UnixEpoch, null, c, ringCount: 2);
+        var session = SessionReport.Of(3, DateTimeOffset.UnixEpoch, null, c, ringCount: 2, FeatureSet.Of(FeatureBit.Version1, FeatureBit.RingPacked));
         var path = Path.Combine(Path.GetTempPath(), $"vmq-stats-{Guid.NewGuid():N}.json");
         try
         {
@@ -68,6 +69,7 @@ public sealed class RingCountersTests
             var back = StatsFile.Read(path);
             Assert.That(back.Sessions.Single().Rings.Select(r => (r.Queue, r.Frames, r.Enabled, r.History.Count)),
                 Is.EqualTo(new[] { ("receiveq1", 1L, true, 1), ("transmitq1", 0L, false, 0) }));
+            Assert.That((back.Sessions.Single().Features, back.Sessions.Single().RingFormat), Is.EqualTo((1UL << 32 | 1UL << 34, "packed")));
             Assert.That(File.Exists(path + ".tmp"), Is.False, "the temporary file is renamed over the target");
         }
         finally

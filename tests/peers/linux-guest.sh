@@ -19,13 +19,24 @@
 #
 # Environment: TIMEOUT (seconds the guest may run before QEMU is killed, default 150), SMP (vCPUs, default 4:
 # the driver's default pair count is min(max pairs, vCPUs)), MEM (MiB, default 512), VECTORS, QEMU (binary),
-# ACCEL (default tcg), PINGS (per vCPU and phase, default 5).
+# ACCEL (default tcg), PINGS (per vCPU and phase, default 5), FORMAT (the virtqueue format: split, the default, or
+# packed, which sets packed=on on the NIC; QEMU then offers VIRTIO_F_RING_PACKED to the guest only if the back-end
+# offers it too, and the guest's "VMQ features" line shows what the driver accepted, bit 34 being packed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 packages=(qemu-system-x86 linux-image-amd64 busybox-static ethtool cpio kmod)
 usage() { sed -n '5,10p' "$0" >&2; exit 2; }
 
 qemu_bin() { echo "${QEMU:-qemu-system-x86_64}"; }
+
+# The NIC's property for the virtqueue format FORMAT names.
+ring_format() {
+  case "${FORMAT:-split}" in
+    split) echo "packed=off" ;;
+    packed) echo "packed=on" ;;
+    *) echo "error: FORMAT must be split or packed, not '$FORMAT'" >&2; exit 2 ;;
+  esac
+}
 
 # The newest kernel with both an image and a module tree.
 kernel_version() {
@@ -113,7 +124,8 @@ initramfs() { # DIR
 }
 
 boot() { # SOCKET PAIRS DIR
-  local sock="$1" pairs="$2" dir="$3" qemu version major accel vectors mem rc
+  local sock="$1" pairs="$2" dir="$3" qemu version major accel vectors mem rc format
+  format="$(ring_format)"
   check
   [ -S "$sock" ] || { echo "error: no vhost-user socket at $sock (start the back-end first)" >&2; exit 1; }
   [ -f "$dir/initramfs.cpio.gz" ] || { echo "error: no $dir/initramfs.cpio.gz (run: $0 initramfs $dir)" >&2; exit 1; }
@@ -122,7 +134,7 @@ boot() { # SOCKET PAIRS DIR
   if [ -n "${VECTORS:-}" ]; then vectors="$VECTORS"
   elif [ "$accel" = tcg ] && [ "${major:-0}" -lt 8 ]; then vectors=0
   else vectors=$((2 * pairs + 2)); fi
-  echo "boot: QEMU $version ($accel), $pairs queue pair(s), vectors=$vectors, ${SMP:-4} vCPUs, guest limit ${TIMEOUT:-150} s" >&2
+  echo "boot: QEMU $version ($accel), $pairs queue pair(s), vectors=$vectors, ${FORMAT:-split} rings, ${SMP:-4} vCPUs, guest limit ${TIMEOUT:-150} s" >&2
   # The guest's RAM is a shared memfd, the only way a vhost-user back-end can reach the rings and buffers.
   rc=0
   timeout -k 5 "${TIMEOUT:-150}" "$qemu" -machine q35 -accel "$accel" -m "$mem" -smp "${SMP:-4}" \
@@ -131,7 +143,7 @@ boot() { # SOCKET PAIRS DIR
     -append "console=ttyS0 quiet panic=-1 vmq.pings=${PINGS:-5}" \
     -display none -no-reboot -nodefaults -serial stdio \
     -chardev "socket,id=vu,path=$sock" -netdev "vhost-user,id=net0,chardev=vu,queues=$pairs" \
-    -device "virtio-net-pci,netdev=net0,mq=on,vectors=$vectors,mac=52:54:00:12:34:56" </dev/null | tr -d '\r' || rc=$?
+    -device "virtio-net-pci,netdev=net0,mq=on,$format,vectors=$vectors,mac=52:54:00:12:34:56" </dev/null | tr -d '\r' || rc=$?
   [ "$rc" -ne 124 ] || echo "error: the guest was still running after ${TIMEOUT:-150} s; QEMU killed" >&2
   return "$rc"
 }

@@ -14,7 +14,11 @@
 # that queue during the phase), then "ok". Exits 1, with the tail of testpmd's log, if testpmd failed or a
 # step did not finish in time; 3 if dpdk-testpmd is not installed.
 # Environment: DURATION (seconds of traffic per phase, default 1), STEP_TIMEOUT (seconds any one step may take,
-# default 20), MEM_MB (default 256), KEEP_LOG=1 (keep testpmd's log and print its path).
+# default 20), MEM_MB (default 256), KEEP_LOG=1 (keep testpmd's log and print its path), FORMAT (the virtqueue
+# format virtio-user asks for: split, the default, or packed, i.e. packed_vq=1; the back-end must offer
+# VIRTIO_F_RING_PACKED, else virtio-user falls back to split: the back-end's record of the features tells).
+# Packed runs pass in_order=0: virtio-user asks for VIRTIO_F_IN_ORDER by default, and its in-order packed paths
+# are another driver than the one under test (a back-end that does not offer IN_ORDER never sees the difference).
 set -euo pipefail
 usage() { sed -n '5p' "$0" >&2; exit 2; }
 sock="${1:-}"; queues="${2:-}"; second="${3:-}"
@@ -25,6 +29,11 @@ done
 [ -z "$second" ] || [ "$second" -le "$queues" ] || { echo "SECOND_QUEUES ($second) cannot exceed QUEUES ($queues): virtio-user sets up QUEUES pairs at most" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (tests/peers/testpmd-device.sh install)" >&2; exit 3; }
 [ -S "$sock" ] || { echo "no vhost-user socket at $sock" >&2; exit 1; }
+case "${FORMAT:-split}" in
+  split) format_args=",packed_vq=0" ;;
+  packed) format_args=",packed_vq=1,in_order=0" ;;
+  *) echo "FORMAT must be split or packed, got '$FORMAT'" >&2; exit 2 ;;
+esac
 
 duration="${DURATION:-1}"
 step_timeout="${STEP_TIMEOUT:-20}"
@@ -39,7 +48,7 @@ if [ "$(nproc)" -ge 2 ]; then cores=(-l 0,1 --main-lcore 1); else cores=(--lcore
 # EAL without hugepages, PCI, shared config or telemetry, so it needs no setup and leaves nothing behind;
 # the default mbuf pool does not fit in -m 256, so it is sized to the queue count.
 stdbuf -oL dpdk-testpmd "${cores[@]}" --no-huge -m "${MEM_MB:-256}" --no-pci --no-shconf --no-telemetry \
-  --file-prefix="$prefix" --vdev "net_virtio_user0,path=$sock,queues=$queues" -- \
+  --file-prefix="$prefix" --vdev "net_virtio_user0,path=$sock,queues=$queues$format_args" -- \
   -i --rxq="$queues" --txq="$queues" --nb-cores=1 --forward-mode=io --total-num-mbufs=$((16384 + 2048 * queues)) \
   <"$work/stdin" >"$log" 2>&1 &
 pmd=$!

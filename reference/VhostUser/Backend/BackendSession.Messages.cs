@@ -88,7 +88,7 @@ public sealed partial class BackendSession
             _log($"SET_FEATURES {f} includes features never offered ({Offered}); refused");
             return false;
         }
-        _features = f;
+        _features = _featuresAccepted = f;
         // Without the protocol-features bit there is no SET_VRING_ENABLE, so every ring is enabled now.
         if (!f.Has(FeatureBit.ProtocolFeatures))
             for (var vq = 0; vq < _vrings.Length; vq++) _plane.SetEnabled(vq, true);

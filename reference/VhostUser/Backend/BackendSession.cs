@@ -33,6 +33,8 @@ public sealed partial class BackendSession : IDisposable
     private readonly RingCounters _counters = new(HistoryLimit);
     private LoopbackDataPlane _plane;
     private FeatureSet _features = FeatureSet.Empty;
+    // The last features a SET_FEATURES was accepted with; unlike _features, a device reset leaves it, for the report.
+    private FeatureSet _featuresAccepted = FeatureSet.Empty;
     private ulong _protocolFeatures;
     private bool _errorSignalled;
     private Dictionary<int, Vring>? _kicksByFd;
@@ -75,7 +77,7 @@ public sealed partial class BackendSession : IDisposable
     public RingCounters Counters => _counters;
 
     /// <summary>A snapshot of the counters of every ring this session serves.</summary>
-    public SessionReport Report(DateTimeOffset? endedAt = null) => SessionReport.Of(Number, ConnectedAt, endedAt, _counters, _vrings.Length);
+    public SessionReport Report(DateTimeOffset? endedAt = null) => SessionReport.Of(Number, ConnectedAt, endedAt, _counters, _vrings.Length, _featuresAccepted);
 
     /// <summary>The front-end's events so far, with an end event when <paramref name="endedAt"/> is given; null when not recording.</summary>
     public DriverSession? DriverRecord(DateTimeOffset? endedAt = null) =>
