@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Packets per second through the reference vhost-user back-end and through DPDK testpmd's back-end (net_vhost),
 # side by side in one run, driven by the same front-end: DPDK's virtio-user PMD in txonly mode with 64-byte
-# packets. A benchmark, not a test: it prints numbers and judges nothing.
+# packets, with split virtqueues and with packed ones (virtio-user packed_vq=0 and packed_vq=1; every other
+# devarg is the same). A benchmark, not a test: it prints numbers and judges nothing.
 #
 #   tests/peers/bench-throughput.sh [ROUNDS] [SECONDS]
 #
-# For 1 and 2 queue pairs, ROUNDS rounds (default 5), each round one sample per back-end, the order rotating
-# from round to round so that none always runs first. A sample is a fresh back-end and a fresh front-end:
+# For 1 and 2 queue pairs, ROUNDS rounds (default 5), each round one sample per back-end and ring format, the
+# order rotating from round to round so that none always runs first. A sample is a fresh back-end and a fresh front-end:
 # WARMUP seconds of traffic (default 5), then SECONDS of measurement (default 3). The reference runs several
 # times slower for its first 2-4 s of traffic, until the JIT's optimised code for the data path takes over;
 # a shorter warm-up measures the JIT, not the back-end.
@@ -20,9 +21,13 @@
 #
 # CPUs: the front-end forwards on CPU 0, each back-end runs on CPU 1 (testpmd's forwarding lcore; the reference
 # pinned with taskset). The reference is built and run in Release configuration.
-# Needs dpdk-testpmd (tests/peers/testpmd-device.sh install) and the .NET SDK. Takes about 4 minutes (5.5 with
-# BASELINE_DLL); it uses both CPUs, so run nothing else meanwhile.
-# Environment: WARMUP, QUEUE_PAIRS (default "1 2"), REFERENCE_DLL (skip the Release build and run this one),
+# Needs dpdk-testpmd (tests/peers/testpmd-device.sh install) and the .NET SDK. Takes about 8 minutes (4 with one
+# format, 12 with BASELINE_DLL); it uses both CPUs, so run nothing else meanwhile.
+# The reference's stats file names the format each session ran (ringFormat): a sample whose session did not run
+# the format asked for stops the run. testpmd's net_vhost offers both formats (and IN_ORDER and MRG_RXBUF, which
+# virtio-user takes by default in either format; the reference offers neither).
+# Environment: WARMUP, QUEUE_PAIRS (default "1 2"), FORMATS (default "split packed"), REFERENCE_DLL (skip the
+# Release build and run this one),
 # BASELINE_DLL (another build of the reference, e.g. before a change, measured in the same rounds as a third
 # back-end, so a before/after comparison shares the machine's conditions).
 set -euo pipefail
@@ -31,6 +36,8 @@ root="$(cd "$here/../.." && pwd)"
 rounds="${1:-5}"; seconds="${2:-3}"
 warmup="${WARMUP:-5}"
 pairs_list="${QUEUE_PAIRS:-1 2}"
+formats="${FORMATS:-split packed}"
+for f in $formats; do case "$f" in split|packed) ;; *) echo "FORMATS lists split and/or packed, not '$f'" >&2; exit 2 ;; esac; done
 case "$rounds$seconds" in *[!0-9]*) echo "ROUNDS and SECONDS are whole numbers" >&2; exit 2 ;; esac
 [ "$seconds" -ge 2 ] || { echo "SECONDS must be at least 2: testpmd prints its rate once a second" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (tests/peers/testpmd-device.sh install)" >&2; exit 3; }
@@ -62,9 +69,13 @@ reference_snapshot() {
        END { printf "%s %d\n", up, frames }' "$1"
 }
 
-# One sample: BACKEND (reference|baseline|testpmd) and Q queue pairs. Prints "BACKEND_PPS FRONTEND_TX_PPS".
+# The ring format of the stats file's last session: "split" or "packed".
+reference_format() { awk -F'"' '/"ringFormat":/ { f = $4 } END { print f }' "$1"; }
+
+# One sample: BACKEND (reference|baseline|testpmd), Q queue pairs and FORMAT (split|packed). Prints
+# "BACKEND_PPS FRONTEND_TX_PPS".
 sample() {
-  local backend=$1 q=$2 fe="$work/frontend.log" stats="$work/stats.json" before after marks=() dll
+  local backend=$1 q=$2 format=$3 fe="$work/frontend.log" stats="$work/stats.json" before after marks=() dll
   rm -f "$stats" "$fe"
   if [ "$backend" != testpmd ]; then
     dll="$REFERENCE_DLL"; [ "$backend" = reference ] || dll="$BASELINE_DLL"
@@ -74,7 +85,7 @@ sample() {
   fi
   mkfifo "$work/stdin"
   stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 1 --no-huge -m 256 --no-pci --no-shconf --no-telemetry \
-    --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q" -- \
+    --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q,packed_vq=$([ "$format" = packed ] && echo 1 || echo 0)" -- \
     -i --rxq="$q" --txq="$q" --nb-cores=1 --forward-mode=txonly --txpkts=64 --total-num-mbufs=$((16384 + 2048 * q)) \
     <"$work/stdin" >"$fe" 2>&1 &
   local pmd=$!
@@ -107,6 +118,8 @@ sample() {
   local fe_pps backend_pps
   fe_pps=$(strip "$fe" | awk '/Tx-pps:/ { v = $2 } END { print v + 0 }')
   if [ "$backend" != testpmd ]; then
+    local ran; ran=$(reference_format "$stats")
+    [ "$ran" = "$format" ] || { echo "error: $backend was asked for $format rings, its session ran '$ran'" >&2; return 1; }
     backend_pps=$(awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " ");
       dt = y[1] - x[1]; print (dt > 0) ? int((y[2] - x[2]) / dt) : 0 }')
     "$here/reference-backend.sh" stop "$sock"
@@ -123,46 +136,66 @@ mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
 
 backends=(reference testpmd)
 [ -z "${BASELINE_DLL:-}" ] || backends+=(baseline)
+runs=()
+for f in $formats; do for b in "${backends[@]}"; do runs+=("$b,$f"); done; done
 declare -A samples frontend
 for q in $pairs_list; do
   for r in $(seq 1 "$rounds"); do
     # Rotate the order each round: the first sample after a pause may find the machine in another state.
-    order=("${backends[@]:$(( (r - 1) % ${#backends[@]} ))}" "${backends[@]:0:$(( (r - 1) % ${#backends[@]} ))}")
-    for b in "${order[@]}"; do
-      read -r pps fe_pps < <(sample "$b" "$q")
-      samples[$b,$q]+="$pps "; frontend[$b,$q]+="$fe_pps "
-      echo "pairs=$q round=$r $b: back-end $(mpps "$pps") Mpps, front-end Tx $(mpps "$fe_pps") Mpps" >&2
+    order=("${runs[@]:$(( (r - 1) % ${#runs[@]} ))}" "${runs[@]:0:$(( (r - 1) % ${#runs[@]} ))}")
+    for run in "${order[@]}"; do
+      b=${run%,*}; f=${run#*,}
+      out=$(sample "$b" "$q" "$f") || exit 1
+      read -r pps fe_pps <<<"$out"
+      samples[$b,$f,$q]+="$pps "; frontend[$b,$f,$q]+="$fe_pps "
+      echo "pairs=$q round=$r $b $f: back-end $(mpps "$pps") Mpps, front-end Tx $(mpps "$fe_pps") Mpps" >&2
     done
   done
 done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }'; }
+med() { median <<<"${samples[$1,$2,$3]}"; } # BACKEND FORMAT PAIRS
 
 echo
 echo "64-byte packets, virtio-user txonly front-end on CPU 0, back-end on CPU 1; ${rounds} rounds, ${warmup} s warm-up + ${seconds} s measured"
 echo "reference: $REFERENCE_DLL${BASELINE_DLL:+; baseline: $BASELINE_DLL}"
 echo
-echo "| mode | queue pairs | median Mpps reference | median Mpps testpmd | ratio reference/testpmd |"
+echo "| rings | queue pairs | median Mpps reference | median Mpps testpmd | ratio reference/testpmd |"
 echo "| --- | --- | --- | --- | --- |"
-for q in $pairs_list; do
-  ref=$(median <<<"${samples[reference,$q]}"); pmd=$(median <<<"${samples[testpmd,$q]}")
-  ratio=$(awk -v a="$ref" -v b="$pmd" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }')
-  echo "| txonly -> back-end | $q | $(mpps "$ref") | $(mpps "$pmd") | $ratio |"
+for f in $formats; do
+  for q in $pairs_list; do
+    ref=$(med reference "$f" "$q"); pmd=$(med testpmd "$f" "$q")
+    echo "| $f | $q | $(mpps "$ref") | $(mpps "$pmd") | $(ratio "$ref" "$pmd") |"
+  done
 done
+if [[ " $formats " == *" split "* && " $formats " == *" packed "* ]]; then
+  echo
+  echo "| queue pairs | reference split | reference packed | reference packed/split | testpmd split | testpmd packed | testpmd packed/split |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  for q in $pairs_list; do
+    rs=$(med reference split "$q"); rp=$(med reference packed "$q"); ts=$(med testpmd split "$q"); tp=$(med testpmd packed "$q")
+    echo "| $q | $(mpps "$rs") | $(mpps "$rp") | $(ratio "$rp" "$rs") | $(mpps "$ts") | $(mpps "$tp") | $(ratio "$tp" "$ts") |"
+  done
+fi
 if [ -n "${BASELINE_DLL:-}" ]; then
   echo
-  echo "| queue pairs | median Mpps baseline | median Mpps reference | ratio reference/baseline | ratio baseline/testpmd |"
-  echo "| --- | --- | --- | --- | --- |"
-  for q in $pairs_list; do
-    base=$(median <<<"${samples[baseline,$q]}"); ref=$(median <<<"${samples[reference,$q]}"); pmd=$(median <<<"${samples[testpmd,$q]}")
-    echo "| $q | $(mpps "$base") | $(mpps "$ref") | $(awk -v a="$ref" -v b="$base" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }') | $(awk -v a="$base" -v b="$pmd" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }') |"
+  echo "| rings | queue pairs | median Mpps baseline | median Mpps reference | ratio reference/baseline | ratio baseline/testpmd |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for f in $formats; do
+    for q in $pairs_list; do
+      base=$(med baseline "$f" "$q"); ref=$(med reference "$f" "$q"); pmd=$(med testpmd "$f" "$q")
+      echo "| $f | $q | $(mpps "$base") | $(mpps "$ref") | $(ratio "$ref" "$base") | $(ratio "$base" "$pmd") |"
+    done
   done
 fi
 echo
 echo "Raw samples, Mpps (back-end's own count; front-end Tx-pps in brackets):"
 for q in $pairs_list; do
-  for b in "${backends[@]}"; do
-    read -ra own <<<"${samples[$b,$q]}"; read -ra fe <<<"${frontend[$b,$q]}"
+  for run in "${runs[@]}"; do
+    b=${run%,*}; f=${run#*,}
+    read -ra own <<<"${samples[$b,$f,$q]}"; read -ra fe <<<"${frontend[$b,$f,$q]}"
     line=""
     for i in "${!own[@]}"; do line+="$(mpps "${own[$i]}") [$(mpps "${fe[$i]}")]  "; done
-    echo "  $b, $q pair(s): $line"
+    echo "  $b $f, $q pair(s): $line"
   done
 done
