@@ -70,6 +70,7 @@ public static class PropertyRunner
         private TestResult? _result;
         private int _lastCase;
         private Violation? _lastCaseViolation;
+        private string? _lastCaseException;
         private string? _lastCaseArgs;
         private string? _lastShrunkArgs;
         private int _shrinks;
@@ -87,6 +88,7 @@ public static class PropertyRunner
             else if (notApplicable is not null) _notApplicable[notApplicable] = _notApplicable.GetValueOrDefault(notApplicable) + 1;
             // Kept for every case: a case that fails is the last one FsCheck reports before it shrinks.
             _lastCaseViolation = ViolationWatch.TakeNewest();
+            _lastCaseException = ViolationWatch.TakeNewestOther();
             _lastCaseArgs = Describe(args);
             afterCase?.Invoke(ntest);
             // Only after a case that broke no rule: FsCheck shrinks a failing one next, and that must not read as a pass.
@@ -118,7 +120,10 @@ public static class PropertyRunner
         /// <summary>The outcome when shrinking was cut short: the first failing case and the rule it broke.</summary>
         public PropertyOutcome Stopped(string name, (ulong, ulong) seed) =>
             new(name, false, _lastCase + 1, _shrinks, seed, _lastCaseViolation, _lastShrunkArgs, _lastCaseArgs,
-                _lastCaseViolation is null ? $"shrinking stopped after {_shrinks} step(s); the first failing case named no rule" : null)
+                _lastCaseViolation is null
+                    ? $"shrinking stopped after {_shrinks} step(s); the first failing case named no rule" +
+                      (_lastCaseException is { } last ? $" (the last exception it met: {last})" : "")
+                    : null)
             {
                 Note = $"shrinking stopped after {_shrinks} step(s) ({_clock.Elapsed.TotalSeconds:0} s): the counterexample is the last failing one found, " +
                     "not the smallest (the violation is the first failing case's)",
@@ -158,11 +163,13 @@ public static class PropertyRunner
 internal sealed class ViolationWatch : IDisposable
 {
     [ThreadStatic] private static Violation? _newest;
+    [ThreadStatic] private static string? _newestOther;
     private readonly int _thread = Environment.CurrentManagedThreadId;
 
     public ViolationWatch()
     {
         _newest = null;
+        _newestOther = null;
         AppDomain.CurrentDomain.FirstChanceException += Seen;
     }
 
@@ -171,6 +178,16 @@ internal sealed class ViolationWatch : IDisposable
         if (Environment.CurrentManagedThreadId != _thread) return;
         if (e.Exception is ConformanceViolationException c) _newest = c.Violation;
         else if (e.Exception is DeviceProtocolException { RequirementId: { } id } d) _newest = new Violation(id, d.Message);
+        // Any other exception may be caught where it is thrown; kept only to say what a case that named no rule last met.
+        else if (e.Exception is not NUnit.Framework.IgnoreException) _newestOther = $"{e.Exception.GetType().Name}: {e.Exception.Message}";
+    }
+
+    /// <summary>Returns and forgets the newest exception of this thread that named no rule, as "Type: message".</summary>
+    public static string? TakeNewestOther()
+    {
+        var e = _newestOther;
+        _newestOther = null;
+        return e;
     }
 
     /// <summary>Returns and forgets the newest violation seen on this thread.</summary>
