@@ -164,7 +164,9 @@ public sealed class VhostUserDataPlane(
     /// <summary>Stops every ring with GET_VRING_BASE, then resets the back-end (RESET_DEVICE where offered).</summary>
     public void Reset()
     {
-        foreach (var vq in _rings.Keys.ToList()) StopRing(vq);
+        // In ring order, as QEMU stops them: a dictionary's order follows its history, so a ring started again after a
+        // queue reset came first, and testpmd once stopped reading its socket after a GET_VRING_BASE that began at vring 7.
+        foreach (var vq in _rings.Keys.Order().ToList()) StopRing(vq);
         foreach (var vq in _stopped.Keys.ToList()) Forget(vq);
         if (connection.Has(VhostUserProtocolFeature.ResetDevice))
         {
