@@ -88,34 +88,14 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
 
     public override ushort? Add(IReadOnlyList<byte[]> readable, IReadOnlyList<int> writableLengths, object? tag = null, bool indirect = false)
     {
+        BufferSlots.Validate(readable, writableLengths);
         var count = readable.Count + writableLengths.Count;
-        if (count == 0) throw new ArgumentException("a buffer needs at least one segment");
-        if (readable.Any(r => r.Length > GuestAllocator.SlotSize) || writableLengths.Any(l => l is <= 0 or > GuestAllocator.SlotSize))
-            throw new ArgumentException($"each segment must be 1..{GuestAllocator.SlotSize} bytes");
         if (indirect && count * PackedRing.DescriptorSize > GuestAllocator.SlotSize)
             throw new ArgumentException($"an indirect table of {count} descriptors does not fit a {GuestAllocator.SlotSize}-byte slot");
         var needed = indirect ? 1 : count;
         if (_freeSlots < needed || _freeIds.Count == 0) return null;
 
-        var slots = new List<ulong>();
-        var segs = new List<(ulong Addr, uint Len, ushort Flags)>();
-        var writable = new List<(ulong, uint)>();
-        foreach (var r in readable)
-        {
-            var s = _alloc.AllocateSlot();
-            slots.Add(s);
-            r.CopyTo(_mem.Span(s, r.Length));
-            segs.Add((s, (uint)r.Length, 0));
-        }
-        foreach (var len in writableLengths)
-        {
-            var s = _alloc.AllocateSlot();
-            slots.Add(s);
-            // Zeroed, so whatever the device leaves in it was written by this use.
-            _mem.Span(s, len).Clear();
-            segs.Add((s, (uint)len, PackedRing.DescFWrite));
-            writable.Add((s, (uint)len));
-        }
+        var (slots, segs, writable) = BufferSlots.Stage(_mem, _alloc, readable, writableLengths, PackedRing.DescFWrite);
 
         var id = _freeIds.Pop();
         if (indirect)
@@ -125,7 +105,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
             slots.Add(table);
             for (var i = 0; i < segs.Count; i++)
                 WriteDescriptor(table + (ulong)(PackedRing.DescriptorSize * i), segs[i].Addr, segs[i].Len, 0, segs[i].Flags);
-            segs = [(table, (uint)(count * PackedRing.DescriptorSize), PackedRing.DescFIndirect)];
+            segs = [new(table, (uint)(count * PackedRing.DescriptorSize), PackedRing.DescFIndirect)];
         }
         var at = _next;
         var places = new PackedPosition[segs.Count];
@@ -283,15 +263,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         _freeSlots += o.RingDescriptors;
         _freeIds.Push(id);
         _taken++;
-        // All the writable bytes, not only the first len: a frame that runs past a short used length is still found.
-        var contents = new byte[o.Writable.Sum(w => (long)w.Len)];
-        var at = 0;
-        foreach (var (addr, wlen) in o.Writable)
-        {
-            _mem.Span(addr, (int)wlen).CopyTo(contents.AsSpan(at));
-            at += (int)wlen;
-        }
-        var written = contents[..(int)Math.Min(len, (uint)contents.Length)];
+        var (contents, written) = BufferSlots.Gather(_mem, o.Writable, len);
         foreach (var s in o.Slots) _alloc.FreeSlot(s);
         if (_eventIdx) AskForNextUsed();
         return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents, UsedFlags = flags };

@@ -72,33 +72,12 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
     /// </summary>
     public override ushort? Add(IReadOnlyList<byte[]> readable, IReadOnlyList<int> writableLengths, object? tag = null, bool indirect = false)
     {
+        BufferSlots.Validate(readable, writableLengths);
         var count = readable.Count + writableLengths.Count;
-        if (count == 0) throw new ArgumentException("a buffer needs at least one segment");
-        if (readable.Any(r => r.Length > GuestAllocator.SlotSize) || writableLengths.Any(l => l is <= 0 or > GuestAllocator.SlotSize))
-            throw new ArgumentException($"each segment must be 1..{GuestAllocator.SlotSize} bytes");
         var needed = indirect ? 1 : count;
         if (_freeDescriptors.Count < needed) return null;
 
-        var slots = new List<ulong>();
-        var segs = new List<(ulong Addr, uint Len, ushort Flags)>();
-        var writable = new List<(ulong, uint)>();
-        foreach (var r in readable)
-        {
-            var s = _alloc.AllocateSlot();
-            slots.Add(s);
-            r.CopyTo(_mem.Span(s, r.Length));
-            segs.Add((s, (uint)r.Length, 0));
-        }
-        foreach (var len in writableLengths)
-        {
-            var s = _alloc.AllocateSlot();
-            slots.Add(s);
-            // Zeroed, so whatever the device leaves in it was written by this use: a frame found past the used length
-            // proves the length short, never an echo of the slot's previous use.
-            _mem.Span(s, len).Clear();
-            segs.Add((s, (uint)len, SplitRing.DescFWrite));
-            writable.Add((s, (uint)len));
-        }
+        var (slots, segs, writable) = BufferSlots.Stage(_mem, _alloc, readable, writableLengths, SplitRing.DescFWrite);
 
         ushort head;
         ushort[] ids;
@@ -173,15 +152,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
             throw new DeviceProtocolException($"virtqueue {Index}: the device put id {id} in the used ring, which is not the head of a buffer it holds " +
                 "(returned twice, or never made available)")
             { Breach = Breach.UsedIdNotHeld };
-        // All the writable bytes, not only the first len: a frame that runs past a short used length is still found.
-        var contents = new byte[o.Writable.Sum(w => (long)w.Len)];
-        var at = 0;
-        foreach (var (addr, wlen) in o.Writable)
-        {
-            _mem.Span(addr, (int)wlen).CopyTo(contents.AsSpan(at));
-            at += (int)wlen;
-        }
-        var written = contents[..(int)Math.Min(len, (uint)contents.Length)];
+        var (contents, written) = BufferSlots.Gather(_mem, o.Writable, len);
         foreach (var d in o.Descriptors) _freeDescriptors.Push(d);
         foreach (var s in o.Slots) _alloc.FreeSlot(s);
         if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
