@@ -34,4 +34,11 @@ public enum Breach
     PackedResumeBaseRefused,
     /// <summary>queue_reset never read back 0: the device did not finish (or say it finished) a virtqueue reset.</summary>
     QueueResetNeverCompletes,
+    /// <summary>With VIRTIO_F_IN_ORDER, the device returned a buffer after one made available later than it.</summary>
+    InOrderUsedOutOfOrder,
+    /// <summary>
+    /// With VIRTIO_F_IN_ORDER, a batch's used entry (or used descriptor) is not where the batch layout puts it: the device
+    /// wrote in an entry or slot the batch skips, or said a batch was used without advancing past it.
+    /// </summary>
+    InOrderBatchMisplaced,
 }

@@ -50,6 +50,13 @@ public sealed record DriverOptions
     /// </summary>
     public bool PackedBufferIdInLastOnly { get; init; }
 
+    /// <summary>
+    /// Accept VIRTIO_F_IN_ORDER when the device offers it: descriptors then go in ring order, and the device may return a
+    /// batch of buffers with one used entry (§2.7.9, §2.8.8). Off by default, as in Linux's driver before 6.17: the checks
+    /// of the other rules leave the device free to use buffers in any order.
+    /// </summary>
+    public bool InOrder { get; init; }
+
     /// <summary>Receive buffer size: a 12-byte header and a 1514-byte frame (§5.1.9.3).</summary>
     public int ReceiveBufferBytes { get; init; } = 1526;
 }

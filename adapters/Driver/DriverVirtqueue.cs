@@ -12,11 +12,12 @@ public abstract class DriverVirtqueue
 {
     /// <summary>A ring of the format <paramref name="format"/>, laid out in guest memory by <paramref name="allocator"/>.</summary>
     /// <param name="startIndex">Where a resumed ring starts (see <see cref="DriverOptions.DataRingStartIndex"/>); 0 after a reset.</param>
+    /// <param name="inOrder">VIRTIO_F_IN_ORDER was negotiated: descriptors go in ring order and the device may return batches (§2.7.9, §2.8.8).</param>
     public static DriverVirtqueue Create(RingFormat format, GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx,
-        ushort startIndex = 0, bool packedIdInLastOnly = false) => format switch
+        ushort startIndex = 0, bool packedIdInLastOnly = false, bool inOrder = false) => format switch
         {
-            RingFormat.Packed => new PackedDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex, packedIdInLastOnly),
-            _ => new SplitDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex),
+            RingFormat.Packed => new PackedDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex, packedIdInLastOnly, inOrder),
+            _ => new SplitDriverVirtqueue(memory, allocator, index, size, eventIdx, startIndex, inOrder),
         };
 
     public abstract RingFormat Format { get; }
@@ -64,7 +65,10 @@ public abstract class DriverVirtqueue
     /// </summary>
     public virtual ushort? DeviceAvailEvent => null;
 
-    /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
+    /// <summary>
+    /// Takes the next used buffer, if any, and frees its descriptors and slots. With IN_ORDER one used entry may return a
+    /// batch; its buffers then come out one per call, the skipped ones marked <see cref="UsedBuffer.InOrderSkipped"/>.
+    /// </summary>
     public abstract UsedBuffer? TakeUsed();
 
     /// <summary>Where a descriptor's flags sit in this format's 16-byte descriptor: 12 in a split one, 14 in a packed one.</summary>

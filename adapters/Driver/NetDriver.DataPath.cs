@@ -189,7 +189,7 @@ public sealed partial class NetDriver
     {
         if (!Equals(u.Tag, "rx")) return;
         var hdr = Math.Min(HeaderSize, u.Written.Length);
-        var received = new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length) { Contents = u.Contents, UsedFlags = u.UsedFlags };
+        var received = new ReceivedFrame(vq / 2 + 1, u.Written[..hdr], u.Written[hdr..], u.Length) { Contents = u.Contents, UsedFlags = u.UsedFlags, InOrderSkipped = u.InOrderSkipped };
         // Found by the tag in the whole buffer, so a used length that leaves out the header still finds its frame. A frame
         // spread over several buffers (MRG_RXBUF) is left to the checks that build such rings.
         if (u.Contents.Length > HeaderSize && TestFrames.TagOf(u.Contents.AsSpan(HeaderSize)) is { } tag

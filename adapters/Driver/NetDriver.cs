@@ -76,6 +76,9 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
     {
         if (_options.Ring == RingFormat.Packed && Offered.Has(FeatureBit.RingPacked)) features = features.With(FeatureBit.RingPacked);
         else features = features.Without(FeatureBit.RingPacked);
+        // IN_ORDER only when asked for: a check that returns buffers out of order on purpose, or rewrites chains, needs the
+        // device free to use them in any order.
+        features = _options.InOrder && Offered.Has(FeatureBit.InOrder) ? features.With(FeatureBit.InOrder) : features.Without(FeatureBit.InOrder);
         Device.WriteDriverFeatures(features);
         AddStatus(DeviceStatus.FeaturesOk);
         var ok = (Device.ReadStatus() & DeviceStatus.FeaturesOk) != 0;
@@ -161,7 +164,8 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
             { Breach = Breach.ConfigLayoutPastQueues };
         size = Math.Min(size, Device.MaxQueueSize(vq));
         var q = DriverVirtqueue.Create(Format, Device.Memory, _alloc, vq, size, Negotiated.Has(FeatureBit.EventIdx),
-            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex, _options.PackedBufferIdInLastOnly);
+            vq == Layout.ControlqIndex ? _options.ControlqStartIndex : _options.DataRingStartIndex, _options.PackedBufferIdInLastOnly,
+            Negotiated.Has(FeatureBit.InOrder));
         Device.SetupQueue(vq, q.Registers);
         _queues[vq] = q;
         return q;

@@ -26,6 +26,11 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     private PackedPosition _kickedAt;
     private int _freeSlots;
     private readonly ushort? _idInLastOnly;
+    private readonly bool _inOrder;
+    // IN_ORDER only: the Buffer IDs in the order they were made available, and the buffers of a batch already taken from
+    // the ring but not yet handed out.
+    private readonly Queue<ushort> _inFlight = new();
+    private readonly Queue<UsedBuffer> _batch = new();
 
     /// <summary>
     /// What the descriptors before a list's last carry in their ID field when <see cref="DriverOptions.PackedBufferIdInLastOnly"/> is
@@ -47,9 +52,11 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     /// wrap counters flipped once per lap. 0 is a ring after reset: offset 0, both wrap counters 1 (§2.8.1).
     /// </param>
     /// <param name="idInLastOnly">Write the Buffer ID only in each list's last descriptor, <see cref="NotABufferId"/> in the others.</param>
+    /// <param name="inOrder">VIRTIO_F_IN_ORDER was negotiated: the device may return a batch with one used descriptor (§2.8.8).</param>
     public PackedDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0,
-        bool idInLastOnly = false)
+        bool idInLastOnly = false, bool inOrder = false)
     {
+        _inOrder = inOrder;
         _idInLastOnly = idInLastOnly ? NotABufferId : null;
         if (size is < 1 or > PackedRing.MaxQueueSize)
             throw new ArgumentOutOfRangeException(nameof(size), size, $"a packed ring holds 1..{PackedRing.MaxQueueSize} descriptors");
@@ -78,7 +85,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     public override int Size { get; }
     public override QueueRegisters Registers { get; }
     public override int FreeDescriptors => _freeIds.Count == 0 ? 0 : _freeSlots;
-    public override int Outstanding => _outstanding.Count;
+    public override int Outstanding => _outstanding.Count + _batch.Count;
 
     /// <summary>Where the driver puts its next descriptor, with its avail wrap counter.</summary>
     public PackedPosition NextAvail => _next;
@@ -126,6 +133,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         _next = at;
         _freeSlots -= segs.Count;
         _outstanding[id] = new Pending(slots, writable, places, tag);
+        if (_inOrder) _inFlight.Enqueue(id);
         return id;
     }
 
@@ -170,6 +178,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
     // descriptors its buffer took. Read up to the first one not (yet) used.
     private (ushort Count, PackedPosition Next) UsedSoFar()
     {
+        if (_inOrder) return UsedSoFarInOrder();
         var count = _taken;
         var at = _lastUsed;
         for (var i = 0; i < _outstanding.Count; i++)
@@ -241,8 +250,26 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsDesc);
     }
 
+    // With IN_ORDER a used descriptor returns every buffer up to the one it names, and the next follows all their slots.
+    private (ushort Count, PackedPosition Next) UsedSoFarInOrder()
+    {
+        var count = _taken;
+        var at = _lastUsed;
+        var ids = _inFlight.ToArray();
+        for (var i = 0; i < ids.Length;)
+        {
+            var d = DescriptorAt(at.Offset);
+            if (!PackedRing.IsUsed(_mem.ReadU16Acquire(d + PackedRing.FlagsOffset), at.Wrap)) break;
+            var k = Array.IndexOf(ids, _mem.ReadU16(d + PackedRing.IdOffset), i);
+            if (k < 0) break;
+            for (; i <= k; i++, count++) at = at.Advance(_outstanding[ids[i]].RingDescriptors, Size);
+        }
+        return (count, at);
+    }
+
     public override UsedBuffer? TakeUsed()
     {
+        if (_inOrder) return TakeUsedInOrder();
         if (_outstanding.Count == 0) return null;
         var d = DescriptorAt(_lastUsed.Offset);
         var flags = _mem.ReadU16Acquire(d + PackedRing.FlagsOffset);
@@ -263,10 +290,71 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         _freeSlots += o.RingDescriptors;
         _freeIds.Push(id);
         _taken++;
+        if (_eventIdx) AskForNextUsed();
+        return Release(id, o, len, flags, skipped: false);
+    }
+
+    /// <summary>Frees a returned buffer's slots and hands out what the device wrote in it.</summary>
+    private UsedBuffer Release(ushort id, Pending o, uint len, ushort? flags, bool skipped)
+    {
         var (contents, written) = BufferSlots.Gather(_mem, o.Writable, len);
         foreach (var s in o.Slots) _alloc.FreeSlot(s);
+        return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents, UsedFlags = flags, InOrderSkipped = skipped };
+    }
+
+    /// <summary>
+    /// With IN_ORDER (§2.8.8): the used descriptor at the driver's place returns every buffer up to the one whose ID it
+    /// carries, in the order they were made available, and the device's next one follows all their slots. The last gets
+    /// the descriptor's length and flags; the others count as wholly used. A device that returns a buffer before an
+    /// earlier one, or writes a used descriptor in the slots a batch skips, is caught here.
+    /// </summary>
+    private UsedBuffer? TakeUsedInOrder()
+    {
+        if (_batch.Count > 0) return _batch.Dequeue();
+        if (_inFlight.Count == 0) return null;
+        var d = DescriptorAt(_lastUsed.Offset);
+        var flags = _mem.ReadU16Acquire(d + PackedRing.FlagsOffset);
+        if (!PackedRing.IsUsed(flags, _lastUsed.Wrap)) return null;
+        var id = _mem.ReadU16(d + PackedRing.IdOffset);
+        var len = _mem.ReadU32(d + PackedRing.LenOffset);
+        var ids = _inFlight.ToArray();
+        var k = Array.IndexOf(ids, id);
+        if (k < 0)
+            throw new DeviceProtocolException($"virtqueue {Index}: the device marked the descriptor at {_lastUsed} used with Buffer ID {id}, which is not " +
+                "the ID of a buffer it holds (returned twice, never made available, or read from the wrong descriptor of the list)")
+            { Breach = Breach.UsedIdNotHeld };
+        var slots = 0;
+        for (var j = 0; j <= k; j++) slots += _outstanding[ids[j]].RingDescriptors;
+        // The batch's other slots are skipped: the device writes no used descriptor there in this lap (§2.8.8).
+        for (var j = 1; j < slots; j++)
+        {
+            var skipped = _lastUsed.Advance(j, Size);
+            var sd = DescriptorAt(skipped.Offset);
+            if (!PackedRing.IsUsed(_mem.ReadU16Acquire(sd + PackedRing.FlagsOffset), skipped.Wrap)) continue;
+            var stray = _mem.ReadU16(sd + PackedRing.IdOffset);
+            var earlier = Array.IndexOf(ids, stray, 0, k) >= 0;
+            throw new DeviceProtocolException(earlier
+                ? $"virtqueue {Index}: the used descriptor at {_lastUsed} returns Buffer ID {id} and with it the {k} buffer(s) made available before it, and " +
+                  $"the one at {skipped} returns Buffer ID {stray}, one of those: the device used them in another order than the driver made them available"
+                : $"virtqueue {Index}: the used descriptor at {_lastUsed} returns Buffer ID {id} as a batch of {k + 1} buffer(s) over {slots} slots, which the " +
+                  $"device skips, but it marked the slot at {skipped} used (Buffer ID {stray})")
+            { Breach = earlier ? Breach.InOrderUsedOutOfOrder : Breach.InOrderBatchMisplaced };
+        }
+        for (var j = 0; j <= k; j++)
+        {
+            var bufferId = _inFlight.Dequeue();
+            _outstanding.Remove(bufferId, out var o);
+            _freeIds.Push(bufferId);
+            // A skipped buffer counts as wholly used: all its writable bytes written (§2.8.8).
+            _batch.Enqueue(j == k
+                ? Release(bufferId, o!, len, flags, skipped: false)
+                : Release(bufferId, o!, (uint)o!.Writable.Sum(w => (long)w.Len), null, skipped: true));
+        }
+        _lastUsed = _lastUsed.Advance(slots, Size);
+        _freeSlots += slots;
+        _taken += (ushort)(k + 1);
         if (_eventIdx) AskForNextUsed();
-        return new UsedBuffer(Index, id, len, written, o.Tag) { Contents = contents, UsedFlags = flags };
+        return _batch.Dequeue();
     }
 
     /// <summary>With EVENT_IDX, asks for a notification when the next used descriptor is written, as the split ring's used_event does.</summary>

@@ -10,4 +10,7 @@ public sealed record ReceivedFrame(int Pair, byte[] Header, byte[] Frame, uint U
 
     /// <summary>The flags of the used descriptor on a packed ring (§2.8.3: WRITE says data was written); null on a split ring.</summary>
     public ushort? UsedFlags { get; init; }
+
+    /// <summary>Returned inside an in-order batch: <see cref="UsedLength"/> is the buffer's size, not a length the device wrote.</summary>
+    public bool InOrderSkipped { get; init; }
 }

@@ -13,8 +13,19 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
     private readonly GuestMemory _mem;
     private readonly GuestAllocator _alloc;
     private readonly bool _eventIdx;
-    private readonly Stack<ushort> _freeDescriptors = new();
+    private readonly bool _inOrder;
+    // Taken from the front; given back to the front (most recently freed first), or with IN_ORDER to the back, so that
+    // descriptors are used in ring order (§2.7.5.2): an in-order device frees them in the order they were taken.
+    private readonly LinkedList<ushort> _freeDescriptors = new();
     private readonly Dictionary<ushort, Pending> _outstanding = [];
+    // IN_ORDER only: the heads in the order they were made available, each used entry as the driver last passed it, and
+    // the buffers of a batch already taken from the used ring but not yet handed out.
+    private readonly Queue<ushort> _inFlight = new();
+    private readonly ulong[] _usedSeen = [];
+    private readonly Queue<UsedBuffer> _batch = new();
+
+    /// <summary>What the driver writes in every used element of an IN_ORDER ring before the device gets it: a head no table has.</summary>
+    public const uint NotAHead = 0xFFFF_FFFF;
     private ushort _availIdx;
     private ushort _lastUsedIdx;
     private ushort _kickedAt;
@@ -27,7 +38,12 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
     /// value lays the ring out as one resumed mid-life (a vhost-user front-end sends it as SET_VRING_BASE), so a check
     /// can reach the 65535 → 0 wrap without pushing 65,536 buffers first.
     /// </param>
-    public SplitDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0)
+    /// <param name="inOrder">
+    /// VIRTIO_F_IN_ORDER was negotiated: descriptors are used in ring order with next = x + 1 (§2.7.5.2), and the device may
+    /// return a batch with one used element (§2.7.9), which the driver unpacks.
+    /// </param>
+    public SplitDriverVirtqueue(GuestMemory memory, GuestAllocator allocator, int index, int size, bool eventIdx, ushort startIndex = 0,
+        bool inOrder = false)
     {
         _mem = memory;
         _alloc = allocator;
@@ -55,7 +71,21 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
                 _mem.WriteU16(Registers.Used + (ulong)SplitRing.AvailEventOffset(size), startIndex);
             }
         }
-        for (var i = size - 1; i >= 0; i--) _freeDescriptors.Push((ushort)i);
+        for (var i = 0; i < size; i++) _freeDescriptors.AddLast((ushort)i);
+        _inOrder = inOrder;
+        if (inOrder)
+        {
+            // Every used element starts as a head no buffer has: an element the device writes in the entries a batch
+            // skips then shows, even one that returns head 0 with length 0.
+            _usedSeen = new ulong[size];
+            for (var i = 0; i < size; i++)
+            {
+                var elem = Registers.Used + 4 + (ulong)(SplitRing.UsedElemSize * i);
+                _mem.WriteU32(elem, NotAHead);
+                _mem.WriteU32(elem + 4, NotAHead);
+                _usedSeen[i] = ReadElement(i);
+            }
+        }
     }
 
     public override RingFormat Format => RingFormat.Split;
@@ -63,7 +93,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
     public override int Size { get; }
     public override QueueRegisters Registers { get; }
     public override int FreeDescriptors => _freeDescriptors.Count;
-    public override int Outstanding => _outstanding.Count;
+    public override int Outstanding => _outstanding.Count + _batch.Count;
 
     /// <summary>
     /// Adds one buffer: device-readable segments first, then device-writable ones of the given lengths
@@ -88,19 +118,20 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
             for (var i = 0; i < segs.Count; i++)
                 WriteDescriptor(table, (ushort)i, segs[i].Addr, segs[i].Len,
                     (ushort)(segs[i].Flags | (i + 1 < segs.Count ? SplitRing.DescFNext : 0)), (ushort)(i + 1 < segs.Count ? i + 1 : 0));
-            head = _freeDescriptors.Pop();
+            head = TakeDescriptor();
             ids = [head];
             WriteDescriptor(Registers.Desc, head, table, (uint)(segs.Count * SplitRing.DescriptorSize), SplitRing.DescFIndirect, 0);
         }
         else
         {
-            ids = Enumerable.Range(0, count).Select(_ => _freeDescriptors.Pop()).ToArray();
+            ids = Enumerable.Range(0, count).Select(_ => TakeDescriptor()).ToArray();
             for (var i = 0; i < count; i++)
                 WriteDescriptor(Registers.Desc, ids[i], segs[i].Addr, segs[i].Len,
                     (ushort)(segs[i].Flags | (i + 1 < count ? SplitRing.DescFNext : 0)), i + 1 < count ? ids[i + 1] : (ushort)0);
             head = ids[0];
         }
         _outstanding[head] = new Pending(slots, writable, ids, tag);
+        if (_inOrder) _inFlight.Enqueue(head);
         _mem.WriteU16(Registers.Avail + 4 + 2UL * (ulong)(_availIdx % Size), head);
         _availIdx++;
         return head;
@@ -142,6 +173,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
     /// <summary>Takes the next used buffer, if any, and frees its descriptors and slots.</summary>
     public override UsedBuffer? TakeUsed()
     {
+        if (_inOrder) return TakeUsedInOrder();
         var usedIdx = DeviceUsedIdx;
         if (usedIdx == _lastUsedIdx) return null;
         var elem = Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(_lastUsedIdx % Size);
@@ -152,11 +184,92 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
             throw new DeviceProtocolException($"virtqueue {Index}: the device put id {id} in the used ring, which is not the head of a buffer it holds " +
                 "(returned twice, or never made available)")
             { Breach = Breach.UsedIdNotHeld };
-        var (contents, written) = BufferSlots.Gather(_mem, o.Writable, len);
-        foreach (var d in o.Descriptors) _freeDescriptors.Push(d);
-        foreach (var s in o.Slots) _alloc.FreeSlot(s);
         if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
-        return new UsedBuffer(Index, (ushort)id, len, written, o.Tag) { Contents = contents };
+        return Release((ushort)id, o, len, skipped: false);
+    }
+
+    /// <summary>Frees a returned buffer's descriptors and slots and hands out what the device wrote in it.</summary>
+    private UsedBuffer Release(ushort head, Pending o, uint len, bool skipped)
+    {
+        var (contents, written) = BufferSlots.Gather(_mem, o.Writable, len);
+        foreach (var d in o.Descriptors)
+            if (_inOrder) _freeDescriptors.AddLast(d);
+            else _freeDescriptors.AddFirst(d);
+        foreach (var s in o.Slots) _alloc.FreeSlot(s);
+        return new UsedBuffer(Index, head, len, written, o.Tag) { Contents = contents, InOrderSkipped = skipped };
+    }
+
+    /// <summary>
+    /// With IN_ORDER (§2.7.9): the used element at the driver's place returns every buffer up to the one it names, in the
+    /// order they were made available; the last gets the element's length, the others count as wholly used. A device that
+    /// returns a buffer before an earlier one, or writes in the elements a batch skips, is caught here.
+    /// </summary>
+    private UsedBuffer? TakeUsedInOrder()
+    {
+        if (_batch.Count > 0) return _batch.Dequeue();
+        var usedIdx = DeviceUsedIdx;
+        var ready = (ushort)(usedIdx - _lastUsedIdx);
+        if (ready == 0) return null;
+        var at = _lastUsedIdx;
+        var elem = Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(at % Size);
+        var id = _mem.ReadU32(elem);
+        var len = _mem.ReadU32(elem + 4);
+        var heads = _inFlight.ToArray();
+        if (ready > heads.Length)
+            throw new DeviceProtocolException($"virtqueue {Index}: used idx {usedIdx} is {ready} past the driver's {at}, but the device holds only " +
+                $"{heads.Length} buffer(s): it moved used idx past buffers it never had (a batch of in-order buffers moves it by its size, §2.7.9)")
+            { Breach = Breach.InOrderBatchMisplaced };
+        var k = id < Size ? Array.IndexOf(heads, (ushort)id) : -1;
+        if (k < 0 && ReadElement(at % Size) == _usedSeen[at % Size])
+            throw new DeviceProtocolException($"virtqueue {Index}: used idx {usedIdx} covers used element {at}, but the device never wrote it (it holds what " +
+                "the driver saw there before): a batch's used element goes where the batch's first buffer was made available, and the ones after it are skipped (§2.7.9)")
+            { Breach = Breach.InOrderBatchMisplaced };
+        if (k < 0)
+            throw new DeviceProtocolException($"virtqueue {Index}: the device put id {id} in used element {at}, which is not the head of a buffer it holds " +
+                "(returned twice, or never made available)")
+            { Breach = Breach.UsedIdNotHeld };
+        if (ready < k + 1)
+            throw new DeviceProtocolException($"virtqueue {Index}: used element {at} returns head {id}, the buffer made available {Ordinal(k + 1)} of the " +
+                $"{heads.Length} the device holds, but used idx {usedIdx} is only {ready} past it: the device returned it before the {k} made available " +
+                "earlier (a batch of in-order buffers moves used idx by its size, §2.7.9)")
+            { Breach = Breach.InOrderUsedOutOfOrder };
+        // The elements after the batch's first are skipped: the device writes nothing there (§2.7.9).
+        for (var j = 1; j <= k; j++)
+        {
+            var e = (ushort)(at + j);
+            if (ReadElement(e % Size) == _usedSeen[e % Size]) continue;
+            var stray = _mem.ReadU32(Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(e % Size));
+            var earlier = stray < Size && Array.IndexOf(heads, (ushort)stray, 0, k) >= 0;
+            throw new DeviceProtocolException(earlier
+                ? $"virtqueue {Index}: used element {at} returns head {id} and with it the {k} buffer(s) made available before it, and used element {e} " +
+                  $"returns head {stray}, one of those: the device used them in another order than the driver made them available"
+                : $"virtqueue {Index}: used element {at} returns head {id} as a batch of {k + 1} buffers, so elements {(ushort)(at + 1)}..{(ushort)(at + k)} " +
+                  $"are skipped, but the device wrote head {stray} in element {e}")
+            { Breach = earlier ? Breach.InOrderUsedOutOfOrder : Breach.InOrderBatchMisplaced };
+        }
+        for (var j = 0; j <= k; j++)
+        {
+            var e = (ushort)(at + j) % Size;
+            _usedSeen[e] = ReadElement(e);
+            var head = _inFlight.Dequeue();
+            _outstanding.Remove(head, out var o);
+            // A skipped buffer counts as wholly used: all its writable bytes written (§2.7.9).
+            _batch.Enqueue(Release(head, o!, j == k ? len : (uint)o!.Writable.Sum(w => (long)w.Len), skipped: j < k));
+        }
+        _lastUsedIdx += (ushort)(k + 1);
+        if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
+        return _batch.Dequeue();
+    }
+
+    private static string Ordinal(int n) => n switch { 1 => "1st", 2 => "2nd", 3 => "3rd", _ => $"{n}th" };
+
+    private ulong ReadElement(int i) => _mem.ReadU64(Registers.Used + 4 + (ulong)(SplitRing.UsedElemSize * i));
+
+    private ushort TakeDescriptor()
+    {
+        var d = _freeDescriptors.First!.Value;
+        _freeDescriptors.RemoveFirst();
+        return d;
     }
 
     public override uint DrainedVringBase => PublishedIdx;

@@ -8,4 +8,10 @@ public sealed record UsedBuffer(int Queue, ushort Head, uint Length, byte[] Writ
 
     /// <summary>The flags of the used descriptor on a packed ring; null on a split ring, whose used elements have none.</summary>
     public ushort? UsedFlags { get; init; }
+
+    /// <summary>
+    /// With VIRTIO_F_IN_ORDER, a buffer the device returned inside a batch, with no used entry of its own: the driver takes
+    /// it as wholly used (§2.7.9, §2.8.8), so <see cref="Length"/> is its whole writable size, not a length the device wrote.
+    /// </summary>
+    public bool InOrderSkipped { get; init; }
 }

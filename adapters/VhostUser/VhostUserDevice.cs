@@ -146,7 +146,7 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
     {
         // Per-queue reset is the front-end's to offer: it carries it out with GET_VRING_BASE, which every back-end has.
         var offered = FeatureSet.Of(FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq, FeatureBit.RingReset);
-        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq, FeatureBit.RingPacked })
+        foreach (var f in new[] { FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.Version1, FeatureBit.NetMq, FeatureBit.RingPacked, FeatureBit.InOrder })
             if (backend.Has(f)) offered = offered.With(f);
         return offered;
     }

@@ -19,6 +19,8 @@ public static class Breaches
         Breach.QueueResetNeverCompletes => Rule.XportPciDevQueueReset,
         Breach.PackedVringBaseReplyMissing or Breach.PackedVringBaseOutsideRing => Rule.VuPackedGetBaseReplyBoth,
         Breach.PackedResumeBaseRefused => Rule.VuPackedSetBaseBoth,
+        Breach.InOrderUsedOutOfOrder => Rule.RingInorderDev,
+        Breach.InOrderBatchMisplaced => Rule.RingInorderDefBatch,
         _ => throw new ArgumentOutOfRangeException(nameof(breach), breach, "a breach with no rule"),
     };
 

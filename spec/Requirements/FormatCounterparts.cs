@@ -4,7 +4,7 @@ namespace VirtioMq.Spec;
 /// The packed-ring rule (§2.8) that says for a packed virtqueue what a split-ring rule (§2.7) says for a split one. A check
 /// is written once against the driver's ring, whichever the format; when it runs on packed rings, the rules it names and
 /// the rule a failure names are these counterparts, so a packed device is never blamed under a split-ring section it
-/// does not have. Rules of both formats (message framing, IN_ORDER, everything outside the rings) have none and stay.
+/// does not have. Rules of both formats (message framing, IN_ORDER's use in order, everything outside the rings) have none and stay.
 /// </summary>
 public static class FormatCounterparts
 {
@@ -31,6 +31,9 @@ public static class FormatCounterparts
         [Rule.RingDefQueueSize] = Rule.RingPackedDefLayout,
         // vhost-user: GET_VRING_BASE names the next avail entry of a split ring, both positions of a packed one.
         [Rule.VuGetBaseReplyLastAvail] = Rule.VuPackedGetBaseReplyBoth,
+        // IN_ORDER batches: one used ring entry and a used idx jump there, one used descriptor and skipped slots here.
+        [Rule.RingInorderDefBatch] = Rule.RingPackedDevInOrderBatch,
+        [Rule.RingInorderDefSkippedUsed] = Rule.RingPackedDefInOrderSkippedUsed,
     };
 
     /// <summary>The rule <paramref name="ruleId"/> stands for in <paramref name="format"/>.</summary>
