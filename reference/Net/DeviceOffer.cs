@@ -30,7 +30,7 @@ public sealed class NetDeviceOffer : IDeviceOffer
     {
         var all = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMac, FeatureBit.NetStatus, FeatureBit.NetCtrlVq,
             FeatureBit.NetMq, FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.NetRss, FeatureBit.NetHashReport, FeatureBit.RingReset,
-            FeatureBit.RingPacked);
+            FeatureBit.RingPacked, FeatureBit.InOrder);
         // A single-queue device has nothing to steer; hash reporting and queue reset still make sense for it.
         return multiqueue ? all : all.Without(FeatureBit.NetMq).Without(FeatureBit.NetRss);
     }

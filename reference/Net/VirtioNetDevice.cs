@@ -237,7 +237,7 @@ public sealed partial class VirtioNetDevice : IResetSteps, IKickSteps, IControlT
         {
             try
             {
-                _controlq = IDeviceVirtqueue.Create(_memory, vq, r, Negotiated, _seams.Rings, _seams.PackedRings);
+                _controlq = IDeviceVirtqueue.Create(_memory, vq, r, Negotiated, _seams.Rings, _seams.PackedRings, _seams.InOrder);
                 // Stryker disable once all : equivalent: the driver zeroes the controlq ring it sets up, so a split ring's used idx starts at 0 either way
                 _controlq.Resume(null);
             }

@@ -15,6 +15,7 @@ namespace VirtioMq.Reference.Seams;
 /// <param name="Controlq">What the device does with each control command (§5.1.9.5).</param>
 /// <param name="Rings">How a ring is read, split (§2.7) or packed (§2.8): what counts as available, and refused chains.</param>
 /// <param name="PackedRings">How a packed ring (§2.8) names a list's buffer, places used descriptors and tests the driver's DESC event.</param>
+/// <param name="InOrder">How a ring with VIRTIO_F_IN_ORDER returns buffers in batches (§2.7.9, §2.8.8).</param>
 /// <param name="Transmit">How a transmitq's buffers are taken and returned (§5.1.9.5.6, vhost-user ring states).</param>
 /// <param name="Steering">Which receiveq a looped-back frame lands on (automatic receive steering, §5.1.9.5.6).</param>
 /// <param name="Receive">How a frame is written into a receive buffer (§5.1.9.4).</param>
@@ -27,6 +28,7 @@ public sealed record DeviceSeams(
     IControlCommands Controlq,
     IRingRules Rings,
     IPackedRingRules PackedRings,
+    IInOrderRules InOrder,
     ITransmitRules Transmit,
     IReceiveSteering Steering,
     IReceiveRules Receive,
@@ -36,7 +38,7 @@ public sealed record DeviceSeams(
     /// <summary>The healthy device: every seam holds the part the spec describes.</summary>
     public static DeviceSeams Healthy() => new(
         NetQueueRoles.Instance, NetDeviceOffer.Instance, DeviceLifecycle.Instance, ControlCommands.Instance,
-        RingRules.Instance, PackedRingRules.Instance, TransmitRules.Instance, new AutomaticReceiveSteering(), ReceiveRules.Instance,
+        RingRules.Instance, PackedRingRules.Instance, InOrderRules.Instance, TransmitRules.Instance, new AutomaticReceiveSteering(), ReceiveRules.Instance,
         VhostUserRules.Instance, PacketHashing.Instance);
 
     /// <summary>The seams of a device built with <paramref name="options"/>: healthy, then each deviation plugged in, in order.</summary>

@@ -37,7 +37,7 @@ public sealed class DescriptorChain
     public int Slots { get; }
 
     /// <summary>What returning the chain used takes (<see cref="IDeviceVirtqueue.AddUsed"/>).</summary>
-    public ChainHandle Handle => new(Head, Slots);
+    public ChainHandle Handle => new(Head, Slots, WritableLength);
     public IReadOnlyList<Segment> Segments => _segments;
     public long ReadableLength { get; }
     public long WritableLength { get; }

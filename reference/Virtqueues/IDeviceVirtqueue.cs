@@ -5,10 +5,11 @@ namespace VirtioMq.Reference.Virtqueues;
 
 /// <summary>
 /// What the device needs to give back a chain it took: the id the driver knows the buffer by (split: the head
-/// descriptor's index; packed: the Buffer ID of the list's last descriptor) and how far the available side moved to
-/// take it (split: one available ring entry; packed: the descriptor ring slots the list took).
+/// descriptor's index; packed: the Buffer ID of the list's last descriptor), how far the available side moved to
+/// take it (split: one available ring entry; packed: the descriptor ring slots the list took), and its writable bytes
+/// (-1 when unknown, as for a refused chain), which decide whether an in-order batch may skip it.
 /// </summary>
-public readonly record struct ChainHandle(ushort Id, int Slots);
+public readonly record struct ChainHandle(ushort Id, int Slots, long Writable = -1);
 
 /// <summary>
 /// The device side of one virtqueue, whatever its format: <see cref="SplitVirtqueue"/> (§2.7) or, with
@@ -71,12 +72,15 @@ public interface IDeviceVirtqueue
     /// <see cref="Resume"/>). Throws <see cref="ChainError"/> for a size or ring addresses the format refuses.
     /// </summary>
     static IDeviceVirtqueue Create(GuestMemory memory, int index, QueueRegisters registers, FeatureSet negotiated, IRingRules? rules = null,
-        IPackedRingRules? packedRules = null)
+        IPackedRingRules? packedRules = null, IInOrderRules? inOrderRules = null)
     {
         var eventIdx = negotiated.Has(FeatureBit.EventIdx);
         var indirect = negotiated.Has(FeatureBit.IndirectDesc);
+        // With IN_ORDER the device returns buffers in batches (§2.7.9, §2.8.8); without it, one used entry each.
+        var inOrder = negotiated.Has(FeatureBit.InOrder) ? inOrderRules ?? InOrderRules.Instance : null;
         return negotiated.Has(FeatureBit.RingPacked)
-            ? new PackedVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules, packedRules)
-            : new SplitVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules);
+            ? new PackedVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules, packedRules,
+                inOrder)
+            : new SplitVirtqueue(memory, index, registers.Size, registers.Desc, registers.Avail, registers.Used, eventIdx, indirect, rules, inOrder);
     }
 }

@@ -20,6 +20,9 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     private readonly bool _indirect;
     private readonly IRingRules _rules;
     private readonly IPackedRingRules _packed;
+    // With IN_ORDER: the rules of its batches, and the buffers used since the last publication, written out as batches then.
+    private readonly IInOrderRules? _inOrder;
+    private readonly List<HeldUsed> _held = [];
     // Reused by every walk; each chain gets an exact-size copy.
     private readonly List<Segment> _walk = [];
 
@@ -44,8 +47,9 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
 
     /// <param name="driverArea">The Driver Event Suppression structure (QueueRegisters.Avail).</param>
     /// <param name="deviceArea">The Device Event Suppression structure (QueueRegisters.Used).</param>
+    /// <param name="inOrder">The batch rules when VIRTIO_F_IN_ORDER was negotiated (§2.8.8); null without it.</param>
     public PackedVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong driverArea, ulong deviceArea, bool eventIdx, bool indirect,
-        IRingRules? rules = null, IPackedRingRules? packedRules = null)
+        IRingRules? rules = null, IPackedRingRules? packedRules = null, IInOrderRules? inOrder = null)
     {
         // Any size from 1 to 2^15: the packed format has no power-of-two rule (ring.packed.def.sizes-alignment).
         if (size is < 1 or > PackedRing.MaxQueueSize)
@@ -63,6 +67,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         _indirect = indirect;
         _rules = rules ?? RingRules.Instance;
         _packed = packedRules ?? PackedRingRules.Instance;
+        _inOrder = inOrder;
         SetPositions(PackedVringBase.Start);
     }
 
@@ -104,6 +109,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         NextAvail = b.Avail;
         NextUsed = _published = _lastNotified = b.Used;
         _pendingFlagsAt = null;
+        _held.Clear();
         _addedLists = 0;
         _addedSlots = 0;
         _publishedSinceNotified = 0;
@@ -152,16 +158,45 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     }
 
     /// <summary>
-    /// Writes one used descriptor at <see cref="NextUsed"/> (id = the Buffer ID, len = bytes written, WRITE when any
-    /// were, AVAIL and USED = the used wrap counter), then skips the slots the chain took (ring.packed.dev.chain-one-used).
-    /// The first one since the last <see cref="PublishUsed"/> gets its flags only then.
+    /// Returns one chain used: a used descriptor at <see cref="NextUsed"/> (see <see cref="WriteUsed"/>); with IN_ORDER the
+    /// chain is held, to go back in a batch when the ring publishes.
     /// </summary>
     public void AddUsed(ChainHandle chain, uint length)
+    {
+        if (_inOrder is null) WriteUsed(chain.Id, length, chain.Slots);
+        else _held.Add(new HeldUsed(chain, length));
+    }
+
+    /// <summary>With IN_ORDER, writes the held buffers as batches: each ends at a buffer the device did not use whole.</summary>
+    private void WriteHeld()
+    {
+        if (_held.Count == 0) return;
+        _inOrder!.Order(_held);
+        var first = 0;
+        var slots = 0;
+        for (var i = 0; i < _held.Count; i++)
+        {
+            slots += _held[i].Chain.Slots;
+            if (i + 1 < _held.Count && _inOrder.MaySkip(_held[i].Length, _held[i].Chain.Writable)) continue;
+            WriteUsed(_inOrder.BatchId(_held[first].Chain.Id, _held[i].Chain.Id), _held[i].Length, slots);
+            first = i + 1;
+            slots = 0;
+        }
+        _held.Clear();
+    }
+
+    /// <summary>
+    /// Writes one used descriptor at <see cref="NextUsed"/> (id = the Buffer ID, len = bytes written, WRITE when any
+    /// were, AVAIL and USED = the used wrap counter), then skips the <paramref name="slots"/> the chain took
+    /// (ring.packed.dev.chain-one-used), or with IN_ORDER the whole batch's (§2.8.8). The first one since the last
+    /// <see cref="PublishUsed"/> gets its flags only then.
+    /// </summary>
+    private void WriteUsed(ushort id, uint length, int slots)
     {
         // Healthy, the batch's first used slot plus the slots of the lists added before: NextUsed.
         var at = _published.Advance(_packed.UsedSlotInBatch(_addedLists, _addedSlots), Size);
         var d = Slot(at);
-        _mem.WriteU16(d + PackedRing.IdOffset, chain.Id);
+        _mem.WriteU16(d + PackedRing.IdOffset, id);
         _mem.WriteU32(d + PackedRing.LenOffset, length);
         var flags = (ushort)(PackedRing.UsedFlags(at.Wrap) | (length > 0 ? PackedRing.DescFWrite : 0));
         if (_pendingFlagsAt is null)
@@ -173,14 +208,16 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         {
             _mem.WriteU16Release(d + PackedRing.FlagsOffset, flags);
         }
-        NextUsed = NextUsed.Advance(chain.Slots, Size);
+        slots = _inOrder?.Step(this, slots) ?? slots;
+        NextUsed = NextUsed.Advance(slots, Size);
         _addedLists++;
-        _addedSlots += chain.Slots;
+        _addedSlots += slots;
     }
 
     /// <summary>Writes the flags of the batch's first used descriptor, after every other one (a release store).</summary>
     public void PublishUsed()
     {
+        WriteHeld();
         if (_pendingFlagsAt is { } at)
         {
             _mem.WriteU16Release(at + PackedRing.FlagsOffset, _pendingFlags);

@@ -18,12 +18,16 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     private readonly bool _eventIdx;
     private readonly bool _indirect;
     private readonly IRingRules _rules;
+    // With IN_ORDER: the rules of its batches, and the buffers used since the last publication, written out as batches then.
+    private readonly IInOrderRules? _inOrder;
+    private readonly List<HeldUsed> _held = [];
     private ushort _lastNotifiedUsed;
     // Reused by every walk; each chain gets an exact-size copy, so a frame costs one small array, not a list.
     private readonly List<Segment> _walk = [];
 
+    /// <param name="inOrder">The batch rules when VIRTIO_F_IN_ORDER was negotiated (§2.7.9); null without it.</param>
     public SplitVirtqueue(GuestMemory memory, int index, int size, ulong desc, ulong avail, ulong used, bool eventIdx, bool indirect,
-        IRingRules? rules = null)
+        IRingRules? rules = null, IInOrderRules? inOrder = null)
     {
         if (size is < 1 or > SplitRing.MaxQueueSize || (size & (size - 1)) != 0)
             // Stryker disable once all : out of reach in-process: the driver picks a power of two up to the maximum the transport shows; a vhost-user SET_VRING_NUM of 0 or 3 is refused here (tests/VhostUser hostile input)
@@ -40,6 +44,7 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
         _eventIdx = eventIdx;
         _indirect = indirect;
         _rules = rules ?? RingRules.Instance;
+        _inOrder = inOrder;
     }
 
     public RingFormat Format => RingFormat.Split;
@@ -69,6 +74,7 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     {
         // Stryker disable all : equivalent in-process: the driver zeroes every ring it sets up, so used idx and the resume point are 0 either way; they matter for a vhost-user ring resumed at SET_VRING_BASE (VhostUserResumeTests over the socket)
         SyncUsedIdxFromMemory();
+        _held.Clear();
         LastAvailIdx = vringBase is { } b ? (ushort)b : UsedIdx;
         // Stryker restore all
     }
@@ -78,8 +84,8 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     private ushort _availSeen;
 
     /// <summary>
-    /// The device's used idx (free-running), counting elements added whether published yet or not; starts where the
-    /// used ring in memory says.
+    /// The device's used idx (free-running), counting elements written whether published yet or not (with IN_ORDER, the
+    /// buffers held for a batch count once it is written); starts where the used ring in memory says.
     /// </summary>
     public ushort UsedIdx { get; private set; }
 
@@ -137,7 +143,12 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
         }
     }
 
-    public void AddUsed(ChainHandle chain, uint length) => AddUsed(chain.Id, length);
+    /// <summary>Returns one chain used; with IN_ORDER it is held, to go back in a batch when the ring publishes.</summary>
+    public void AddUsed(ChainHandle chain, uint length)
+    {
+        if (_inOrder is null) AddUsed(chain.Id, length);
+        else _held.Add(new HeldUsed(chain, length));
+    }
 
     public void PushUsed(ChainHandle chain, uint length) => PushUsed(chain.Id, length);
 
@@ -163,14 +174,44 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     /// </summary>
     public void AddUsed(ushort head, uint length)
     {
+        // What an in-order ring holds was used before this one.
+        WriteHeld();
+        WriteUsed(head, length, 1);
+    }
+
+    /// <summary>
+    /// One used element for <paramref name="buffers"/> buffers, the last of them <paramref name="head"/>: used idx moves by
+    /// all of them, and the elements after this one are skipped (§2.7.9). Without IN_ORDER every element is one buffer.
+    /// </summary>
+    private void WriteUsed(ushort head, uint length, int buffers)
+    {
         var slot = Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(UsedIdx % Size);
         _mem.WriteU32(slot, head);
         _mem.WriteU32(slot + 4, length);
-        UsedIdx++;
+        UsedIdx += (ushort)(_inOrder?.Step(this, buffers) ?? buffers);
+    }
+
+    /// <summary>With IN_ORDER, writes the held buffers as batches: each ends at a buffer the device did not use whole.</summary>
+    private void WriteHeld()
+    {
+        if (_held.Count == 0) return;
+        _inOrder!.Order(_held);
+        var first = 0;
+        for (var i = 0; i < _held.Count; i++)
+        {
+            if (i + 1 < _held.Count && _inOrder.MaySkip(_held[i].Length, _held[i].Chain.Writable)) continue;
+            WriteUsed(_inOrder.BatchId(_held[first].Chain.Id, _held[i].Chain.Id), _held[i].Length, i - first + 1);
+            first = i + 1;
+        }
+        _held.Clear();
     }
 
     /// <summary>Makes every used element added so far visible to the driver (a release store of used idx).</summary>
-    public void PublishUsed() => _mem.WriteU16Release(Used + 2, UsedIdx);
+    public void PublishUsed()
+    {
+        WriteHeld();
+        _mem.WriteU16Release(Used + 2, UsedIdx);
+    }
 
     /// <summary>Whether the used entries published since the last call need a notification (§2.7.7.2).</summary>
     public bool TakeNotificationDue()

@@ -45,6 +45,7 @@ public static class BugZoo
     private const string ProtocolOnly = "a vhost-user protocol bug: the in-process device has no messages (it runs in the test process over a real socket instead)";
     private const string QemuRingCode = "a bug of QEMU's own ring code (hw/virtio/virtio.c), which serves its device model; with vhost-user the back-end's ring code runs instead";
     private static readonly RingFormat[] PackedOnly = [RingFormat.Packed];
+    private static readonly RingFormat[] BothFormats = [RingFormat.Split, RingFormat.Packed];
 
     public static IReadOnlyList<ZooVariant> Variants { get; } =
     [
@@ -147,6 +148,19 @@ public static class BugZoo
                 "the DESC event test lost the lap: QEMU compared used positions modulo the ring size and stopped notifying after used_idx wrapped; Linux wrote off_wrap with a stale wrap bit. " +
                 "Here the device drops off_wrap's wrap bit, so an event a lap away fires at once"),
             Rule.RobustRingPackedQuietWhenSuppressed, null, QemuRingCode, PackedOnly),
+
+        // In-order faults (VIRTIO_F_IN_ORDER, §2.7.9, §2.8.8): ring code, so a back-end has them too.
+        new(DeviceFault.InOrderReordered, new("DPDK vhost", "715070ea10e6 (\"vhost: prevent zero-copy with incompatible client mode\"); 22d2e788400f",
+                "IN_ORDER stayed negotiated while dequeue zero-copy returned transmit buffers in the order the NIC completed them"),
+            Rule.RingInorderDev, Rule.RingInorderDev, Breaks: BothFormats),
+        new(DeviceFault.InOrderBatchCountKept, new("Linux vhost-net", "\"vhost-net: unbreak busy polling\" (2025), fixing 67a873df0c41",
+                "the busy-poll path wrote a batch of used elements without resetting their count, so the next batch moved used idx past buffers it never returned"),
+            Rule.RingInorderDefBatch, Rule.RingInorderDefBatch),
+        new(DeviceFault.InOrderBatchFirstId, new("synthetic", "-", "an in-order batch's used entry names the batch's first buffer, so the driver takes one buffer back where the device skipped several"),
+            Rule.RingInorderDefBatch, Rule.RingInorderDefBatch, Breaks: BothFormats),
+        new(DeviceFault.InOrderSkipsPartialReceive, new("synthetic", "-",
+                "receive buffers a frame did not fill are returned inside an in-order batch, which tells the driver they are full"),
+            Rule.RingInorderDefSkippedUsed, Rule.RingInorderDefSkippedUsed, Breaks: BothFormats),
 
         // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
         new(DeviceFault.QueueNumLies, new("DPDK", "v22.11 lib/vhost/socket.c; VPP before 2c1084a69bcc", "GET_QUEUE_NUM answers a constant, not the pairs served"),

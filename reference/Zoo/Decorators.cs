@@ -45,6 +45,14 @@ public abstract class PackedRingRulesDecorator(IPackedRingRules inner) : IPacked
     public virtual bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) => inner.EventReached(offWrap, size, old, now);
 }
 
+public abstract class InOrderRulesDecorator(IInOrderRules inner) : IInOrderRules
+{
+    public virtual bool MaySkip(uint length, long writable) => inner.MaySkip(length, writable);
+    public virtual ushort BatchId(ushort firstId, ushort lastId) => inner.BatchId(firstId, lastId);
+    public virtual void Order(List<HeldUsed> held) => inner.Order(held);
+    public virtual int Step(IDeviceVirtqueue ring, int covered) => inner.Step(ring, covered);
+}
+
 public abstract class TransmitRulesDecorator(ITransmitRules inner) : ITransmitRules
 {
     public virtual bool Drains(bool enabled) => inner.Drains(enabled);

@@ -82,6 +82,14 @@ public enum DeviceFault
     PackedUsedSkipsOne,
     /// <summary>Packed rings: the DESC event test drops the wrap bit of the driver's off_wrap, so an event a lap away fires now.</summary>
     PackedEventIgnoresWrap,
+    /// <summary>IN_ORDER: the buffers of each kick go back last first, one used entry each.</summary>
+    InOrderReordered,
+    /// <summary>IN_ORDER: each batch moves used idx by its own size plus the previous batch's.</summary>
+    InOrderBatchCountKept,
+    /// <summary>IN_ORDER: a batch's used entry carries its first buffer's id, not its last's.</summary>
+    InOrderBatchFirstId,
+    /// <summary>IN_ORDER: receive buffers a frame did not fill go back inside a batch, taken as full.</summary>
+    InOrderSkipsPartialReceive,
 
     // Back-end faults: vhost-user behaviour the in-process device has no counterpart for.
 
@@ -170,6 +178,10 @@ public static class DeviceFaults
         DeviceFault.PackedUsedSkipsOne => "packed-used-skips-one",
         DeviceFault.PackedEventIgnoresWrap => "packed-event-ignores-wrap",
         DeviceFault.PackedGetBaseAvailOnly => "packed-get-base-avail-only",
+        DeviceFault.InOrderReordered => "in-order-reordered",
+        DeviceFault.InOrderBatchCountKept => "in-order-batch-count-kept",
+        DeviceFault.InOrderBatchFirstId => "in-order-batch-first-id",
+        DeviceFault.InOrderSkipsPartialReceive => "in-order-skips-partial-receive",
         _ => throw new ArgumentOutOfRangeException(nameof(f), f, null),
     };
 

@@ -59,7 +59,7 @@ public sealed partial class BackendSession : IDisposable
 
     /// <summary>The virtio features this back-end offers: what its rings support (both formats), MQ, and the vhost-user bit.</summary>
     public static FeatureSet OfferedFeatures { get; } = FeatureSet.Of(FeatureBit.Version1, FeatureBit.NetMq,
-        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.RingPacked, FeatureBit.ProtocolFeatures);
+        FeatureBit.EventIdx, FeatureBit.IndirectDesc, FeatureBit.RingPacked, FeatureBit.InOrder, FeatureBit.ProtocolFeatures);
 
     /// <summary>The protocol features it offers: queue count, acks, and a real device reset.</summary>
     public static ulong OfferedProtocolFeatures { get; } =
