@@ -7,7 +7,8 @@ namespace VirtioMq.Tests.Interop;
 /// <summary>
 /// DPDK's virtio-user PMD, a virtio-net driver written by others, drives the reference back-end over a real
 /// socket with 1, 2 and 4 queue pairs and then changes from 4 pairs to 2 the way applications do, with split
-/// virtqueues; then again with packed ones (packed_vq=1) for 1 and 4 pairs and 4 then 2. The back-end runs as its
+/// virtqueues; then again with packed ones (packed_vq=1) for 1 and 4 pairs and 4 then 2; then 4 then 2 in each format
+/// with VIRTIO_F_IN_ORDER (in_order=1), where the back-end returns buffers in batches. The back-end runs as its
 /// own process (tests/peers/reference-backend.sh) and records, per ring, every frame and every enable or disable,
 /// and per session the features the front-end accepted (serve --stats): from that side the test checks that each
 /// session ran the format asked for and that frames only ever moved on rings the front-end had enabled. Needs
@@ -17,13 +18,13 @@ namespace VirtioMq.Tests.Interop;
 public sealed partial class VirtioUserFrontEndTests
 {
     /// <summary>
-    /// One front-end run against the back-end: the queue pairs it starts with, maybe the count it changes to, and
-    /// the virtqueue format it asks for.
+    /// One front-end run against the back-end: the queue pairs it starts with, maybe the count it changes to, the
+    /// virtqueue format it asks for, and whether it accepts VIRTIO_F_IN_ORDER.
     /// </summary>
-    public sealed record Scenario(int Queues, int? ChangeTo = null, RingFormat Format = RingFormat.Split)
+    public sealed record Scenario(int Queues, int? ChangeTo = null, RingFormat Format = RingFormat.Split, bool InOrder = false)
     {
         public override string ToString() =>
-            (ChangeTo is { } n ? $"{Queues} pairs then {n}" : $"{Queues} pair(s)") + $", {SessionReport.FormatName(Format)}";
+            (ChangeTo is { } n ? $"{Queues} pairs then {n}" : $"{Queues} pair(s)") + $", {SessionReport.FormatName(Format)}" + (InOrder ? ", in order" : "");
     }
 
     /// <summary>
@@ -34,6 +35,7 @@ public sealed partial class VirtioUserFrontEndTests
     [
         new(1), new(2), new(4), new(4, 2),
         new(1, Format: RingFormat.Packed), new(4, Format: RingFormat.Packed), new(4, 2, RingFormat.Packed),
+        new(4, 2, RingFormat.Split, InOrder: true), new(4, 2, RingFormat.Packed, InOrder: true),
     ];
 
     public static IEnumerable<Scenario> Changes => Scenarios.Where(s => s.ChangeTo is not null);
@@ -66,7 +68,7 @@ public sealed partial class VirtioUserFrontEndTests
         {
             foreach (var s in Scenarios)
                 _runs[s] = PeerScript.Run("virtio-user-driver.sh", [_socket, $"{s.Queues}", .. s.ChangeTo is { } n ? [$"{n}"] : Array.Empty<string>()], FrontEndLimit,
-                    new Dictionary<string, string> { ["FORMAT"] = SessionReport.FormatName(s.Format) });
+                    new Dictionary<string, string> { ["FORMAT"] = SessionReport.FormatName(s.Format), ["IN_ORDER"] = s.InOrder ? "1" : "0" });
         }
         finally
         {
@@ -116,15 +118,18 @@ public sealed partial class VirtioUserFrontEndTests
     }
 
     [TestCaseSource(nameof(Scenarios))]
-    public void The_session_runs_the_virtqueue_format_the_front_end_asked_for(Scenario s)
+    public void The_session_runs_the_ring_format_and_order_the_front_end_asked_for(Scenario s)
     {
         var (_, session) = Outcome(s);
         var packed = (session.Features & (1UL << (int)FeatureBit.RingPacked)) != 0;
+        var inOrder = (session.Features & (1UL << (int)FeatureBit.InOrder)) != 0;
         Assert.Multiple(() =>
         {
             Assert.That(session.Features, Is.Not.Zero, $"the front-end never set features\n{_backendLog}");
             Assert.That(packed, Is.EqualTo(s.Format == RingFormat.Packed),
                 $"VIRTIO_F_RING_PACKED (bit 34) in the features accepted, 0x{session.Features:x}: virtio-user was asked for {SessionReport.FormatName(s.Format)} rings");
+            Assert.That(inOrder, Is.EqualTo(s.InOrder),
+                $"VIRTIO_F_IN_ORDER (bit 35) in the features accepted, 0x{session.Features:x}: virtio-user was run with in_order={(s.InOrder ? 1 : 0)}");
             Assert.That(session.RingFormat, Is.EqualTo(SessionReport.FormatName(s.Format)), "the ring format the back-end ran");
         });
     }

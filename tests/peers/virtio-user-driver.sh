@@ -17,8 +17,9 @@
 # default 20), MEM_MB (default 256), KEEP_LOG=1 (keep testpmd's log and print its path), FORMAT (the virtqueue
 # format virtio-user asks for: split, the default, or packed, i.e. packed_vq=1; the back-end must offer
 # VIRTIO_F_RING_PACKED, else virtio-user falls back to split: the back-end's record of the features tells).
-# Packed runs pass in_order=0: virtio-user asks for VIRTIO_F_IN_ORDER by default, and its in-order packed paths
-# are another driver than the one under test (a back-end that does not offer IN_ORDER never sees the difference).
+# IN_ORDER (0, the default, or 1) is virtio-user's in_order: with 1 it accepts VIRTIO_F_IN_ORDER when the back-end
+# offers it and runs its in-order paths, which take a batch of buffers back from one used entry. virtio-user's own
+# default is 1; the script makes the choice explicit, since the two are different drivers for the back-end.
 set -euo pipefail
 usage() { sed -n '5p' "$0" >&2; exit 2; }
 sock="${1:-}"; queues="${2:-}"; second="${3:-}"
@@ -31,8 +32,12 @@ command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (tes
 [ -S "$sock" ] || { echo "no vhost-user socket at $sock" >&2; exit 1; }
 case "${FORMAT:-split}" in
   split) format_args=",packed_vq=0" ;;
-  packed) format_args=",packed_vq=1,in_order=0" ;;
+  packed) format_args=",packed_vq=1" ;;
   *) echo "FORMAT must be split or packed, got '$FORMAT'" >&2; exit 2 ;;
+esac
+case "${IN_ORDER:-0}" in
+  0|1) format_args="$format_args,in_order=${IN_ORDER:-0}" ;;
+  *) echo "IN_ORDER must be 0 or 1, got '$IN_ORDER'" >&2; exit 2 ;;
 esac
 
 duration="${DURATION:-1}"
