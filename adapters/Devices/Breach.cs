@@ -41,4 +41,8 @@ public enum Breach
     /// wrote in an entry or slot the batch skips, or said a batch was used without advancing past it.
     /// </summary>
     InOrderBatchMisplaced,
+    /// <summary>On a packed ring, a used descriptor in a list's later slot: the device wrote inside a list instead of skipping it.</summary>
+    PackedUsedInsideList,
+    /// <summary>On a packed ring, a list's later slot returned used with the list's own Buffer ID: the device read the NEXT-linked list as several buffers.</summary>
+    PackedNextIgnored,
 }

@@ -294,6 +294,9 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         return Release(id, o, len, flags, skipped: false);
     }
 
+    /// <summary>The buffer among <paramref name="ids"/> whose list takes slot <paramref name="at"/>, if any.</summary>
+    private ushort? OwnerOf(ushort[] ids, PackedPosition at) => ids.Where(i => _outstanding[i].Places.Contains(at)).Select(i => (ushort?)i).FirstOrDefault();
+
     /// <summary>Frees a returned buffer's slots and hands out what the device wrote in it.</summary>
     private UsedBuffer Release(ushort id, Pending o, uint len, ushort? flags, bool skipped)
     {
@@ -326,19 +329,26 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         var slots = 0;
         for (var j = 0; j <= k; j++) slots += _outstanding[ids[j]].RingDescriptors;
         // The batch's other slots are skipped: the device writes no used descriptor there in this lap (§2.8.8).
+        var listStarts = Enumerable.Range(0, k + 1).Select(j => _outstanding[ids[j]].Places[0]).ToHashSet();
         for (var j = 1; j < slots; j++)
         {
             var skipped = _lastUsed.Advance(j, Size);
             var sd = DescriptorAt(skipped.Offset);
             if (!PackedRing.IsUsed(_mem.ReadU16Acquire(sd + PackedRing.FlagsOffset), skipped.Wrap)) continue;
             var stray = _mem.ReadU16(sd + PackedRing.IdOffset);
-            var earlier = Array.IndexOf(ids, stray, 0, k) >= 0;
-            throw new DeviceProtocolException(earlier
-                ? $"virtqueue {Index}: the used descriptor at {_lastUsed} returns Buffer ID {id} and with it the {k} buffer(s) made available before it, and " +
-                  $"the one at {skipped} returns Buffer ID {stray}, one of those: the device used them in another order than the driver made them available"
-                : $"virtqueue {Index}: the used descriptor at {_lastUsed} returns Buffer ID {id} as a batch of {k + 1} buffer(s) over {slots} slots, which the " +
-                  $"device skips, but it marked the slot at {skipped} used (Buffer ID {stray})")
-            { Breach = earlier ? Breach.InOrderUsedOutOfOrder : Breach.InOrderBatchMisplaced };
+            // Returning an earlier buffer of the batch is using them out of order; a used descriptor in a list's later slot is
+            // one written inside a list, whatever the ordering; over the start of a later list, the batch was not skipped whole.
+            var (breach, what) = Array.IndexOf(ids, stray, 0, k) >= 0
+                ? (Breach.InOrderUsedOutOfOrder, $"returns Buffer ID {stray}, one of the {k} buffer(s) made available before it: the device used them in another order than the driver made them available")
+                : !listStarts.Contains(skipped) && OwnerOf(ids[..(k + 1)], skipped) == stray
+                    ? (Breach.PackedNextIgnored, $"was marked used with Buffer ID {stray}, its own list's, as if that slot were a buffer of its own: the device " +
+                        "took the descriptors of a NEXT-linked list as separate buffers")
+                    : !listStarts.Contains(skipped)
+                        ? (Breach.PackedUsedInsideList, $"was marked used (Buffer ID {stray}), inside a list: a list gets one used descriptor, and the device skips its other slots")
+                        : (Breach.InOrderBatchMisplaced, $"was marked used (Buffer ID {stray}), but the batch's one used descriptor stands for every list in it");
+            throw new DeviceProtocolException($"virtqueue {Index}: the used descriptor at {_lastUsed} returns Buffer ID {id} as a batch of {k + 1} buffer(s) over " +
+                $"{slots} slots, and the slot at {skipped} {what}")
+            { Breach = breach };
         }
         for (var j = 0; j <= k; j++)
         {

@@ -21,6 +21,8 @@ public static class Breaches
         Breach.PackedResumeBaseRefused => Rule.VuPackedSetBaseBoth,
         Breach.InOrderUsedOutOfOrder => Rule.RingInorderDev,
         Breach.InOrderBatchMisplaced => Rule.RingInorderDefBatch,
+        Breach.PackedUsedInsideList => Rule.RingPackedDevChainOneUsed,
+        Breach.PackedNextIgnored => Rule.RingPackedDefNextFlag,
         _ => throw new ArgumentOutOfRangeException(nameof(breach), breach, "a breach with no rule"),
     };
 

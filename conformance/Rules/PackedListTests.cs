@@ -25,10 +25,15 @@ public sealed class PackedListTests
     /// <param name="RxParts">Writable descriptors of each receive buffer.</param>
     /// <param name="Frames">Frames looped back in all.</param>
     /// <param name="PerKick">Frames made available (receive buffers, then packets) before each kick.</param>
-    public sealed record ListCase(int RingSize, int TxParts, int RxParts, int Frames, int Flow, int PerKick = 1)
+    /// <param name="RoomyReceive">
+    /// Receive buffers of a full frame's size, so each of their descriptors alone holds a packet: a device that reads a
+    /// list's descriptors as separate buffers (DPDK's receive batch path does) puts a packet in every one.
+    /// </param>
+    public sealed record ListCase(int RingSize, int TxParts, int RxParts, int Frames, int Flow, int PerKick = 1, bool RoomyReceive = false)
     {
         public override string ToString() =>
-            $"rings of {RingSize}, each packet in {TxParts} readable descriptor(s), each receive buffer in {RxParts} writable one(s), {Frames} frame(s), {PerKick} per kick";
+            $"rings of {RingSize}, each packet in {TxParts} readable descriptor(s), each {(RoomyReceive ? "full-size " : "")}receive buffer in {RxParts} " +
+            $"writable one(s), {Frames} frame(s), {PerKick} per kick";
     }
 
     public static Arbitrary<ListCase> Cases { get; } = Arb.From(
@@ -40,7 +45,8 @@ public sealed class PackedListTests
         where tx <= size && rx <= size
         // As many as both rings hold at once, up to 3.
         from perKick in Gen.Choose(1, Math.Clamp(size / Math.Max(tx, rx), 1, 3))
-        select new ListCase(size, tx, rx, frames, flow, perKick), Shrink);
+        from roomy in Gen.Elements(false, true)
+        select new ListCase(size, tx, rx, frames, flow, perKick, roomy), Shrink);
 
     private static IEnumerable<ListCase> Shrink(ListCase c)
     {
@@ -50,9 +56,26 @@ public sealed class PackedListTests
         if (c.PerKick > 2) yield return c with { PerKick = 2 };
         if (c.TxParts > 1) yield return c with { TxParts = c.TxParts - 1 };
         if (c.RxParts > 1) yield return c with { RxParts = c.RxParts - 1 };
+        if (c.RoomyReceive) yield return c with { RoomyReceive = false };
     }
 
+    /// <summary>
+    /// Receive lists of two or three descriptors, each big enough for a packet on its own, four to six made available per
+    /// kick from the ring's start: a device that looks at a list's descriptors one at a time (DPDK's receive batch path takes
+    /// four at once without reading NEXT) returns each as a buffer, and the first comes back with an ID no buffer has. Four
+    /// lists at least per kick, and no more than the ring holds.
+    /// </summary>
+    public static Arbitrary<ListCase> RoomyCases { get; } = Arb.From(
+        from size in Gen.Elements(8, 16)
+        from rx in Gen.Choose(2, size == 8 ? 2 : 3)
+        from perKick in Gen.Choose(4, Math.Min(6, size / rx))
+        from kicks in Gen.Choose(1, 2)
+        from flow in Gen.Choose(0, 999)
+        select new ListCase(size, 1, rx, perKick * kicks, flow, perKick, RoomyReceive: true), Shrink);
+
     public static Property ListsComeBackWithTheirLastDescriptorsId(SuiteContext ctx) => Lists(ctx, usedFields: false);
+
+    public static Property ReceiveListsStayWhole(SuiteContext ctx) => Lists(ctx, usedFields: false, RoomyCases);
 
     /// <summary>
     /// The used descriptor's own fields (§2.8.3, §2.8.4): WRITE set when the device wrote into the buffer, and the length
@@ -61,8 +84,8 @@ public sealed class PackedListTests
     /// </summary>
     public static Property UsedDescriptorsSayWhatWasWritten(SuiteContext ctx) => Lists(ctx, usedFields: true);
 
-    private static Property Lists(SuiteContext ctx, bool usedFields) =>
-        Prop.ForAll(Cases, c =>
+    private static Property Lists(SuiteContext ctx, bool usedFields, Arbitrary<ListCase>? cases = null) =>
+        Prop.ForAll(cases ?? Cases, c =>
         {
             using var s = ctx.Open();
             var d = new NetDriver(s.Device, ctx.DriverOptions with
@@ -80,7 +103,7 @@ public sealed class PackedListTests
             var rx = d.Queue(NetQueueLayout.Receiveq(1));
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             var packetBytes = d.HeaderSize + TestFrames.Length;
-            var rxLengths = Parts(packetBytes, c.RxParts);
+            var rxLengths = Parts(c.RoomyReceive ? d.Options.ReceiveBufferBytes : packetBytes, c.RxParts);
             for (var first = 0; first < c.Frames; first += c.PerKick)
             {
                 var group = Enumerable.Range(first, Math.Min(c.PerKick, c.Frames - first)).ToList();
@@ -150,8 +173,16 @@ public sealed class PackedListTests
         [Rule.RingPackedDevUsedWriteFlag, Rule.RingPackedDevUsedLen, Rule.RingPackedDevChainOneUsed],
         [Plane.Data], 20, packedOnly: true);
 
+    public static readonly SuiteCheck WholeReceiveLists = new(nameof(Receive_lists_stay_one_buffer_when_each_descriptor_could_hold_a_packet),
+        ReceiveListsStayWhole,
+        [Rule.RingPackedDefNextFlag, Rule.RingPackedDefBufferId, Rule.RingPackedDevChainOneUsed],
+        [Plane.Data], 10, packedOnly: true);
+
     [Test, Check]
     public void Used_descriptors_carry_the_Buffer_ID_of_their_lists_last_descriptor() => Suite.Verify(LastDescriptorsId);
+
+    [Test, Check]
+    public void Receive_lists_stay_one_buffer_when_each_descriptor_could_hold_a_packet() => Suite.Verify(WholeReceiveLists);
 
     [Test, Check]
     public void Used_descriptors_say_whether_and_how_much_the_device_wrote() => Suite.Verify(UsedFields);

@@ -328,7 +328,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
                 return new DescriptorChain(WalkBufferId, segments.ToArray(), _walkSlots);
             }
             Add(addr, len, (flags & PackedRing.DescFWrite) != 0, ref seenWritable);
-            if ((flags & PackedRing.DescFNext) == 0) return new DescriptorChain(WalkBufferId, segments.ToArray(), _walkSlots);
+            if (!_packed.ListGoesOn(Index, flags, len)) return new DescriptorChain(WalkBufferId, segments.ToArray(), _walkSlots);
             if (_walkSlots >= Size) throw new ChainError($"the list is longer than the {Size}-entry ring (NEXT on every descriptor)");
         }
     }

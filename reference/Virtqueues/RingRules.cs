@@ -56,6 +56,12 @@ public interface IPackedRingRules
     int UsedSlotInBatch(int index, int slotsBefore);
 
     /// <summary>
+    /// Whether the list goes on after a descriptor with <paramref name="flags"/> and length <paramref name="length"/>, read
+    /// from ring <paramref name="ring"/>.
+    /// </summary>
+    bool ListGoesOn(int ring, ushort flags, uint length);
+
+    /// <summary>
     /// DESC mode: whether <paramref name="offWrap"/>, the driver's event offset and wrap bit, lies among the used positions
     /// from <paramref name="old"/> (exclusive) to <paramref name="now"/> (inclusive) of a ring of <paramref name="size"/>.
     /// </summary>
@@ -75,6 +81,8 @@ public sealed class PackedRingRules : IPackedRingRules
     public ushort ListBufferId(ushort firstId, ushort lastId) => lastId;
 
     public int UsedSlotInBatch(int index, int slotsBefore) => slotsBefore;
+
+    public bool ListGoesOn(int ring, ushort flags, uint length) => (flags & PackedRing.DescFNext) != 0;
 
     public bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) =>
         PackedRing.EventReached(offWrap, size, (old.Offset, old.Wrap), (now.Offset, now.Wrap));

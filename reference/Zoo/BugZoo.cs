@@ -148,6 +148,9 @@ public static class BugZoo
                 "the DESC event test lost the lap: QEMU compared used positions modulo the ring size and stopped notifying after used_idx wrapped; Linux wrote off_wrap with a stale wrap bit. " +
                 "Here the device drops off_wrap's wrap bit, so an event a lap away fires at once"),
             Rule.RobustRingPackedQuietWhenSuppressed, null, QemuRingCode, PackedOnly),
+        new(DeviceFault.PackedRxBatchIgnoresNext, new("DPDK vhost", "v22.11 to at least 38f72e500b (2026-06), virtio_dev_rx_sync_batch_check; testpmd seen by this suite (conformance/Expected)",
+                "the packed receive batch path takes four available descriptors as four buffers without checking NEXT, so a receive list whose first descriptor holds a packet is split"),
+            Rule.RingPackedDefNextFlag, Rule.RingPackedDefNextFlag, Breaks: PackedOnly),
 
         // In-order faults (VIRTIO_F_IN_ORDER, §2.7.9, §2.8.8): ring code, so a back-end has them too.
         new(DeviceFault.InOrderReordered, new("DPDK vhost", "715070ea10e6 (\"vhost: prevent zero-copy with incompatible client mode\"); 22d2e788400f",

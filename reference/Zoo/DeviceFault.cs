@@ -82,6 +82,8 @@ public enum DeviceFault
     PackedUsedSkipsOne,
     /// <summary>Packed rings: the DESC event test drops the wrap bit of the driver's off_wrap, so an event a lap away fires now.</summary>
     PackedEventIgnoresWrap,
+    /// <summary>Packed rings: a receive list's descriptors, each big enough for a packet, are taken as separate buffers (NEXT ignored).</summary>
+    PackedRxBatchIgnoresNext,
     /// <summary>IN_ORDER: the buffers of each kick go back last first, one used entry each.</summary>
     InOrderReordered,
     /// <summary>IN_ORDER: each batch moves used idx by its own size plus the previous batch's.</summary>
@@ -177,6 +179,7 @@ public static class DeviceFaults
         DeviceFault.PackedIdFromFirstDescriptor => "packed-id-from-first-descriptor",
         DeviceFault.PackedUsedSkipsOne => "packed-used-skips-one",
         DeviceFault.PackedEventIgnoresWrap => "packed-event-ignores-wrap",
+        DeviceFault.PackedRxBatchIgnoresNext => "packed-rx-batch-ignores-next",
         DeviceFault.PackedGetBaseAvailOnly => "packed-get-base-avail-only",
         DeviceFault.InOrderReordered => "in-order-reordered",
         DeviceFault.InOrderBatchCountKept => "in-order-batch-count-kept",

@@ -52,6 +52,7 @@ public static class ZooDeviations
         DeviceFault.PackedIdFromFirstDescriptor => new PackedIdFromFirstDescriptor(),
         DeviceFault.PackedUsedSkipsOne => new PackedUsedSkipsOne(),
         DeviceFault.PackedEventIgnoresWrap => new PackedEventIgnoresWrap(),
+        DeviceFault.PackedRxBatchIgnoresNext => new PackedRxBatchIgnoresNext(),
         DeviceFault.InOrderReordered => new InOrderReordered(),
         DeviceFault.InOrderBatchCountKept => new InOrderBatchCountKept(),
         DeviceFault.InOrderBatchFirstId => new InOrderBatchFirstId(),

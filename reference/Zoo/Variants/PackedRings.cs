@@ -57,6 +57,24 @@ public sealed class PackedEventIgnoresWrap() : ZooDeviation(DeviceFault.PackedEv
 }
 
 /// <summary>
+/// packed-rx-batch-ignores-next, as DPDK's vhost has it from 22.11 to at least mid-2026 (virtio_dev_rx_sync_batch_check, found
+/// by this suite against testpmd): the receive batch path takes four available descriptors as four buffers without looking
+/// at NEXT, so a receive list whose first descriptor holds a packet is split into buffers of one descriptor each. Here a
+/// device-writable descriptor of 64 bytes or more on a receive ring (an even ring below the controlq's readable lists)
+/// ends its list.
+/// </summary>
+public sealed class PackedRxBatchIgnoresNext() : ZooDeviation(DeviceFault.PackedRxBatchIgnoresNext)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { PackedRings = new Rules(seams.PackedRings) };
+
+    private sealed class Rules(IPackedRingRules inner) : PackedRingRulesDecorator(inner)
+    {
+        public override bool ListGoesOn(int ring, ushort flags, uint length) =>
+            base.ListGoesOn(ring, flags, length) && !(ring % 2 == 0 && (flags & PackedRing.DescFWrite) != 0 && length >= 64);
+    }
+}
+
+/// <summary>
 /// packed-get-base-avail-only, as DPDK 22.11's vhost_user_get_vring_base has it: on a packed ring the reply carries the
 /// next available position and avail wrap counter alone, the used half (bits 16-31) left 0. Split rings are answered right.
 /// </summary>
