@@ -89,6 +89,26 @@ public abstract class DriverVirtqueue
     public abstract void RewriteFlags(ushort head, int i, ushort flags);
 
     /// <summary>
+    /// Packed rings: writes <paramref name="flags"/>, AVAIL and USED bits as given, into descriptor <paramref name="i"/> of a
+    /// buffer added and not yet published, for the device to read until <see cref="Publish"/>, which still writes the
+    /// buffer's own flags. How a check shows the device a descriptor that is not available. A split ring has no such
+    /// flags: its buffers become available through the avail idx.
+    /// </summary>
+    public virtual void ShowFlags(ushort head, int i, ushort flags) =>
+        throw new NotSupportedException($"{this}: only a packed ring makes a descriptor available by its flags");
+
+    /// <summary>Packed rings: the slot and wrap counter of an outstanding buffer's first descriptor.</summary>
+    public virtual PackedPosition FirstSlotOf(ushort head) =>
+        throw new NotSupportedException($"{this}: only a packed ring places buffers at slots with a wrap counter");
+
+    /// <summary>
+    /// Packed rings: makes one buffer added and not yet published available now, ahead of the ones added before it, as a
+    /// driver publishing a batch last-first does for a moment (§2.8.21.3).
+    /// </summary>
+    public virtual void PublishAhead(ushort head) =>
+        throw new NotSupportedException($"{this}: only a packed ring makes buffers available one by one out of order");
+
+    /// <summary>
     /// The vring base (vhost-user GET_VRING_BASE) of a device that has taken and returned every buffer published so far:
     /// a split ring's avail idx; a packed ring's next descriptor, as both the avail and the used position.
     /// </summary>

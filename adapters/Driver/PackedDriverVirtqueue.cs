@@ -208,6 +208,19 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
         else _mem.WriteU16(at, value);
     }
 
+    public override PackedPosition FirstSlotOf(ushort head) =>
+        _outstanding.TryGetValue(head, out var o) ? o.Places[0] : throw new InvalidOperationException($"{this}: buffer {head} is not outstanding");
+
+    public override void ShowFlags(ushort head, int i, ushort flags) => _mem.WriteU16Release(DescriptorAddress(head, i) + PackedRing.FlagsOffset, flags);
+
+    public override void PublishAhead(ushort head)
+    {
+        var at = DescriptorAddress(head, 0) + PackedRing.FlagsOffset;
+        var held = _unpublished.FindIndex(u => u.At == at);
+        if (held < 0) throw new InvalidOperationException($"{this}: buffer {head} is not waiting to be published");
+        _mem.WriteU16Release(at, _unpublished[held].Flags);
+    }
+
     /// <remarks>
     /// A used descriptor the device wrote where the driver never looks, if it saw one: a slot a used descriptor made the
     /// driver skip (one of its list's other slots), or a slot past the used descriptors the driver can reach from

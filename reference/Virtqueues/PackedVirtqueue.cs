@@ -128,6 +128,13 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         if (!_rules.Serves(this)) return null;
         var start = NextAvail;
         var flags = _mem.ReadU16Acquire(Slot(start) + PackedRing.FlagsOffset);
+        if (!_rules.IsAvailable(flags, start.Wrap) && _packed.TakesAhead)
+        {
+            // Not the spec's: the bug zoo's device that takes the next slot when this one is not available yet.
+            var ahead = start.Advance(1, Size);
+            var aheadFlags = _mem.ReadU16Acquire(Slot(ahead) + PackedRing.FlagsOffset);
+            if (_rules.IsAvailable(aheadFlags, ahead.Wrap)) (start, flags) = (ahead, aheadFlags);
+        }
         if (!_rules.IsAvailable(flags, start.Wrap))
         {
             if (!_eventIdx) return null;

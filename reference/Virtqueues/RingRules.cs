@@ -61,6 +61,9 @@ public interface IPackedRingRules
     /// </summary>
     bool ListGoesOn(int ring, ushort flags, uint length);
 
+    /// <summary>Whether the device, finding its next slot not available, takes the one after it if that one is.</summary>
+    bool TakesAhead { get; }
+
     /// <summary>
     /// DESC mode: whether <paramref name="offWrap"/>, the driver's event offset and wrap bit, lies among the used positions
     /// from <paramref name="old"/> (exclusive) to <paramref name="now"/> (inclusive) of a ring of <paramref name="size"/>.
@@ -83,6 +86,9 @@ public sealed class PackedRingRules : IPackedRingRules
     public int UsedSlotInBatch(int index, int slotsBefore) => slotsBefore;
 
     public bool ListGoesOn(int ring, ushort flags, uint length) => (flags & PackedRing.DescFNext) != 0;
+
+    // Descriptors are started in ring order (ring.packed.dev.process-in-ring-order): the device waits for its next slot.
+    public bool TakesAhead => false;
 
     public bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) =>
         PackedRing.EventReached(offWrap, size, (old.Offset, old.Wrap), (now.Offset, now.Wrap));

@@ -151,6 +151,12 @@ public static class BugZoo
         new(DeviceFault.PackedRxBatchIgnoresNext, new("DPDK vhost", "v22.11 to at least 38f72e500b (2026-06), virtio_dev_rx_sync_batch_check; testpmd seen by this suite (conformance/Expected)",
                 "the packed receive batch path takes four available descriptors as four buffers without checking NEXT, so a receive list whose first descriptor holds a packet is split"),
             Rule.RingPackedDefNextFlag, Rule.RingPackedDefNextFlag, Breaks: PackedOnly),
+        new(DeviceFault.PackedAvailIgnoresUsed, new("synthetic", "-", "availability read from the AVAIL bit alone: a descriptor showing used flags in this lap is taken up"),
+            Rule.RingPackedDefAvailUsedBits, Rule.RingPackedDefAvailUsedBits, Breaks: PackedOnly),
+        new(DeviceFault.PackedAvailIgnoresWrap, new("synthetic", "-", "availability read as AVAIL differing from USED, without the wrap counter: the other lap's available descriptor is taken up again"),
+            Rule.RingPackedDevUseAfterAvailChange, Rule.RingPackedDevUseAfterAvailChange, Breaks: PackedOnly),
+        new(DeviceFault.PackedTakesAhead, new("synthetic", "-", "a slot not yet available is passed over for the available one after it, so descriptors are not started in ring order"),
+            Rule.RingPackedDevProcessInRingOrder, Rule.RingPackedDevProcessInRingOrder, Breaks: PackedOnly),
 
         // In-order faults (VIRTIO_F_IN_ORDER, §2.7.9, §2.8.8): ring code, so a back-end has them too.
         new(DeviceFault.InOrderReordered, new("DPDK vhost", "715070ea10e6 (\"vhost: prevent zero-copy with incompatible client mode\"); 22d2e788400f",

@@ -43,6 +43,7 @@ public abstract class PackedRingRulesDecorator(IPackedRingRules inner) : IPacked
     public virtual ushort ListBufferId(ushort firstId, ushort lastId) => inner.ListBufferId(firstId, lastId);
     public virtual int UsedSlotInBatch(int index, int slotsBefore) => inner.UsedSlotInBatch(index, slotsBefore);
     public virtual bool ListGoesOn(int ring, ushort flags, uint length) => inner.ListGoesOn(ring, flags, length);
+    public virtual bool TakesAhead => inner.TakesAhead;
     public virtual bool EventReached(ushort offWrap, int size, PackedPosition old, PackedPosition now) => inner.EventReached(offWrap, size, old, now);
 }
 

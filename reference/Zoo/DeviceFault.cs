@@ -84,6 +84,12 @@ public enum DeviceFault
     PackedEventIgnoresWrap,
     /// <summary>Packed rings: a receive list's descriptors, each big enough for a packet, are taken as separate buffers (NEXT ignored).</summary>
     PackedRxBatchIgnoresNext,
+    /// <summary>Packed rings: AVAIL equal to the wrap counter is taken as available, whatever USED says.</summary>
+    PackedAvailIgnoresUsed,
+    /// <summary>Packed rings: AVAIL and USED differing is taken as available, whichever lap they belong to.</summary>
+    PackedAvailIgnoresWrap,
+    /// <summary>Packed rings: the slot after the next one is taken when the next one is not available yet.</summary>
+    PackedTakesAhead,
     /// <summary>IN_ORDER: the buffers of each kick go back last first, one used entry each.</summary>
     InOrderReordered,
     /// <summary>IN_ORDER: each batch moves used idx by its own size plus the previous batch's.</summary>
@@ -180,6 +186,9 @@ public static class DeviceFaults
         DeviceFault.PackedUsedSkipsOne => "packed-used-skips-one",
         DeviceFault.PackedEventIgnoresWrap => "packed-event-ignores-wrap",
         DeviceFault.PackedRxBatchIgnoresNext => "packed-rx-batch-ignores-next",
+        DeviceFault.PackedAvailIgnoresUsed => "packed-avail-ignores-used",
+        DeviceFault.PackedAvailIgnoresWrap => "packed-avail-ignores-wrap",
+        DeviceFault.PackedTakesAhead => "packed-takes-ahead",
         DeviceFault.PackedGetBaseAvailOnly => "packed-get-base-avail-only",
         DeviceFault.InOrderReordered => "in-order-reordered",
         DeviceFault.InOrderBatchCountKept => "in-order-batch-count-kept",

@@ -75,6 +75,48 @@ public sealed class PackedRxBatchIgnoresNext() : ZooDeviation(DeviceFault.Packed
 }
 
 /// <summary>
+/// packed-avail-ignores-used (synthetic): a descriptor counts as available when its AVAIL bit equals the wrap counter,
+/// whatever its USED bit says, so a descriptor showing used flags in this lap is taken up.
+/// </summary>
+public sealed class PackedAvailIgnoresUsed() : ZooDeviation(DeviceFault.PackedAvailIgnoresUsed)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { Rings = new Rules(seams.Rings) };
+
+    private sealed class Rules(IRingRules inner) : RingRulesDecorator(inner)
+    {
+        public override bool IsAvailable(ushort flags, bool wrap) => (flags & PackedRing.DescFAvail) != 0 == wrap;
+    }
+}
+
+/// <summary>
+/// packed-avail-ignores-wrap (synthetic): a descriptor counts as available when its AVAIL and USED bits differ, whichever
+/// lap they belong to, so the other lap's available descriptor still in the next slot is taken up again.
+/// </summary>
+public sealed class PackedAvailIgnoresWrap() : ZooDeviation(DeviceFault.PackedAvailIgnoresWrap)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { Rings = new Rules(seams.Rings) };
+
+    private sealed class Rules(IRingRules inner) : RingRulesDecorator(inner)
+    {
+        public override bool IsAvailable(ushort flags, bool wrap) => (flags & PackedRing.DescFAvail) != 0 != ((flags & PackedRing.DescFUsed) != 0);
+    }
+}
+
+/// <summary>
+/// packed-takes-ahead (synthetic): a device that finds its next slot not available takes the one after it when that one
+/// is, as one that picks up whatever the driver has published would, instead of starting descriptors in ring order.
+/// </summary>
+public sealed class PackedTakesAhead() : ZooDeviation(DeviceFault.PackedTakesAhead)
+{
+    public override DeviceSeams Plug(DeviceSeams seams, ReferenceOptions options) => seams with { PackedRings = new Rules(seams.PackedRings) };
+
+    private sealed class Rules(IPackedRingRules inner) : PackedRingRulesDecorator(inner)
+    {
+        public override bool TakesAhead => true;
+    }
+}
+
+/// <summary>
 /// packed-get-base-avail-only, as DPDK 22.11's vhost_user_get_vring_base has it: on a packed ring the reply carries the
 /// next available position and avail wrap counter alone, the used half (bits 16-31) left 0. Split rings are answered right.
 /// </summary>
