@@ -24,9 +24,10 @@
 # Needs dpdk-testpmd (tests/peers/testpmd-device.sh install) and the .NET SDK. Takes about 8 minutes (4 with one
 # format, 12 with BASELINE_DLL); it uses both CPUs, so run nothing else meanwhile.
 # The reference's stats file names the format each session ran (ringFormat): a sample whose session did not run
-# the format asked for stops the run. testpmd's net_vhost offers both formats (and IN_ORDER and MRG_RXBUF, which
-# virtio-user takes by default in either format; the reference offers neither).
-# Environment: WARMUP, QUEUE_PAIRS (default "1 2"), FORMATS (default "split packed"), REFERENCE_DLL (skip the
+# the format asked for stops the run. testpmd's net_vhost offers both formats, IN_ORDER and MRG_RXBUF, which
+# virtio-user takes by default in either format; the reference offers IN_ORDER too (since 2026-12-05; before, only
+# testpmd ran in order) but not MRG_RXBUF. IN_ORDER=0 makes virtio-user decline it with both back-ends.
+# Environment: WARMUP, IN_ORDER (default 1), QUEUE_PAIRS (default "1 2"), FORMATS (default "split packed"), REFERENCE_DLL (skip the
 # Release build and run this one),
 # BASELINE_DLL (another build of the reference, e.g. before a change, measured in the same rounds as a third
 # back-end, so a before/after comparison shares the machine's conditions).
@@ -85,7 +86,7 @@ sample() {
   fi
   mkfifo "$work/stdin"
   stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 1 --no-huge -m 256 --no-pci --no-shconf --no-telemetry \
-    --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q,packed_vq=$([ "$format" = packed ] && echo 1 || echo 0)" -- \
+    --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q,packed_vq=$([ "$format" = packed ] && echo 1 || echo 0),in_order=${IN_ORDER:-1}" -- \
     -i --rxq="$q" --txq="$q" --nb-cores=1 --forward-mode=txonly --txpkts=64 --total-num-mbufs=$((16384 + 2048 * q)) \
     <"$work/stdin" >"$fe" 2>&1 &
   local pmd=$!
