@@ -7,8 +7,9 @@ namespace VirtioMq.Tests.Interop;
 /// <summary>
 /// DPDK's virtio-user PMD, a virtio-net driver written by others, drives the reference back-end over a real
 /// socket with 1, 2 and 4 queue pairs and then changes from 4 pairs to 2 the way applications do, with split
-/// virtqueues; then again with packed ones (packed_vq=1) for 1 and 4 pairs and 4 then 2; then 4 then 2 in each format
-/// with VIRTIO_F_IN_ORDER (in_order=1), where the back-end returns buffers in batches. The back-end runs as its
+/// virtqueues; then again with packed ones (packed_vq=1) for 1 and 4 pairs and 4 then 2. The changes from 4 to 2 run
+/// with VIRTIO_F_IN_ORDER (in_order=1, virtio-user's default), where the back-end returns buffers in batches; the
+/// other runs decline it (in_order=0). The back-end runs as its
 /// own process (tests/peers/reference-backend.sh) and records, per ring, every frame and every enable or disable,
 /// and per session the features the front-end accepted (serve --stats): from that side the test checks that each
 /// session ran the format asked for and that frames only ever moved on rings the front-end had enabled. Needs
@@ -29,13 +30,13 @@ public sealed partial class VirtioUserFrontEndTests
 
     /// <summary>
     /// In the order they run; the back-end numbers its sessions the same way, from 1. Packed has no 2-pair run of
-    /// its own: the change from 4 to 2 covers two pairs, and each run costs a testpmd start (~3 s).
+    /// its own: the change from 4 to 2 covers two pairs, and each run costs a testpmd start (~3 s). The changes run in
+    /// order and the rest not, so each format meets both without a run of its own for either.
     /// </summary>
     public static readonly Scenario[] Scenarios =
     [
-        new(1), new(2), new(4), new(4, 2),
-        new(1, Format: RingFormat.Packed), new(4, Format: RingFormat.Packed), new(4, 2, RingFormat.Packed),
-        new(4, 2, RingFormat.Split, InOrder: true), new(4, 2, RingFormat.Packed, InOrder: true),
+        new(1), new(2), new(4), new(4, 2, InOrder: true),
+        new(1, Format: RingFormat.Packed), new(4, Format: RingFormat.Packed), new(4, 2, RingFormat.Packed, InOrder: true),
     ];
 
     public static IEnumerable<Scenario> Changes => Scenarios.Where(s => s.ChangeTo is not null);
