@@ -20,9 +20,8 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     private readonly bool _indirect;
     private readonly IRingRules _rules;
     private readonly IPackedRingRules _packed;
-    // With IN_ORDER: the rules of its batches, and the buffers used since the last publication, written out as batches then.
-    private readonly IInOrderRules? _inOrder;
-    private readonly List<HeldUsed> _held = [];
+    // With IN_ORDER: the buffers used since the last publication, written out as batches then.
+    private readonly InOrderBatches? _inOrder;
     // Reused by every walk; each chain gets an exact-size copy.
     private readonly List<Segment> _walk = [];
 
@@ -67,7 +66,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         _indirect = indirect;
         _rules = rules ?? RingRules.Instance;
         _packed = packedRules ?? PackedRingRules.Instance;
-        _inOrder = inOrder;
+        _inOrder = inOrder is null ? null : new InOrderBatches(inOrder);
         SetPositions(PackedVringBase.Start);
     }
 
@@ -109,7 +108,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         NextAvail = b.Avail;
         NextUsed = _published = _lastNotified = b.Used;
         _pendingFlagsAt = null;
-        _held.Clear();
+        _inOrder?.Clear();
         _addedLists = 0;
         _addedSlots = 0;
         _publishedSinceNotified = 0;
@@ -171,25 +170,13 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
     public void AddUsed(ChainHandle chain, uint length)
     {
         if (_inOrder is null) WriteUsed(chain.Id, length, chain.Slots);
-        else _held.Add(new HeldUsed(chain, length));
+        else _inOrder.Hold(chain, length);
     }
 
-    /// <summary>With IN_ORDER, writes the held buffers as batches: each ends at a buffer the device did not use whole.</summary>
+    /// <summary>With IN_ORDER, writes the held buffers as batches, one used descriptor each.</summary>
     private void WriteHeld()
     {
-        if (_held.Count == 0) return;
-        _inOrder!.Order(_held);
-        var first = 0;
-        var slots = 0;
-        for (var i = 0; i < _held.Count; i++)
-        {
-            slots += _held[i].Chain.Slots;
-            if (i + 1 < _held.Count && _inOrder.MaySkip(_held[i].Length, _held[i].Chain.Writable)) continue;
-            WriteUsed(_inOrder.BatchId(_held[first].Chain.Id, _held[i].Chain.Id), _held[i].Length, slots);
-            first = i + 1;
-            slots = 0;
-        }
-        _held.Clear();
+        while (_inOrder is not null && _inOrder.TryTake(out var b)) WriteUsed(b.Id, b.Length, b.Slots);
     }
 
     /// <summary>
@@ -215,7 +202,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         {
             _mem.WriteU16Release(d + PackedRing.FlagsOffset, flags);
         }
-        slots = _inOrder?.Step(this, slots) ?? slots;
+        slots = _inOrder?.Rules.Step(this, slots) ?? slots;
         NextUsed = NextUsed.Advance(slots, Size);
         _addedLists++;
         _addedSlots += slots;

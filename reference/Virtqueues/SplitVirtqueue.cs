@@ -18,9 +18,8 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     private readonly bool _eventIdx;
     private readonly bool _indirect;
     private readonly IRingRules _rules;
-    // With IN_ORDER: the rules of its batches, and the buffers used since the last publication, written out as batches then.
-    private readonly IInOrderRules? _inOrder;
-    private readonly List<HeldUsed> _held = [];
+    // With IN_ORDER: the buffers used since the last publication, written out as batches then.
+    private readonly InOrderBatches? _inOrder;
     private ushort _lastNotifiedUsed;
     // Reused by every walk; each chain gets an exact-size copy, so a frame costs one small array, not a list.
     private readonly List<Segment> _walk = [];
@@ -44,7 +43,7 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
         _eventIdx = eventIdx;
         _indirect = indirect;
         _rules = rules ?? RingRules.Instance;
-        _inOrder = inOrder;
+        _inOrder = inOrder is null ? null : new InOrderBatches(inOrder);
     }
 
     public RingFormat Format => RingFormat.Split;
@@ -74,7 +73,7 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     {
         // Stryker disable all : equivalent in-process: the driver zeroes every ring it sets up, so used idx and the resume point are 0 either way; they matter for a vhost-user ring resumed at SET_VRING_BASE (VhostUserResumeTests over the socket)
         SyncUsedIdxFromMemory();
-        _held.Clear();
+        _inOrder?.Clear();
         LastAvailIdx = vringBase is { } b ? (ushort)b : UsedIdx;
         // Stryker restore all
     }
@@ -147,7 +146,7 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
     public void AddUsed(ChainHandle chain, uint length)
     {
         if (_inOrder is null) AddUsed(chain.Id, length);
-        else _held.Add(new HeldUsed(chain, length));
+        else _inOrder.Hold(chain, length);
     }
 
     public void PushUsed(ChainHandle chain, uint length) => PushUsed(chain.Id, length);
@@ -188,22 +187,13 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
         var slot = Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(UsedIdx % Size);
         _mem.WriteU32(slot, head);
         _mem.WriteU32(slot + 4, length);
-        UsedIdx += (ushort)(_inOrder?.Step(this, buffers) ?? buffers);
+        UsedIdx += (ushort)(_inOrder?.Rules.Step(this, buffers) ?? buffers);
     }
 
-    /// <summary>With IN_ORDER, writes the held buffers as batches: each ends at a buffer the device did not use whole.</summary>
+    /// <summary>With IN_ORDER, writes the held buffers as batches, one used element each.</summary>
     private void WriteHeld()
     {
-        if (_held.Count == 0) return;
-        _inOrder!.Order(_held);
-        var first = 0;
-        for (var i = 0; i < _held.Count; i++)
-        {
-            if (i + 1 < _held.Count && _inOrder.MaySkip(_held[i].Length, _held[i].Chain.Writable)) continue;
-            WriteUsed(_inOrder.BatchId(_held[first].Chain.Id, _held[i].Chain.Id), _held[i].Length, i - first + 1);
-            first = i + 1;
-        }
-        _held.Clear();
+        while (_inOrder is not null && _inOrder.TryTake(out var b)) WriteUsed(b.Id, b.Length, b.Buffers);
     }
 
     /// <summary>Makes every used element added so far visible to the driver (a release store of used idx).</summary>
