@@ -47,13 +47,16 @@ internal static class BufferSlots
         return staged;
     }
 
+    /// <summary>How many bytes a buffer's writable segments hold: what a buffer skipped inside an in-order batch counts as written.</summary>
+    public static long Capacity(IReadOnlyList<(ulong Addr, uint Len)> writable) => writable.Sum(w => (long)w.Len);
+
     /// <summary>
     /// All the writable bytes of a returned buffer, not only the first <paramref name="usedLength"/>: a frame that runs past
     /// a short used length is still found. Also the bytes the used length covers.
     /// </summary>
     public static (byte[] Contents, byte[] Written) Gather(GuestMemory mem, IReadOnlyList<(ulong Addr, uint Len)> writable, uint usedLength)
     {
-        var contents = new byte[writable.Sum(w => (long)w.Len)];
+        var contents = new byte[Capacity(writable)];
         var at = 0;
         foreach (var (addr, len) in writable)
         {

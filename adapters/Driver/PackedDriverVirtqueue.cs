@@ -371,7 +371,7 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
             // A skipped buffer counts as wholly used: all its writable bytes written (§2.8.8).
             _batch.Enqueue(j == k
                 ? Release(bufferId, o!, len, flags, skipped: false)
-                : Release(bufferId, o!, (uint)o!.Writable.Sum(w => (long)w.Len), null, skipped: true));
+                : Release(bufferId, o!, (uint)BufferSlots.Capacity(o!.Writable), null, skipped: true));
         }
         _lastUsed = _lastUsed.Advance(slots, Size);
         _freeSlots += slots;

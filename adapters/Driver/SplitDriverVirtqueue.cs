@@ -80,7 +80,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
             _usedSeen = new ulong[size];
             for (var i = 0; i < size; i++)
             {
-                var elem = Registers.Used + 4 + (ulong)(SplitRing.UsedElemSize * i);
+                var elem = UsedElement(i);
                 _mem.WriteU32(elem, NotAHead);
                 _mem.WriteU32(elem + 4, NotAHead);
                 _usedSeen[i] = ReadElement(i);
@@ -176,7 +176,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
         if (_inOrder) return TakeUsedInOrder();
         var usedIdx = DeviceUsedIdx;
         if (usedIdx == _lastUsedIdx) return null;
-        var elem = Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(_lastUsedIdx % Size);
+        var elem = UsedElement(_lastUsedIdx);
         var id = _mem.ReadU32(elem);
         var len = _mem.ReadU32(elem + 4);
         _lastUsedIdx++;
@@ -211,7 +211,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
         var ready = (ushort)(usedIdx - _lastUsedIdx);
         if (ready == 0) return null;
         var at = _lastUsedIdx;
-        var elem = Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(at % Size);
+        var elem = UsedElement(at);
         var id = _mem.ReadU32(elem);
         var len = _mem.ReadU32(elem + 4);
         var heads = _inFlight.ToArray();
@@ -220,7 +220,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
                 $"{heads.Length} buffer(s): it moved used idx past buffers it never had (a batch of in-order buffers moves it by its size, §2.7.9)")
             { Breach = Breach.InOrderBatchMisplaced };
         var k = id < Size ? Array.IndexOf(heads, (ushort)id) : -1;
-        if (k < 0 && ReadElement(at % Size) == _usedSeen[at % Size])
+        if (k < 0 && ReadElement(at) == _usedSeen[at % Size])
             throw new DeviceProtocolException($"virtqueue {Index}: used idx {usedIdx} covers used element {at}, but the device never wrote it (it holds what " +
                 "the driver saw there before): a batch's used element goes where the batch's first buffer was made available, and the ones after it are skipped (§2.7.9)")
             { Breach = Breach.InOrderBatchMisplaced };
@@ -237,8 +237,10 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
         for (var j = 1; j <= k; j++)
         {
             var e = (ushort)(at + j);
-            if (ReadElement(e % Size) == _usedSeen[e % Size]) continue;
-            var stray = _mem.ReadU32(Registers.Used + 4 + (ulong)SplitRing.UsedElemSize * (ulong)(e % Size));
+            var written = ReadElement(e);
+            if (written == _usedSeen[e % Size]) continue;
+            // An element is le32 id then le32 len: the id is the low half.
+            var stray = (uint)written;
             var earlier = stray < Size && Array.IndexOf(heads, (ushort)stray, 0, k) >= 0;
             throw new DeviceProtocolException(earlier
                 ? $"virtqueue {Index}: used element {at} returns head {id} and with it the {k} buffer(s) made available before it, and used element {e} " +
@@ -254,7 +256,7 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
             var head = _inFlight.Dequeue();
             _outstanding.Remove(head, out var o);
             // A skipped buffer counts as wholly used: all its writable bytes written (§2.7.9).
-            _batch.Enqueue(Release(head, o!, j == k ? len : (uint)o!.Writable.Sum(w => (long)w.Len), skipped: j < k));
+            _batch.Enqueue(Release(head, o!, j == k ? len : (uint)BufferSlots.Capacity(o!.Writable), skipped: j < k));
         }
         _lastUsedIdx += (ushort)(k + 1);
         if (_eventIdx) _mem.WriteU16Release(Registers.Avail + (ulong)SplitRing.UsedEventOffset(Size), _lastUsedIdx);
@@ -263,7 +265,11 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
 
     private static string Ordinal(int n) => n switch { 1 => "1st", 2 => "2nd", 3 => "3rd", _ => $"{n}th" };
 
-    private ulong ReadElement(int i) => _mem.ReadU64(Registers.Used + 4 + (ulong)(SplitRing.UsedElemSize * i));
+    /// <summary>Where used element <paramref name="index"/> (free-running, or a ring position) lies.</summary>
+    private ulong UsedElement(int index) => Registers.Used + 4 + (ulong)(SplitRing.UsedElemSize * (index % Size));
+
+    /// <summary>Used element <paramref name="index"/>, id and len together, as one value to compare.</summary>
+    private ulong ReadElement(int index) => _mem.ReadU64(UsedElement(index));
 
     private ushort TakeDescriptor()
     {
