@@ -76,7 +76,7 @@ public sealed class InOrderTests
             var rx = d.Queue(NetQueueLayout.Receiveq(1));
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             var packetBytes = d.HeaderSize + TestFrames.Length;
-            var rxLengths = Parts(c.ExactReceive ? packetBytes : d.Options.ReceiveBufferBytes, c.RxParts);
+            var rxLengths = Segments.Lengths(c.ExactReceive ? packetBytes : d.Options.ReceiveBufferBytes, c.RxParts);
             var sent = 0;
             foreach (var (kick, n) in c.Kicks.Select((n, k) => (k + 1, n)))
             {
@@ -87,9 +87,7 @@ public sealed class InOrderTests
                 d.PublishAndKick(rx);
                 foreach (var i in group)
                 {
-                    byte[] packet = [.. new byte[d.HeaderSize], .. frames[i]];
-                    var at = 0;
-                    tx.Add([.. Parts(packetBytes, c.TxParts).Select(len => packet[at..(at += len)])], [], tag: "tx", indirect: indirect);
+                    tx.Add(Segments.Cut([.. new byte[d.HeaderSize], .. frames[i]], c.TxParts), [], tag: "tx", indirect: indirect);
                 }
                 d.PublishAndKick(tx);
                 var where = $"{c}, kick {kick} (frames {group[0] + 1}..{group[^1] + 1})";
@@ -134,12 +132,6 @@ public sealed class InOrderTests
 
     private static bool Unwritten(byte[] contents, int written) => contents.Length > written && contents.AsSpan(written).IndexOfAnyExcept((byte)0) < 0;
 
-    /// <summary><paramref name="total"/> bytes cut into <paramref name="parts"/> pieces, the last taking the rest.</summary>
-    private static int[] Parts(int total, int parts)
-    {
-        var each = total / parts;
-        return [.. Enumerable.Repeat(each, parts - 1), total - each * (parts - 1)];
-    }
 
     public static readonly SuiteCheck InOrder = new(nameof(In_order_buffers_come_back_in_the_order_made_available),
         BuffersComeBackInOrder,

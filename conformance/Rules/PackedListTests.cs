@@ -103,7 +103,7 @@ public sealed class PackedListTests
             var rx = d.Queue(NetQueueLayout.Receiveq(1));
             var tx = d.Queue(NetQueueLayout.Transmitq(1));
             var packetBytes = d.HeaderSize + TestFrames.Length;
-            var rxLengths = Parts(c.RoomyReceive ? d.Options.ReceiveBufferBytes : packetBytes, c.RxParts);
+            var rxLengths = Segments.Lengths(c.RoomyReceive ? d.Options.ReceiveBufferBytes : packetBytes, c.RxParts);
             for (var first = 0; first < c.Frames; first += c.PerKick)
             {
                 var group = Enumerable.Range(first, Math.Min(c.PerKick, c.Frames - first)).ToList();
@@ -115,9 +115,7 @@ public sealed class PackedListTests
                     d.PublishAndKick(rx);
                     foreach (var i in group)
                     {
-                        byte[] packet = [.. new byte[d.HeaderSize], .. frames[i]];
-                        var at = 0;
-                        tx.Add([.. Parts(packetBytes, c.TxParts).Select(n => packet[at..(at += n)])], [], tag: "tx");
+                        tx.Add(Segments.Cut([.. new byte[d.HeaderSize], .. frames[i]], c.TxParts), [], tag: "tx");
                     }
                     d.PublishAndKick(tx);
                     foreach (var i in group) got[i] = d.WaitForFrame(0x9AC_0000UL + (ulong)i, d.ResponseWait);
@@ -155,12 +153,6 @@ public sealed class PackedListTests
             }
         });
 
-    /// <summary><paramref name="total"/> bytes cut into <paramref name="parts"/> pieces, the last taking the rest.</summary>
-    private static int[] Parts(int total, int parts)
-    {
-        var each = total / parts;
-        return [.. Enumerable.Repeat(each, parts - 1), total - each * (parts - 1)];
-    }
 
     public static readonly SuiteCheck LastDescriptorsId = new(nameof(Used_descriptors_carry_the_Buffer_ID_of_their_lists_last_descriptor),
         ListsComeBackWithTheirLastDescriptorsId,
