@@ -127,7 +127,7 @@ public sealed class PackedVirtqueue : IDeviceVirtqueue
         if (!_rules.Serves(this)) return null;
         var start = NextAvail;
         var flags = _mem.ReadU16Acquire(Slot(start) + PackedRing.FlagsOffset);
-        if (!_rules.IsAvailable(flags, start.Wrap) && _packed.TakesAhead)
+        if (_packed.TakesAhead && !_rules.IsAvailable(flags, start.Wrap))
         {
             // Not the spec's: the bug zoo's device that takes the next slot when this one is not available yet.
             var ahead = start.Advance(1, Size);
