@@ -15,8 +15,11 @@ public static class DriverRecordingJudge
     public const string Checked = "the driver, as the vhost-user back-end saw it";
     private const string Fixture = "VirtioMq.Conformance.DriverRuns.DriverRecordingJudge";
 
-    /// <param name="expectedPairs">The pairs the driver uses by itself after each initialisation (Linux: min(max pairs, CPUs)).</param>
-    public static IReadOnlyList<CheckRecord> Judge(DriverRecording recording, DriverSession session, int expectedPairs)
+    /// <param name="expectedPairs">
+    /// The pairs the driver is to use after each initialisation, in order: after a probe or a reload, the driver's own
+    /// choice (Linux: min(max pairs, CPUs)); after a restore from sleep, the pairs it used before it.
+    /// </param>
+    public static IReadOnlyList<CheckRecord> Judge(DriverRecording recording, DriverSession session, IReadOnlyList<int> expectedPairs)
     {
         var events = session.Events;
         var phases = DriverPhases.Of(events);
@@ -39,9 +42,12 @@ public static class DriverRecordingJudge
     /// A transmit ring above the first, while its pair is not enabled: from its set-up until the first enable
     /// (before VQ_PAIRS_SET), or from a disable until it is enabled again (after a smaller VQ_PAIRS_SET). In such
     /// a window the driver must not queue a frame: no frame may be taken and its available index may not move.
+    /// Every initialisation opens the first kind again: a restore from sleep resets the device, so the driver is
+    /// back to transmitq1 until its VQ_PAIRS_SET (the restore window).
     /// </summary>
     private static CheckRecord TransmitWindows(IReadOnlyList<DriverEvent> events, bool beforeSet)
     {
+        var initialisations = InitialisationWindows.Handovers(events);
         var (test, id) = beforeSet
             ? ("Only_transmitq1_is_used_until_more_pairs_are_enabled", Rule.NetMqDrvTxQ1BeforeSet)
             : ("No_frame_is_queued_on_a_transmitq_above_the_pairs_once_disabled", Rule.NetMqDrvTxLimitAfterSet);
@@ -63,7 +69,8 @@ public static class DriverRecordingJudge
                     // A new address or a reset means new ring memory: the old available index is not comparable.
                     var sameRing = e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.End;
                     if (Moved(events[start], e, ring, sameRing) is { } what)
-                        problems.Add($"{QueueName(ring)} (vring {ring}): {what} between {Describe(events[start])} and {Describe(e)}");
+                        problems.Add($"{QueueName(ring)} (vring {ring}): {what} between {Describe(events[start])} and {Describe(e)}" +
+                                     Within(initialisations, start));
                     open = null;
                 }
                 if (!mine) continue;
@@ -173,18 +180,21 @@ public static class DriverRecordingJudge
     /// Each initialisation of the device (the first, and each after a reset: rings stopped, set up and started
     /// again) ends with the driver's own pair count enabled, and the first traffic after it uses all of them.
     /// </summary>
-    private static CheckRecord PairsAfterEachInitialisation(IReadOnlyList<DriverEvent> events, IReadOnlyList<DriverPhase> phases, int expectedPairs)
+    private static CheckRecord PairsAfterEachInitialisation(IReadOnlyList<DriverEvent> events, IReadOnlyList<DriverPhase> phases, IReadOnlyList<int> expectedPairs)
     {
         var starts = DriverPhases.InitialisationStarts(events);
         var problems = new List<string>();
-        for (var k = 0; k < starts.Count; k++)
+        if (starts.Count != expectedPairs.Count)
+            problems.Add($"the driver initialised the device {starts.Count} time(s), the run was to do it {expectedPairs.Count} time(s) " +
+                         $"(at {string.Join(", ", starts.Select(i => $"{events[i].At:F3} s"))})");
+        for (var k = 0; k < starts.Count && k < expectedPairs.Count; k++)
         {
             var until = k + 1 < starts.Count ? starts[k + 1] : events.Count;
             var first = phases.FirstOrDefault(p => p.Start >= starts[k] && p.Start < until && p.HadTraffic);
             if (first is null)
                 problems.Add($"initialisation {k + 1} (rings started at {events[starts[k]].At:F3} s) was followed by no traffic");
-            else if (first.Pairs.Count != expectedPairs)
-                problems.Add($"initialisation {k + 1}: its first traffic ran with {first.Pairs.Count} pair(s) enabled, expected {expectedPairs}: {first}");
+            else if (first.Pairs.Count != expectedPairs[k])
+                problems.Add($"initialisation {k + 1}: its first traffic ran with {first.Pairs.Count} pair(s) enabled, expected {expectedPairs[k]}: {first}");
             else if (first.Pairs.Any(p => first.Frames[2 * p] == 0 || first.Frames[2 * p + 1] == 0))
                 problems.Add($"initialisation {k + 1}: not every pair carried traffic: {first}");
         }
@@ -212,6 +222,13 @@ public static class DriverRecordingJudge
 
     /// <summary>The spec's name of a vring: receiveq1 is vring 0, transmitq1 vring 1.</summary>
     public static string QueueName(int ring) => (ring % 2 == 0 ? "receiveq" : "transmitq") + (ring / 2 + 1);
+
+    /// <summary>Which initialisation (counted from its rings' handover) the event at <paramref name="index"/> belongs to, for a failure message.</summary>
+    private static string Within(IReadOnlyList<int> initialisations, int index)
+    {
+        var k = initialisations.Count(i => i <= index);
+        return k == 0 ? " (before the rings were first started)" : $" (after initialisation {k}{(k > 1 ? ", a re-initialisation of the device" : "")})";
+    }
 
     private static string Describe(DriverEvent e) => $"{Kebab(e.Kind)}{(e.Ring is { } r ? $" of vring {r}" : "")} at {e.At:F3} s";
 
