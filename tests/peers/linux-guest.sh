@@ -9,9 +9,11 @@
 #   tests/peers/linux-guest.sh run [PAIRS]                   all of it against the reference back-end (serve
 #                                                            --record-driver); prints where the files are
 #
-# The guest's /init is tests/peers/linux-guest-init.sh: ethtool -l, ethtool -L eth0 combined 1, 2, 4 with pings
-# from every vCPU after each, then virtio_net unloaded and loaded again, then poweroff. Nothing is downloaded but
-# Debian packages: the initramfs is made at test time from busybox-static, ethtool and the installed kernel's modules.
+# The guest's /init is tests/peers/linux-guest-init.sh: ethtool -l, ethtool -L eth0 combined 1, 2, 4 under a ping
+# flood from every vCPU, pings after each; the sleep cycles SLEEPS asks for (suspend or hibernation through
+# /sys/power/pm_test, so the driver's freeze and restore run); virtio_net unloaded and loaded again; poweroff.
+# Nothing is downloaded but Debian packages: the initramfs is made at test time from busybox-static, ethtool and the
+# installed kernel's modules.
 #
 # Why vectors=0: Debian 12's QEMU 7.2 crashes (SIGSEGV in its irqfd path, which needs KVM) when a vhost-user NIC
 # with MSI-X starts under TCG; KVM is not usable here. With vectors=0 the NIC uses one INTx line and QEMU 7.2
@@ -19,6 +21,8 @@
 #
 # Environment: TIMEOUT (seconds the guest may run before QEMU is killed, default 150), SMP (vCPUs, default 4:
 # the driver's default pair count is min(max pairs, vCPUs)), MEM (MiB, default 512), VECTORS, QEMU (binary),
+# QEMU_VERSION (7.2 or 10: that QEMU of tests/peers/qemu-versions.sh with its firmware folders; overrides QEMU),
+# SLEEPS (sleep cycles, PATH@PAIRS comma-separated, PATH mem or disk: e.g. mem@4,disk@1; none by default),
 # ACCEL (default tcg), PINGS (per vCPU and phase, default 5), FORMAT (the virtqueue format: split, the default, or
 # packed, which sets packed=on on the NIC; QEMU then offers VIRTIO_F_RING_PACKED to the guest only if the back-end
 # offers it too, and the guest's "VMQ features" line shows what the driver accepted, bit 34 being packed).
@@ -27,7 +31,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 packages=(qemu-system-x86 linux-image-amd64 busybox-static ethtool cpio kmod)
 usage() { sed -n '5,10p' "$0" >&2; exit 2; }
 
-qemu_bin() { echo "${QEMU:-qemu-system-x86_64}"; }
+qemu_bin() {
+  if [ -n "${QEMU_VERSION:-}" ]; then "$here/qemu-versions.sh" path "$QEMU_VERSION"; else echo "${QEMU:-qemu-system-x86_64}"; fi
+}
+
+# -L for each firmware folder of QEMU_VERSION (qemu-versions.sh data-dirs): QEMU 10 is unpacked privately and
+# would otherwise take the system's SeaBIOS, or none.
+qemu_data_args() {
+  local d
+  [ -n "${QEMU_VERSION:-}" ] || return 0
+  for d in $("$here/qemu-versions.sh" data-dirs "$QEMU_VERSION"); do printf -- '-L\n%s\n' "$d"; done
+}
 
 # The NIC's property for the virtqueue format FORMAT names.
 ring_format() {
@@ -124,9 +138,10 @@ initramfs() { # DIR
 }
 
 boot() { # SOCKET PAIRS DIR
-  local sock="$1" pairs="$2" dir="$3" qemu version major accel vectors mem rc format
+  local sock="$1" pairs="$2" dir="$3" qemu version major accel vectors mem rc format data=()
   format="$(ring_format)"
   check
+  mapfile -t data < <(qemu_data_args)
   [ -S "$sock" ] || { echo "error: no vhost-user socket at $sock (start the back-end first)" >&2; exit 1; }
   [ -f "$dir/initramfs.cpio.gz" ] || { echo "error: no $dir/initramfs.cpio.gz (run: $0 initramfs $dir)" >&2; exit 1; }
   qemu="$(qemu_bin)"; accel="${ACCEL:-tcg}"; mem="${MEM:-512}"
@@ -137,13 +152,13 @@ boot() { # SOCKET PAIRS DIR
   echo "boot: QEMU $version ($accel), $pairs queue pair(s), vectors=$vectors, ${FORMAT:-split} rings, ${SMP:-4} vCPUs, guest limit ${TIMEOUT:-150} s" >&2
   # The guest's RAM is a shared memfd, the only way a vhost-user back-end can reach the rings and buffers.
   rc=0
-  timeout -k 5 "${TIMEOUT:-150}" "$qemu" -machine q35 -accel "$accel" -m "$mem" -smp "${SMP:-4}" \
+  timeout -k 5 "${TIMEOUT:-150}" "$qemu" "${data[@]}" -machine q35 -accel "$accel" -m "$mem" -smp "${SMP:-4}" \
     -object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -numa node,memdev=mem \
     -kernel "$(cat "$dir/kernel.path")" -initrd "$dir/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet panic=-1 vmq.pings=${PINGS:-5}" \
+    -append "console=ttyS0 quiet panic=-1 vmq.pings=${PINGS:-5} vmq.sleep=${SLEEPS:-}" \
     -display none -no-reboot -nodefaults -serial stdio \
     -chardev "socket,id=vu,path=$sock" -netdev "vhost-user,id=net0,chardev=vu,queues=$pairs" \
-    -device "virtio-net-pci,netdev=net0,mq=on,$format,vectors=$vectors,mac=52:54:00:12:34:56" </dev/null | tr -d '\r' || rc=$?
+    -device "virtio-net-pci,netdev=net0,mq=on,$format,vectors=$vectors,mac=52:54:00:12:34:56,romfile=" </dev/null | tr -d '\r' || rc=$?
   [ "$rc" -ne 124 ] || echo "error: the guest was still running after ${TIMEOUT:-150} s; QEMU killed" >&2
   return "$rc"
 }
