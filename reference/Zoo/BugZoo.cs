@@ -114,8 +114,9 @@ public static class BugZoo
                 "the receive poll compared avail and used idx widened to usize with >=, so after 65,535 frames the wrapped avail idx read as 'nothing available' and receive stalled for good; the transmit side kept its last avail idx in a usize and mismatched after 65,536 frames"),
             Rule.RingAvailDevIdxWrap, Rule.RingAvailDevIdxWrap),
         new(DeviceFault.DisabledTxKept, new("synthetic", "-",
-                "a transmit path that drops the frames of a ring above the pairs in use and forgets to return their buffers; the symptom a Linux guest meets when it " +
-                "transmits on every queue between DRIVER_OK and its VQ_PAIRS_SET after a restore (issue 13, class 9): the transmit queue stalls for want of descriptors"),
+                "a transmit path that drops the frames of a ring above the pairs in use and forgets to return their buffers; what a Linux guest meets when it " +
+                "transmits on a queue above the pairs after ethtool -L to fewer (seen in the guest runs) or before its VQ_PAIRS_SET after a restore (its code allows it): " +
+                "the transmit queue stalls for want of descriptors"),
             Rule.RingUsedDefReturnsBuffers, Rule.VuRingDisabledTxDiscard),
         new(DeviceFault.RssConfigNotApplied, new("QEMU virtio-net", "virtio_net_commit_rss_config; \"virtio-net: Return an error when vhost cannot enable RSS\" (A. Odaki, 2023-10-08)",
                 "with vhost and no eBPF program, RSS was offered and RSS_CONFIG acked OK, but packets went on being steered by the back-end as before"),
