@@ -19,7 +19,7 @@ public sealed class SlowDeviceTests
 
     [Test]
     public void A_back_end_that_answers_each_kick_late_passes_every_check() =>
-        AssertEveryCheckPasses(new ReferenceOptions(ZooDevice.Pairs) { KickDelay = TimeSpan.FromMilliseconds(20) }, load: false, cases: 4);
+        AssertEveryCheckPasses(new ReferenceOptions(ZooDevice.Pairs) { KickDelay = TimeSpan.FromMilliseconds(20) }, load: false, cases: 2);
 
     [Test]
     public void The_healthy_back_end_passes_every_check_on_a_machine_under_load() =>
@@ -33,12 +33,31 @@ public sealed class SlowDeviceTests
         var ctx = TestContexts.For($"vhost-user://{backend.SocketPath}?pairs={ZooDevice.Pairs}", cases: 20);
         using var busy = load ? new BusyCores() : null;
         var findings = new List<string>();
+        var judged = 0;
+        var notApplicable = new List<string>();
         foreach (var check in BackendChecks())
         {
-            var outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, Math.Min(check.Cases, cases));
+            PropertyOutcome outcome;
+            try
+            {
+                outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, Math.Min(check.Cases, cases));
+            }
+            catch (IgnoreException e)
+            {
+                // A check that does not apply to this device (RSS on a back-end without it) says so by ignoring its test;
+                // here that must end that check alone, not the loop over the others.
+                notApplicable.Add($"{check.Test}: {e.Message}");
+                continue;
+            }
+            judged++;
             if (!outcome.Passed) findings.Add(FailureReport.Format(outcome, ctx.Settings, check.Test));
         }
-        Assert.That(findings, Is.Empty, () => string.Join("\n\n", findings) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(findings, Is.Empty, () => string.Join("\n\n", findings) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+            Assert.That(judged, Is.GreaterThan(notApplicable.Count), $"checks judged; not applicable: {string.Join("; ", notApplicable)}");
+        });
+        TestContext.Progress.WriteLine($"{judged} check(s) judged; not applicable: {notApplicable.Count}");
     }
 
     /// <summary>One thread spinning per core, at normal priority, until disposed: a machine with no idle time.</summary>
