@@ -18,7 +18,7 @@ public sealed class DependencyRuleTests
         ["reference"] = ["spec"],
         ["adapters"] = ["spec", "adapters"],
         ["adapters/InProcess"] = ["spec", "adapters", "reference"],
-        ["conformance"] = ["spec", "adapters"],
+        ["conformance"] = ["spec", "adapters", "conformance"],
     };
 
     private static IEnumerable<string> Projects() =>
