@@ -1,9 +1,31 @@
+using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Reporting;
+using VirtioMq.Conformance.Rules;
 
-// The suite's commands that need no device. One so far:
+// The suite's commands that need no device:
+//   dotnet run --project conformance/Tool -- list [RULES]
+// lists every check (or those naming RULES: IDs or families such as net.mq.*) with its rules, planes, formats and cases;
 //   dotnet run --project conformance/Tool -- expected REPORT FILE [--dry-run]
 // rewrites the expected-results FILE from the report.json of the last run and prints what changed.
-const string Usage = "usage: dotnet run --project conformance/Tool -- expected REPORT.json EXPECTED.txt [--dry-run]";
+const string Usage = "usage: dotnet run --project conformance/Tool -- list [RULES]\n" +
+                     "       dotnet run --project conformance/Tool -- expected REPORT.json EXPECTED.txt [--dry-run]";
+if (args is ["list", .. var patterns] && patterns.Length <= 1)
+{
+    RuleSelection? selection;
+    try
+    {
+        selection = patterns.Length == 1 ? RuleSelection.Parse(patterns[0]) : null;
+    }
+    catch (FormatException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+    var chosen = SuiteChecks.All.Where(c => selection?.Chooses(c) ?? true).ToList();
+    foreach (var c in chosen) Console.WriteLine(CheckListing.Line(c));
+    Console.WriteLine($"{chosen.Count} of {SuiteChecks.All.Count} checks{(selection is null ? "" : $" name {selection.Text}")}");
+    return 0;
+}
 if (args is not ["expected", var reportPath, var expectedPath, .. var rest] || rest.Any(a => a != "--dry-run"))
 {
     Console.Error.WriteLine(Usage);
