@@ -35,42 +35,13 @@ public static class BackEndRecordingJudge
         var problems = new List<string>();
         for (var ring = 2; ring < rings; ring += 2)
         {
-            int? open = null;
-            var enabledSinceSetUp = false;
-            var buffers = false;
-            for (var i = 0; i < events.Count; i++)
+            foreach (var (open, close) in DriverPhases.DisabledWindows(events, ring, afterSetUp: afterReset))
             {
-                var e = events[i];
-                var mine = e.Ring == ring;
-                if (open is { } start)
-                {
-                    buffers |= Waiting(e.Rings[ring]) is null or > 0;
-                    if (mine && e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.RingAddress
-                        || e.Kind is DriverEventKind.ResetDevice or DriverEventKind.ResetOwner or DriverEventKind.End)
-                    {
-                        if (buffers) withBuffers++;
-                        var put = e.Rings[ring].Frames - events[start].Rings[ring].Frames;
-                        if (put > 0)
-                            problems.Add($"{DriverRecordingJudge.QueueName(ring)} (vring {ring}): {put} frame(s) delivered while its pair was not enabled, " +
-                                         $"between {Describe(events[start])} and {Describe(e)}");
-                        open = null;
-                        buffers = false;
-                    }
-                }
-                if (!mine) continue;
-                switch (e.Kind)
-                {
-                    case DriverEventKind.RingAddress:
-                        enabledSinceSetUp = e.Rings[ring].Enabled;
-                        if (afterReset && !enabledSinceSetUp) open = i;
-                        break;
-                    case DriverEventKind.Enable:
-                        enabledSinceSetUp = true;
-                        break;
-                    case DriverEventKind.Disable when !afterReset && enabledSinceSetUp && open is null:
-                        open = i;
-                        break;
-                }
+                if (Enumerable.Range(open + 1, close - open).Any(i => HadBuffers(events[i].Rings[ring]))) withBuffers++;
+                var put = events[close].Rings[ring].Frames - events[open].Rings[ring].Frames;
+                if (put > 0)
+                    problems.Add($"{DriverRecordingJudge.QueueName(ring)} (vring {ring}): {put} frame(s) delivered while its pair was not enabled, " +
+                                 $"between {Describe(events[open])} and {Describe(events[close])}");
             }
         }
         if (problems.Count > 0)
@@ -82,11 +53,8 @@ public static class BackEndRecordingJudge
             : new CheckRecord(test, Fixture, [id], Checked, CheckOutcome.Passed, withBuffers, null);
     }
 
-    /// <summary>
-    /// Buffers the driver offered and the back-end has not taken: 0 while the ring is not running, null when the ring
-    /// is running but has no available index to read (packed).
-    /// </summary>
-    private static int? Waiting(RingSnapshot s) => s.NextAvail is not { } next ? 0 : s.AvailIdx is { } avail ? (avail - next) & 0xffff : null;
+    /// <summary>Whether a running ring had buffers the back-end could use; a running packed ring counts, its available index being unreadable.</summary>
+    private static bool HadBuffers(RingSnapshot s) => s.NextAvail is not null && DriverPhases.Waiting(s) is null or > 0;
 
     private static string Describe(DriverEvent e) =>
         $"{ReportBuilder.Kebab(e.Kind.ToString())}{(e.Ring is { } r ? $" of vring {r}" : "")} at {e.At:F3} s";

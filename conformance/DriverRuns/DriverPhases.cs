@@ -45,6 +45,51 @@ public static class DriverPhases
         [.. Enumerable.Range(0, events.Count).Where(i => events[i].Kind == DriverEventKind.RingStart
                                                           && (i == 0 || events[i - 1].Rings.All(r => r.NextAvail is null)))];
 
+    /// <summary>
+    /// The stretches in which <paramref name="ring"/>'s pair is not enabled, as (opening event, closing event) indices.
+    /// With <paramref name="afterSetUp"/>, from the ring's set-up (SET_VRING_ADDR while disabled: the first
+    /// initialisation, or one after a reset or a restore) until it is enabled; without, from a disable of a ring
+    /// enabled since its set-up (a smaller VQ_PAIRS_SET) until it is enabled again. A window also closes when the ring
+    /// is stopped or set up anew, at a reset, and at the session's end.
+    /// </summary>
+    public static IEnumerable<(int Open, int Close)> DisabledWindows(IReadOnlyList<DriverEvent> events, int ring, bool afterSetUp)
+    {
+        int? open = null;
+        var enabledSinceSetUp = false;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var mine = e.Ring == ring;
+            if (open is { } start && (mine && e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.RingAddress
+                                                  or DriverEventKind.RingSize or DriverEventKind.RingBase
+                                      || e.Kind is DriverEventKind.ResetDevice or DriverEventKind.ResetOwner or DriverEventKind.End))
+            {
+                yield return (start, i);
+                open = null;
+            }
+            if (!mine) continue;
+            switch (e.Kind)
+            {
+                case DriverEventKind.RingAddress:
+                    enabledSinceSetUp = e.Rings[ring].Enabled;
+                    if (afterSetUp && !enabledSinceSetUp) open = i;
+                    break;
+                case DriverEventKind.Enable:
+                    enabledSinceSetUp = true;
+                    break;
+                case DriverEventKind.Disable when !afterSetUp && enabledSinceSetUp && open is null:
+                    open = i;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Buffers the driver offered on a ring and the back-end has not taken yet; null when that cannot be read: the ring
+    /// is not running, or it is packed and has no available index.
+    /// </summary>
+    public static int? Waiting(RingSnapshot s) => s.NextAvail is { } next && s.AvailIdx is { } avail ? (avail - next) & 0xffff : null;
+
     private static string Key(DriverEvent e) =>
         string.Concat(e.Rings.Select(r => (r.Enabled ? "E" : "-") + (r.NextAvail is null ? "s" : "R")));
 }

@@ -55,38 +55,15 @@ public static class DriverRecordingJudge
         var problems = new List<string>();
         foreach (var ring in TransmitRingsAboveTheFirst(events))
         {
-            int? open = null;
-            var enabledSinceSetUp = false;
-            for (var i = 0; i < events.Count; i++)
+            foreach (var (open, close) in DriverPhases.DisabledWindows(events, ring, afterSetUp: beforeSet))
             {
-                var e = events[i];
-                var mine = e.Ring == ring;
-                if (open is { } start && (mine && e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.RingAddress
-                                                      or DriverEventKind.RingSize or DriverEventKind.RingBase
-                                          || e.Kind is DriverEventKind.ResetDevice or DriverEventKind.ResetOwner or DriverEventKind.End))
-                {
-                    windows++;
-                    // A new address or a reset means new ring memory: the old available index is not comparable.
-                    var sameRing = e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.End;
-                    if (Moved(events[start], e, ring, sameRing) is { } what)
-                        problems.Add($"{QueueName(ring)} (vring {ring}): {what} between {Describe(events[start])} and {Describe(e)}" +
-                                     Within(initialisations, start));
-                    open = null;
-                }
-                if (!mine) continue;
-                switch (e.Kind)
-                {
-                    case DriverEventKind.RingAddress:
-                        enabledSinceSetUp = e.Rings[ring].Enabled;
-                        if (beforeSet && !enabledSinceSetUp) open = i;
-                        break;
-                    case DriverEventKind.Enable:
-                        enabledSinceSetUp = true;
-                        break;
-                    case DriverEventKind.Disable when !beforeSet && enabledSinceSetUp && open is null:
-                        open = i;
-                        break;
-                }
+                windows++;
+                var e = events[close];
+                // A new address or a reset means new ring memory: the old available index is not comparable.
+                var sameRing = e.Kind is DriverEventKind.Enable or DriverEventKind.RingStop or DriverEventKind.End;
+                if (Moved(events[open], e, ring, sameRing) is { } what)
+                    problems.Add($"{QueueName(ring)} (vring {ring}): {what} between {Describe(events[open])} and {Describe(e)}" +
+                                 Within(initialisations, open));
             }
         }
         return Record(test, id, windows, problems, mustLevel: true);

@@ -54,7 +54,7 @@ public static class InitialisationWindows
             var after = events[last];
             var pairs = Enumerable.Range(0, rings / 2).Count(p => after.Rings[2 * p].Enabled && after.Rings[2 * p + 1].Enabled);
             var at = events[s];
-            var buffers = Enumerable.Range(0, rings / 2).Select(p => Waiting(at.Rings[2 * p])).ToList();
+            var buffers = Enumerable.Range(0, rings / 2).Select(p => DriverPhases.Waiting(at.Rings[2 * p])).ToList();
             var frames = Enumerable.Range(1, rings / 2 - 1).Select(p => at.Rings[2 * p + 1].Frames - first.Rings[2 * p + 1].Frames).ToList();
             windows.Add(new InitialisationWindow(k + 1, first.At, at.At, pairs, buffers, frames));
         }
@@ -73,7 +73,4 @@ public static class InitialisationWindows
             while (i < start && events[i].Kind != DriverEventKind.RingAddress) i++;
             return i;
         })];
-
-    /// <summary>Buffers offered and not yet taken; null where that cannot be read (a ring not started yet, or packed).</summary>
-    private static int? Waiting(RingSnapshot s) => s.NextAvail is { } next && s.AvailIdx is { } avail ? (avail - next) & 0xffff : null;
 }
