@@ -80,11 +80,39 @@ public sealed partial class LinuxGuestTests(string qemuVersion, RingFormat forma
         // The reference build these tests were compiled against, whatever the configuration.
         var dll = Path.Combine(TestContext.CurrentContext.TestDirectory, "VirtioMq.Reference.dll");
         var env = File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")) ? new Dictionary<string, string> { ["REFERENCE_DLL"] = dll } : null;
+        _boot = BootAgainstTheBackend(socket, env);
+        // QEMU 10.0.2 under TCG sometimes aborts while the kernel boots, before the driver has done anything:
+        // "msix_table_mmio_write: Assertion `addr + size <= dev->msix_entries_nr * PCI_MSIX_ENTRY_SIZE' failed" (seen
+        // once in about twenty boots). That is QEMU's own crash, not the driver's or the back-end's doing: it is said, and
+        // the whole run made once more, with a fresh back-end and recording. Any other failure, or a second one, stands.
+        if (_boot.ExitCode == 134 && _boot.Stderr.Contains("msix_table_mmio_write: Assertion", StringComparison.Ordinal))
+        {
+            TestContext.Progress.WriteLine($"QEMU {qemuVersion} aborted at boot (its MSI-X table assertion), after {_boot.Took.TotalSeconds:F1} s; booting once more");
+            File.Delete(RecordingPath);
+            _boot = BootAgainstTheBackend(socket, env);
+        }
+        _backendLog = File.Exists(socket + ".log") ? File.ReadAllText(socket + ".log") : "(no back-end log)";
+        _recording = File.Exists(RecordingPath) ? DriverRecordingFile.Read(RecordingPath) : null;
+        TestContext.Progress.WriteLine($"guest boot to poweroff (QEMU {qemuVersion}, {FormatName} rings): {_boot.Took.TotalSeconds:F1} s (QEMU status {_boot.ExitCode})");
+        if (_recording?.Sessions.Count == 1 && _boot.Succeeded)
+        {
+            var session = _recording.Sessions[0];
+            _checks = DriverRunFindings.Apply(DriverRecordingJudge.Judge(_recording, session, ExpectedPairs), KnownFindings.Load(ExpectedFile), format);
+            _deviceChecks = BackEndRecordingJudge.Judge(session);
+            _windows = InitialisationWindows.Of(session.Events);
+            TestContext.Progress.WriteLine(string.Join("\n", _windows));
+            WriteReport();
+        }
+    }
+
+    /// <summary>Starts the recording back-end on <paramref name="socket"/>, boots the guest against it and stops the back-end.</summary>
+    private PeerScriptRun BootAgainstTheBackend(string socket, Dictionary<string, string>? env)
+    {
         var start = PeerScript.Run("reference-backend.sh", ["start", socket, $"{Pairs}", "--record-driver", RecordingPath], BackendLimit, env);
         Assert.That(start.Succeeded, Is.True, $"the reference back-end did not start:\n{start}");
         try
         {
-            _boot = PeerScript.Run("linux-guest.sh", ["boot", socket, $"{Pairs}", Path.Combine(_work, "guest")],
+            return PeerScript.Run("linux-guest.sh", ["boot", socket, $"{Pairs}", Path.Combine(_work, "guest")],
                 TimeSpan.FromSeconds(GuestLimitSeconds + 30),
                 new Dictionary<string, string>
                 {
@@ -99,18 +127,6 @@ public sealed partial class LinuxGuestTests(string qemuVersion, RingFormat forma
         {
             var stop = PeerScript.Run("reference-backend.sh", ["stop", socket], BackendLimit);
             TestContext.Progress.WriteLine(stop.Succeeded ? "reference back-end stopped" : $"stopping the back-end failed:\n{stop}");
-        }
-        _backendLog = File.Exists(socket + ".log") ? File.ReadAllText(socket + ".log") : "(no back-end log)";
-        _recording = File.Exists(RecordingPath) ? DriverRecordingFile.Read(RecordingPath) : null;
-        TestContext.Progress.WriteLine($"guest boot to poweroff (QEMU {qemuVersion}, {FormatName} rings): {_boot.Took.TotalSeconds:F1} s (QEMU status {_boot.ExitCode})");
-        if (_recording?.Sessions.Count == 1 && _boot.Succeeded)
-        {
-            var session = _recording.Sessions[0];
-            _checks = DriverRunFindings.Apply(DriverRecordingJudge.Judge(_recording, session, ExpectedPairs), KnownFindings.Load(ExpectedFile), format);
-            _deviceChecks = BackEndRecordingJudge.Judge(session);
-            _windows = InitialisationWindows.Of(session.Events);
-            TestContext.Progress.WriteLine(string.Join("\n", _windows));
-            WriteReport();
         }
     }
 
