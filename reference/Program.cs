@@ -4,12 +4,12 @@ using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Reference.Zoo;
 
-// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE]`: the
+// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE] [--client]`: the
 // reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
 
 var socket = new Option<string>("--socket")
 {
-    Description = "Unix socket path to listen on (a stale socket file there is replaced).",
+    Description = "Unix socket path to listen on (a stale socket file there is replaced), or with --client to connect to.",
     Required = true,
 };
 var pairs = new Option<int>("--queue-pairs")
@@ -46,13 +46,18 @@ var recordDriver = new Option<string?>("--record-driver")
         "resets, with every ring's frame counts and available index at that moment) as JSON to this file, when a session " +
         "ends and on exit. The suite judges a driver from it.",
 };
+var client = new Option<bool>("--client")
+{
+    Description = "Client mode: connect to a front-end listening on --socket (QEMU's server=on, the suite's vhost-user ...?server=1) " +
+        "instead of listening, and connect again whenever a session ends, as DPDK's client=1 does.",
+};
 var kickDelay = new Option<int>("--kick-delay-ms")
 {
     Description = "Serve every kick this many milliseconds late: a slow device, to show the suite makes no false finding on one.",
 };
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, checkRingAddresses, quiet, stats, statsPeriod, recordDriver, kickDelay,
+    socket, pairs, faults, checkRingAddresses, quiet, stats, statsPeriod, recordDriver, kickDelay, client,
 };
 serve.SetAction(result =>
 {
@@ -87,9 +92,11 @@ serve.SetAction(result =>
         Stats = statsFile,
         DriverRecordPath = result.GetValue(recordDriver) is { } record ? Path.GetFullPath(record) : null,
     };
+    var asClient = result.GetValue(client);
     try
     {
-        backend.Listen();
+        if (asClient) backend.Validate();
+        else backend.Listen();
     }
     catch (Exception e) when (e is ArgumentException or IOException)
     {
@@ -97,7 +104,8 @@ serve.SetAction(result =>
         return 2;
     }
     Console.Out.WriteLine($"ready: {backend.SocketPath}");
-    backend.Serve(stop.Token);
+    if (asClient) backend.ServeAsClient(stop.Token);
+    else backend.Serve(stop.Token);
     // The last session already wrote the file when it ended; this also covers a back-end that served nobody.
     backend.WriteStats("exit");
     backend.WriteDriverRecording();

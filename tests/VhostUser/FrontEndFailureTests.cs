@@ -3,7 +3,6 @@ using VirtioMq.Adapters.Devices;
 using VirtioMq.Adapters.Driver;
 using VirtioMq.Adapters.VhostUser;
 using VirtioMq.Reference.Net;
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec.VhostUser;
 

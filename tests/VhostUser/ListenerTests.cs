@@ -1,4 +1,3 @@
-using VirtioMq.Reference.VhostUser;
 using VirtioMq.Spec.Platform;
 using VirtioMq.Spec.VhostUser;
 

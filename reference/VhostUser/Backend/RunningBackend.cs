@@ -11,18 +11,22 @@ public sealed class RunningBackend : IDisposable
     private readonly List<string> _log = [];
     private readonly Action<string>? _alsoLog;
     private readonly TimeSpan _stopWithin;
+    private readonly bool _client;
 
     /// <param name="alsoLog">Receives every log line too, for callers that gather logs of several back-ends.</param>
     /// <param name="stopWithin">How long Dispose waits for the thread (default 10 s) before it throws.</param>
     /// <param name="driverRecordPath">Record what each front-end does to this file, as `serve --record-driver` does.</param>
+    /// <param name="client">Connect to a front-end listening on the path, again after each session (`serve --client`).</param>
     public RunningBackend(string socketPath, Net.ReferenceOptions options, Action<string>? alsoLog = null, TimeSpan? stopWithin = null,
-        string? driverRecordPath = null)
+        string? driverRecordPath = null, bool client = false)
     {
+        _client = client;
         _alsoLog = alsoLog;
         _stopWithin = stopWithin ?? TimeSpan.FromSeconds(10);
         Backend = new VhostUserBackend(socketPath, options, Log) { DriverRecordPath = driverRecordPath };
         // Bound before the thread starts, so a front-end may connect as soon as this returns.
-        Backend.Listen();
+        if (client) Backend.Validate();
+        else Backend.Listen();
         _thread = new Thread(Serve) { IsBackground = true, Name = $"vhost-user back-end {socketPath}" };
         _thread.Start();
     }
@@ -33,7 +37,8 @@ public sealed class RunningBackend : IDisposable
     {
         try
         {
-            Backend.Serve(_stop.Token);
+            if (_client) Backend.ServeAsClient(_stop.Token);
+            else Backend.Serve(_stop.Token);
         }
         catch (Exception e)
         {

@@ -1,5 +1,6 @@
 using VirtioMq.Reference.Net;
 using VirtioMq.Spec.Recording;
+using VirtioMq.Spec.VhostUser;
 
 namespace VirtioMq.Reference.VhostUser.Backend;
 
@@ -64,56 +65,90 @@ public sealed class VhostUserBackend(string socketPath, ReferenceOptions options
     /// <summary>Binds the socket now, so a caller can start front-ends as soon as this returns.</summary>
     public void Listen()
     {
+        Validate();
+        _listener ??= new VhostUserListener(SocketPath);
+    }
+
+    /// <summary>Refuses options a back-end cannot serve, before anything is bound or connected.</summary>
+    public void Validate()
+    {
         if (options.MaxPairs is < 1 or > MaxQueuePairs)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPairs, $"a vhost-user back-end serves 1..{MaxQueuePairs} queue pairs");
         // The device model (status, features, config space, controlq) belongs to the front-end, as QEMU keeps it.
         var foreign = options.DeviationList.Where(d => !d.InBackend).ToList();
         if (foreign.Count > 0)
             throw new ArgumentException($"fault(s) {string.Join(", ", foreign)} live in the device model, not in a back-end");
-        _listener ??= new VhostUserListener(SocketPath);
     }
 
     /// <summary>Serves front-ends one after another until <paramref name="stop"/> fires.</summary>
     public void Serve(CancellationToken stop)
     {
         Listen();
-        log($"listening on {SocketPath} with {options.MaxPairs} queue pair(s)" +
-            (options.DeviationList.Count > 0 ? $", faults: {string.Join(",", options.DeviationList)}" : ""));
+        log($"listening on {SocketPath} with {options.MaxPairs} queue pair(s)" + FaultsSuffix);
         while (!stop.IsCancellationRequested)
         {
-            var channel = _listener!.Accept(TimeSpan.FromMilliseconds(200));
-            if (channel is null) continue;
-            Sessions++;
-            log($"front-end {Sessions} connected");
-            using var session = new BackendSession(channel, options, log, Sessions, recordDriver: DriverRecordPath is not null);
-            Current = session;
+            if (_listener!.Accept(TimeSpan.FromMilliseconds(200)) is { } channel) ServeOne(channel, stop);
+        }
+    }
+
+    /// <summary>
+    /// Client mode (`serve --client`, DPDK's client=1, OVS's dpdkvhostuserclient): the front-end listens and this
+    /// back-end connects, and connects again whenever a session ends, until <paramref name="stop"/> fires. A missing or
+    /// silent listener is waited for, as DPDK's reconnect does, with a short pause between tries.
+    /// </summary>
+    public void ServeAsClient(CancellationToken stop)
+    {
+        Validate();
+        log($"connecting to {SocketPath} with {options.MaxPairs} queue pair(s)" + FaultsSuffix);
+        while (!stop.IsCancellationRequested)
+        {
+            VhostUserChannel channel;
             try
             {
-                session.Run(stop, Stats is { Period.Ticks: > 0 } ? () => WriteStats("periodic") : null, Stats?.Period ?? default);
+                channel = VhostUserChannel.Connect(SocketPath, TimeSpan.FromMilliseconds(200));
             }
-            catch (Exception e)
+            catch (TimeoutException)
             {
-                // Whatever went wrong belongs to this connection; the next front-end gets a fresh session.
-                log($"session {Sessions} ended by an unexpected error: {e}");
+                continue;
             }
-            finally
+            ServeOne(channel, stop);
+        }
+    }
+
+    private string FaultsSuffix => options.DeviationList.Count > 0 ? $", faults: {string.Join(",", options.DeviationList)}" : "";
+
+    private void ServeOne(VhostUserChannel channel, CancellationToken stop)
+    {
+        Sessions++;
+        log($"front-end {Sessions} connected");
+        using var session = new BackendSession(channel, options, log, Sessions, recordDriver: DriverRecordPath is not null);
+        Current = session;
+        try
+        {
+            session.Run(stop, Stats is { Period.Ticks: > 0 } ? () => WriteStats("periodic") : null, Stats?.Period ?? default);
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong belongs to this connection; the next front-end gets a fresh session.
+            log($"session {Sessions} ended by an unexpected error: {e}");
+        }
+        finally
+        {
+            Current = null;
+            var endedAt = DateTimeOffset.UtcNow;
+            _ended.Enqueue(session.Report(endedAt));
+            if (session.DriverRecord(endedAt) is { } record)
             {
-                Current = null;
-                var endedAt = DateTimeOffset.UtcNow;
-                _ended.Enqueue(session.Report(endedAt));
-                if (session.DriverRecord(endedAt) is { } record)
-                {
-                    _endedDriverSessions.Enqueue(record);
-                    if (_endedDriverSessions.Count > KeptReports) _endedDriverSessions.Dequeue();
-                }
-                if (_ended.Count > KeptReports)
-                {
-                    _ended.Dequeue();
-                    _reportsDropped++;
-                }
-                WriteStats("session end");
-                WriteDriverRecording();
+                _endedDriverSessions.Enqueue(record);
+                if (_endedDriverSessions.Count > KeptReports) _endedDriverSessions.Dequeue();
             }
+            if (_ended.Count > KeptReports)
+            {
+                _ended.Dequeue();
+                _reportsDropped++;
+            }
+            WriteStats("session end");
+            WriteDriverRecording();
         }
     }
 

@@ -70,6 +70,16 @@ public sealed unsafe class VhostUserChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the peer has hung up or has something to say, looked at without waiting. On a connection the front-end
+    /// has not spoken on yet either means the back-end behind it is gone: vhost-user's back-end never speaks first.
+    /// </summary>
+    public bool PeerHungUpOrSpoke()
+    {
+        using var lease = _fd.Lease();
+        return (Poller.Wait(lease.Fd, Libc.PollIn, Deadline.After(TimeSpan.Zero)) & (Libc.PollIn | Libc.PollHup | Libc.PollErr)) != 0;
+    }
+
     /// <summary>Sends one message: header and payload in one sendmsg with all fds attached to it.</summary>
     public void Send(VhostUserMessage message)
     {

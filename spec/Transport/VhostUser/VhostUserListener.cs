@@ -1,7 +1,6 @@
 using VirtioMq.Spec.Platform;
-using VirtioMq.Spec.VhostUser;
 
-namespace VirtioMq.Reference.VhostUser;
+namespace VirtioMq.Spec.VhostUser;
 
 /// <summary>
 /// A listening vhost-user socket (the back-end side in the usual setup, or a front-end in "server" mode).
