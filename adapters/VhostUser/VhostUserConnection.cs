@@ -34,6 +34,19 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         }
     }
 
+    /// <summary>Server mode: waits for a back-end to connect to the suite's listening socket (<see cref="ServerSockets"/>).</summary>
+    public static VhostUserConnection Accept(string socketPath, TimeSpan connectTimeout, TimeSpan timeout)
+    {
+        try
+        {
+            return new VhostUserConnection(ServerSockets.Accept(socketPath, connectTimeout), socketPath, timeout);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            throw new DeviceProtocolException($"no vhost-user back-end reached the suite at {socketPath}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Sends a request that has no reply of its own; with REPLY_ACK it waits for the back-end's verdict.</summary>
     public void Send(VhostUserRequest request, byte[]? payload = null, int[]? fds = null)
     {

@@ -13,6 +13,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// A device reached over a vhost-user socket (<c>vhost-user:///path.sock?pairs=N</c>). Like QEMU, the suite
 /// is the front-end: it owns the virtio-net device model (status, features, config space, the controlq) and
 /// hands the receiveqs and transmitqs to the back-end, which is the device under test for the data plane.
+/// With <c>server=1</c> the suite listens on the path and the back-end connects, once per session (<see cref="ServerSockets"/>).
 /// </summary>
 public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueReset
 {
@@ -30,7 +31,9 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
         if (string.IsNullOrEmpty(uri.Path) || uri.Path == "/")
             throw new FormatException($"device URI '{uri}' names no socket; expected vhost-user:///path/to.sock?pairs=N");
         var timeout = TimeSpan.FromMilliseconds(uri.GetInt("timeout-ms", 5000));
-        _connection = VhostUserConnection.Open(uri.Path, TimeSpan.FromMilliseconds(uri.GetInt("connect-timeout", 5000)), timeout);
+        var connectTimeout = TimeSpan.FromMilliseconds(uri.GetInt("connect-timeout", 5000));
+        ServerMode = uri.Get("server") is { } server && server is "1" or "on" or "true" or "yes";
+        _connection = ServerMode ? VhostUserConnection.Accept(uri.Path, connectTimeout, timeout) : VhostUserConnection.Open(uri.Path, connectTimeout, timeout);
         try
         {
             (BackendFeatures, ProtocolFeatures, QueueNum) = Handshake(_connection);
@@ -63,6 +66,7 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
         {
             ["kind"] = "vhost-user back-end (suite is the front-end and the virtio-net device model)",
             ["socket"] = uri.Path,
+            ["mode"] = ServerMode ? "server: the suite listens, the back-end connects" : "client: the back-end listens, the suite connects",
             ["back-end features"] = $"0x{BackendFeatures.Low64:x} {BackendFeatures}",
             ["protocol features"] = $"0x{ProtocolFeatures:x}",
             ["GET_QUEUE_NUM"] = QueueNum?.ToString(CultureInfo.InvariantCulture) ?? "not offered (no VHOST_USER_PROTOCOL_F_MQ)",
@@ -71,6 +75,9 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
     }
 
     public DeviceUri Uri { get; }
+
+    /// <summary>Whether the suite listens and the back-end connects (<c>server=1</c>), as QEMU's <c>server=on</c>.</summary>
+    public bool ServerMode { get; }
     public GuestMemory Memory => _ram.Driver;
     public ulong MemoryBase => GuestBase;
     public ulong MemorySize => _ram.Size;

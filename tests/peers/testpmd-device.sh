@@ -8,7 +8,9 @@
 #   tests/peers/testpmd-device.sh stop SOCKET
 #
 # Files: SOCKET.pid, SOCKET.log. Environment: FWD_MODE (io or macswap, default io; rxonly for benchmarks),
-# MEM_MB (default 256), STATS_PERIOD (seconds between port statistics in the log, default 3600).
+# MEM_MB (default 256), STATS_PERIOD (seconds between port statistics in the log, default 3600), CLIENT=1 for
+# vhost-user client mode (DPDK's client=1): testpmd connects to SOCKET, where the front-end listens (the suite's
+# vhost-user://SOCKET?server=1), retries until it does, and connects again after every session.
 set -euo pipefail
 cmd="${1:-}"; sock="${2:-}"
 # EAL makes a (here empty) directory /var/run/dpdk/PREFIX even with --no-shconf; naming it after the socket
@@ -28,18 +30,20 @@ install) install ;;
 start)
   queues="${3:?usage: start SOCKET QUEUES}"
   command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is missing: run '$0 install' first" >&2; exit 3; }
-  rm -f "$sock" "$sock.log"
+  rm -f "$sock.log"
+  # In client mode the socket is the front-end's, which may be listening already.
+  client=""; [ "${CLIENT:-0}" = 1 ] && client=",client=1" || rm -f "$sock"
   mem="${MEM_MB:-256}"
   # EAL: no hugepages, no PCI, no shared config or telemetry sockets under /var/run/dpdk. The default mbuf
   # pool does not fit in a small -m, so size it to the queue count.
   setsid dpdk-testpmd -l 0,1 --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="$prefix" \
-      --vdev "net_vhost0,iface=$sock,queues=$queues" -- \
+      --vdev "net_vhost0,iface=$sock,queues=$queues$client" -- \
       --auto-start --stats-period "${STATS_PERIOD:-3600}" --rxq="$queues" --txq="$queues" --nb-cores=1 \
       --forward-mode="${FWD_MODE:-io}" --total-num-mbufs=$((16384 + 2048 * queues)) \
       </dev/null >"$sock.log" 2>&1 &
   echo $! >"$sock.pid"
   for _ in $(seq 300); do
-    if [ -S "$sock" ] && grep -q "forwarding" "$sock.log" 2>/dev/null; then cat "$sock.pid"; exit 0; fi
+    if { [ -n "$client" ] || [ -S "$sock" ]; } && grep -q "forwarding" "$sock.log" 2>/dev/null; then cat "$sock.pid"; exit 0; fi
     kill -0 "$(cat "$sock.pid")" 2>/dev/null || break
     sleep 0.1
   done
@@ -56,7 +60,9 @@ stop)
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$sock.pid" "$sock"
+  rm -f "$sock.pid"
+  # A client-mode testpmd never owned the socket file: the front-end that listens there removes it.
+  [ "${CLIENT:-0}" = 1 ] || rm -f "$sock"
   rmdir "/var/run/dpdk/$prefix" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix" 2>/dev/null || true
   ;;
 *) sed -n '6,8p' "$0" >&2; exit 2 ;;
