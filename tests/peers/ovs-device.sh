@@ -9,7 +9,8 @@
 #   tests/peers/ovs-device.sh stop SOCKET
 #
 # MODE=client (default): the port is dpdkvhostuserclient and OVS connects to SOCKET, where the front-end
-# listens; OVS retries once a second until a listener exists, and reconnects at once when the front-end hangs up.
+# listens; OVS retries once a second while nobody listens, and reconnects at once when the front-end hangs up
+# but still listens.
 # MODE=server: the port is the deprecated dpdkvhostuser, OVS listens in the private directory and SOCKET is a
 # symlink to that socket, for front-ends that connect (the suite's vhost-user:// adapter, virtio-user).
 #
