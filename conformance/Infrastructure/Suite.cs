@@ -21,6 +21,8 @@ public static class Suite
         var ctx = SuiteContext.Current;
         var settings = ctx.Settings;
         SkipUnlessApplicable(test, settings.Version);
+        if (settings.Rules is { } chosen && !chosen.Chooses(check))
+            Assert.Ignore($"not selected: it names none of {SuiteSettings.RulesVariable}={chosen.Text}");
         if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
         if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(ctx, Needs.VhostUserBackEnd);
         if (check.PciOnly) Needs.Require<IPciTransport>(ctx, Needs.PciTransport);

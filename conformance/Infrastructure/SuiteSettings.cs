@@ -21,6 +21,12 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan RunBudget { get; init; } = TimeSpan.FromSeconds(270);
 
+    /// <summary>
+    /// Only the checks that name these rules run (<c>VIRTIO_RULES=net.mq.*</c>), as h2spec runs one section: a partial run,
+    /// whose report never certifies, and whose unchosen checks are skipped without counting against the device.
+    /// </summary>
+    public RuleSelection? Rules { get; init; }
+
     /// <summary>The virtqueue formats each check runs in (<see cref="RingChoices.Variable"/>).</summary>
     public RingChoice Rings { get; init; } = RingChoice.Both;
 
@@ -36,6 +42,7 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
     public const string TimeoutVariable = "VIRTIO_TIMEOUT_MS";
     public const string ExpectedVariable = "VIRTIO_EXPECTED";
     public const string StrictVariable = "VIRTIO_STRICT";
+    public const string RulesVariable = "VIRTIO_RULES";
 
     public static SuiteSettings Current => _current ??= FromEnvironment();
     private static SuiteSettings? _current;
@@ -56,6 +63,7 @@ public sealed record SuiteSettings(DeviceUri Device, SpecVersion Version, int Ca
             CheckBudget = Get(CheckBudgetVariable, "check-budget-s") is { } cb ? Seconds(CheckBudgetVariable, cb) : TimeSpan.FromSeconds(20),
             RunBudget = Get(RunBudgetVariable, "run-budget-s") is { } rb ? Seconds(RunBudgetVariable, rb) : TimeSpan.FromSeconds(270),
             Rings = Get(RingChoices.Variable, "ring") is { } ring ? RingChoices.Parse(ring) : RingChoice.Both,
+            Rules = Get(RulesVariable, "rules") is { } rules ? RuleSelection.Parse(rules) : null,
         };
     }
 

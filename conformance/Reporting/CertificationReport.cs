@@ -48,7 +48,7 @@ public enum RunKind
 /// passes; every other reason fails `dotnet test`, which is how the exit code and the verdict stay one.
 /// </summary>
 /// <param name="Kind">must-failure, known-finding, unjudged, suite-error, not-run, incomplete, unreachable, no-multiqueue,
-/// strict-warning, untracked-failure.</param>
+/// strict-warning, untracked-failure, partial-run.</param>
 public sealed record Blocker(string Kind, string? Requirement, string Text, bool Expected = false);
 
 /// <summary>What the run itself knew beyond its checks: whether it ended, what the device offers, how strict it was.</summary>
@@ -58,8 +58,9 @@ public sealed record Blocker(string Kind, string? Requirement, string Text, bool
 /// <param name="UntrackedFailures">Tests that failed without a check record (outside Suite.Verify): each is a suite bug.</param>
 /// <param name="UnreachableRule">When the device could be reached but broke a rule on the way in (no REPLY_ACK to the
 /// first request), that rule: the run stops there, and the verdict names it as a failure.</param>
+/// <param name="Selection">The rules a partial run was limited to (VIRTIO_RULES), as written; null for a whole run.</param>
 public sealed record RunConditions(bool Complete = true, bool? MultiqueueOffered = null, string? Unreachable = null, bool Strict = false,
-    int UntrackedFailures = 0, string? UnreachableRule = null);
+    int UntrackedFailures = 0, string? UnreachableRule = null, string? Selection = null);
 
 /// <summary>Everything report.json holds; report.md and report.html are views of the same object.</summary>
 public sealed record CertificationReport(

@@ -81,6 +81,11 @@ public static class ReportBuilder
         var notRun = checks.Where(c => c.Outcome == CheckOutcome.NotRun).ToList();
         if (notRun.Count > 0 && run.Unreachable is null)
             b.Add(new("not-run", null, $"{notRun.Count} check(s) never ran ({notRun[0].Reason}): {string.Join(", ", notRun.Select(c => c.Test))}"));
+        // A run of chosen rules shows nothing about the others: it never certifies, and says so without failing the run, since
+        // skipping what was not asked for is what the user wanted (Kubernetes refuses such a result for certification too).
+        if (run.Selection is { } selection)
+            b.Add(new("partial-run", null, $"a partial run: only the {checks.Select(c => c.Test).Distinct().Count()} check(s) naming " +
+                $"{selection} were run, and a partial run never certifies", Expected: true));
         if (!run.Complete) b.Add(new("incomplete", null, "the run did not end: this report holds only the checks judged before it stopped"));
         if (run.UntrackedFailures > 0)
             b.Add(new("untracked-failure", null, $"{run.UntrackedFailures} test(s) failed without a verdict of the suite: a bug of the suite, see the test log"));

@@ -59,6 +59,37 @@ public sealed class VerdictRuleTests
         Assert.That(report.RunFails, Is.True);
     }
 
+    [Test]
+    public void A_partial_run_never_certifies_and_does_not_fail_for_what_it_left_out()
+    {
+        var report = ReportBuilder.Build([Check(CheckOutcome.Passed)], RequirementCatalogue.Default, SpecVersions.Primary, "reference://?pairs=8",
+            new Dictionary<string, string>(), DateTimeOffset.UnixEpoch, "1.0.0", "0", run: new RunConditions(Selection: "net.mq.*"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Certified, Is.False);
+            Assert.That(report.RunFails, Is.False);
+            Assert.That(report.NotCertifiedBecause.Single().Kind, Is.EqualTo("partial-run"));
+            Assert.That(report.NotCertifiedBecause.Single().Text, Does.Contain("net.mq.*"));
+        });
+    }
+
+    [Test]
+    public void A_partial_run_that_finds_a_violation_still_fails()
+    {
+        var report = ReportBuilder.Build([Check(CheckOutcome.Failed, Rule.NetMqDevRxLimitAfterUsed)], RequirementCatalogue.Default, SpecVersions.Primary,
+            "reference://?pairs=8", new Dictionary<string, string>(), DateTimeOffset.UnixEpoch, "1.0.0", "0", run: new RunConditions(Selection: "net.mq.*"));
+        Assert.That(report.RunFails, Is.True);
+    }
+
+    [Test]
+    public void A_rule_selection_comes_from_the_run_parameters_and_a_wrong_one_is_refused()
+    {
+        var settings = VirtioMq.Conformance.Infrastructure.SuiteSettings.FromEnvironment(name => name == "rules" ? "net.mq.dev.*" : null);
+        Assert.That(settings.Rules?.Text, Is.EqualTo("net.mq.dev.*"));
+        Assert.That(() => VirtioMq.Conformance.Infrastructure.SuiteSettings.FromEnvironment(name => name == "rules" ? "net.nothing.*" : null),
+            Throws.TypeOf<FormatException>().With.Message.Contains("names no requirement"));
+    }
+
     /// <summary>
     /// The verdict and the run's result are read from one list of reasons. Over any mix of check outcomes with no
     /// expected-results file, the run fails exactly when the device is not certified; known findings are the only
