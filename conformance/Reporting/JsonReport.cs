@@ -15,4 +15,11 @@ public static class JsonReport
     };
 
     public static string Render(CertificationReport report) => JsonSerializer.Serialize(report, Options) + "\n";
+
+    /// <summary>Reads a report.json back (for the interop matrix); throws JsonException on anything else.</summary>
+    public static CertificationReport Parse(string json) =>
+        JsonSerializer.Deserialize<CertificationReport>(json, Options) ?? throw new JsonException("the file holds null, not a report");
+
+    /// <summary>Any other object in the same spelling as report.json (camelCase, kebab-case verdicts).</summary>
+    public static string RenderAny<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
 }

@@ -6,9 +6,16 @@ using VirtioMq.Conformance.Rules;
 //   dotnet run --project conformance/Tool -- list [RULES]
 // lists every check (or those naming RULES: IDs or families such as net.mq.*) with its rules, planes, formats and cases;
 //   dotnet run --project conformance/Tool -- expected REPORT FILE [--dry-run]
-// rewrites the expected-results FILE from the report.json of the last run and prints what changed.
+// rewrites the expected-results FILE from the report.json of the last run and prints what changed;
+//   dotnet run --project conformance/Tool -- matrix build|run ...
+// writes the interop matrix of several devices' reports (MatrixCommand).
 const string Usage = "usage: dotnet run --project conformance/Tool -- list [RULES]\n" +
-                     "       dotnet run --project conformance/Tool -- expected REPORT.json EXPECTED.txt [--dry-run]";
+                     "       dotnet run --project conformance/Tool -- expected REPORT.json EXPECTED.txt [--dry-run]\n" +
+                     VirtioMq.Conformance.Tool.MatrixCommand.Usage;
+if (args is ["matrix", "build", var matrixOut, .. var reportColumns] && reportColumns.Length > 0)
+    return VirtioMq.Conformance.Tool.MatrixCommand.Build(matrixOut, reportColumns);
+if (args is ["matrix", "run", var devicesFile, var runOut, .. var runRest] && runRest is [] or ["--suite", _])
+    return VirtioMq.Conformance.Tool.MatrixCommand.Run(devicesFile, runOut, runRest is [_, var suite] ? suite : "conformance");
 if (args is ["list", .. var patterns] && patterns.Length <= 1)
 {
     RuleSelection? selection;
