@@ -77,7 +77,9 @@ public static class Suite
             return (new FormatEnd(EndKind.Ignored, $"{label}not applicable: split rings only: {splitOnly}"), null);
         }
         var ctx = runCtx.WithFormat(format);
-        var outcome = InFormat(PropertyRunner.Run(test.Name, check.Property(ctx), settings, check.DeclaredCases), format);
+        var outcome = InFormat(PropertyRunner.Run(test.Name, check.Property(ctx), settings, check.DeclaredCases,
+            known: settings.Expected is { } listed ? v => listed.Lists(test.Name, v.RequirementId, format)
+                || listed.Lists(test.Name, FormatCounterparts.In(format, v.RequirementId), format) : null), format);
         var ids = check.RequirementIds.Select(id => FormatCounterparts.In(format, id)).Distinct().ToList();
         var record = Record(outcome, test.Name, test.ClassName ?? "", ids, CheckedPlanes(test, settings), settings, test.FullName, format)
             with
