@@ -114,6 +114,14 @@ public abstract class DriverVirtqueue
     /// </summary>
     public abstract uint DrainedVringBase { get; }
 
+    /// <summary>
+    /// Where a device that lost this ring's state resumes it, in vhost-user's vring base form: at the first buffer the
+    /// driver has not taken back used. QEMU restarts a ring so when a back-end comes back after a disconnect (with no
+    /// inflight tracking): buffers still available are taken again, used ones are not. The driver must have taken every
+    /// used buffer first, or a packed ring's position is behind the device's.
+    /// </summary>
+    public abstract uint RestartVringBase { get; }
+
     /// <summary>A vring base as this format reads it, for messages.</summary>
     public virtual string DescribeVringBase(uint vringBase) => vringBase.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -172,6 +172,13 @@ public sealed partial class NetDriver
         }
     }
 
+    /// <summary>Takes back every used transmit buffer, so each transmitq's driver view is where the device left it.</summary>
+    public void ReapAllTransmitted()
+    {
+        for (var p = 1; p <= ConfiguredPairs; p++)
+            if (_queues.TryGetValue(NetQueueLayout.Transmitq(p), out var q)) ReapTransmitted(q);
+    }
+
     /// <summary>Discards every frame received so far, so the next observation starts clean.</summary>
     public void ClearReceived()
     {

@@ -248,6 +248,9 @@ public sealed class PackedDriverVirtqueue : DriverVirtqueue
 
     public override uint DrainedVringBase => new PackedVringBase(_next, _next).Encode();
 
+    /// <remarks>Both halves at the driver's used cursor: the device takes and marks used from the first slot not yet used.</remarks>
+    public override uint RestartVringBase => new PackedVringBase(_lastUsed, _lastUsed).Encode();
+
     public override string DescribeVringBase(uint vringBase) => $"0x{vringBase:x8} ({PackedVringBase.Decode(vringBase)})";
 
     public override void AskForEveryNotification() => _mem.WriteU16Release(Registers.Avail + PackedRing.EventFlagsOffset, PackedRing.EventFlagsEnable);

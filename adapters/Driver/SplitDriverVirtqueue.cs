@@ -280,6 +280,9 @@ public sealed class SplitDriverVirtqueue : DriverVirtqueue
 
     public override uint DrainedVringBase => PublishedIdx;
 
+    /// <remarks>A split ring says it itself: the used idx in its memory.</remarks>
+    public override uint RestartVringBase => DeviceUsedIdx;
+
     public override int DescriptorFlagsOffset => 12;
 
     public override ulong DescriptorAddress(ushort head, int i) =>

@@ -10,6 +10,8 @@ namespace VirtioMq.Adapters.VhostUser;
 /// </summary>
 public sealed class VhostUserConnection(VhostUserChannel channel, string socketPath, TimeSpan timeout) : IDisposable
 {
+    private VhostUserChannel _channel = channel;
+
     public string SocketPath { get; } = socketPath;
     public TimeSpan Timeout { get; } = timeout;
 
@@ -72,7 +74,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         _sent.Add(m.Request);
         try
         {
-            channel.Send(m);
+            _channel.Send(m);
         }
         catch (Exception e) when (e is VhostUserDisconnectedException or IOException)
         {
@@ -85,7 +87,7 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         VhostUserMessage reply;
         try
         {
-            reply = channel.Receive(Patience.Current.Cap(Timeout), $"the vhost-user back-end's reply to {request.WireName()}");
+            reply = _channel.Receive(Patience.Current.Cap(Timeout), $"the vhost-user back-end's reply to {request.WireName()}");
         }
         catch (TimeoutException e)
         {
@@ -114,5 +116,23 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         return reply;
     }
 
-    public void Dispose() => channel.Dispose();
+    /// <summary>
+    /// Server mode: closes this connection, so a client back-end connects again, and goes on over the connection
+    /// <paramref name="accept"/> returns. Nothing was agreed on the new one yet: the protocol features start from 0.
+    /// </summary>
+    public void Replace(Func<VhostUserChannel> accept)
+    {
+        _channel.Dispose();
+        ProtocolFeatures = 0;
+        try
+        {
+            _channel = accept();
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            throw new DeviceProtocolException($"the vhost-user back-end did not connect to {SocketPath} again: {e.Message}", e);
+        }
+    }
+
+    public void Dispose() => _channel.Dispose();
 }

@@ -237,6 +237,25 @@ public sealed class VhostUserDataPlane(
         r.Call.Dispose();
     }
 
+    /// <summary>
+    /// Hands the running device to a back-end that connected again (<see cref="Devices.Capabilities.IBackEndReconnect"/>): the
+    /// features and memory table, every started ring with its old eventfds from <paramref name="restartBase"/>, then the
+    /// enables, in ring order, as QEMU's vhost start does, and a kick on each ring. The back-end on the new connection knows nothing of the old one:
+    /// its rings start disabled (with VHOST_USER_F_PROTOCOL_FEATURES), so only the enabled ones are said.
+    /// </summary>
+    public void Restore(Func<int, uint> restartBase)
+    {
+        _started = false;
+        EnsureStarted();
+        foreach (var vq in _rings.Keys.Order().ToList()) Configure(vq, _registers[vq], restartBase(vq), _rings[vq]);
+        if (CanToggle)
+            foreach (var vq in _enabled.Order())
+                connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, 1).Encode());
+        // A kick on every ring, as after a resume: a back-end starts a ring on its first kick (vu.ring.start-on-kick), and the
+        // driver kicked these long ago, to the old connection. Receive buffers still posted would otherwise wait unseen.
+        foreach (var (kick, _) in _rings.Values) kick.Signal();
+    }
+
     /// <summary>What QEMU does at vhost start: the acked features, then the memory table.</summary>
     private void EnsureStarted()
     {

@@ -15,7 +15,7 @@ namespace VirtioMq.Adapters.VhostUser;
 /// hands the receiveqs and transmitqs to the back-end, which is the device under test for the data plane.
 /// With <c>server=1</c> the suite listens on the path and the back-end connects, once per session (<see cref="ServerSockets"/>).
 /// </summary>
-public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueReset
+public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueReset, IBackEndReconnect
 {
     public const ulong GuestBase = GuestRam.Base;
 
@@ -56,6 +56,8 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
             SettleTime = TimeSpan.FromMilliseconds(uri.GetInt("settle-ms", 25));
             Capabilities = new DeviceCapabilities().With<IVhostUserBackEnd>(this).With<IRingSuspension>(_plane).With<IRingEnable>(_plane)
                 .With<IRingStartIndex>(_plane).With<IQueueReset>(this);
+            // Only a listening front-end sees a back-end come back: in client mode nobody would connect again.
+            if (ServerMode) Capabilities = Capabilities.With<IBackEndReconnect>(this);
         }
         catch
         {
@@ -117,6 +119,27 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
     {
         _model.ResetQueue(vq);
         return new QueueResetOutcome(true, _model.QueueEnabled(vq));
+    }
+
+    public string? Reconnect(Func<int, uint> restartBase, TimeSpan timeout)
+    {
+        if (!ServerMode) throw new InvalidOperationException("only a front-end in server mode (server=1) sees its back-end connect again");
+        try
+        {
+            _connection.Replace(() => ServerSockets.Accept(Uri.Path, timeout));
+        }
+        catch (DeviceProtocolException e)
+        {
+            return e.Message;
+        }
+        var (features, protocol, queues) = Handshake(_connection);
+        // QEMU refuses a back-end that comes back without a feature it had acked; the suite asks for the same offer.
+        if (features.Low64 != BackendFeatures.Low64 || protocol != ProtocolFeatures || queues != QueueNum)
+            return $"the vhost-user back-end at {Uri.Path} came back offering features 0x{features.Low64:x}, protocol features 0x{protocol:x}, " +
+                $"GET_QUEUE_NUM {queues?.ToString(CultureInfo.InvariantCulture) ?? "none"}; before it offered 0x{BackendFeatures.Low64:x}, 0x{ProtocolFeatures:x}, " +
+                $"{QueueNum?.ToString(CultureInfo.InvariantCulture) ?? "none"}";
+        _plane.Restore(restartBase);
+        return null;
     }
 
     public bool WaitForNotification(TimeSpan timeout)

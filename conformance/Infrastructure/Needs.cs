@@ -10,6 +10,7 @@ public static class Needs
     public const string RingSuspension = "the device offers no way to stop a ring and resume it at an index (vhost-user GET_VRING_BASE/SET_VRING_BASE)";
     public const string PciTransport = "the device is not reached through the virtio-pci transport; these rules bind PCI devices";
     public const string RingEnable = "the device offers no per-ring enable (vhost-user SET_VRING_ENABLE)";
+    public const string ServerMode = "the suite does not listen for this back-end (vhost-user server mode, server=1): it cannot see the back-end connect again";
 
     /// <summary>The open device's capability <typeparamref name="T"/>; null, with the case marked not applicable, when it has none.</summary>
     public static T? Capability<T>(DriverSession session, string whyNeeded) where T : class
