@@ -118,20 +118,14 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
 
     /// <summary>
     /// Server mode: closes this connection, so a client back-end connects again, and goes on over the connection
-    /// <paramref name="accept"/> returns. Nothing was agreed on the new one yet: the protocol features start from 0.
+    /// <paramref name="accept"/> returns (whose TimeoutException or IOException reaches the caller). Nothing was agreed
+    /// on the new one yet: the protocol features start from 0.
     /// </summary>
     public void Replace(Func<VhostUserChannel> accept)
     {
         _channel.Dispose();
         ProtocolFeatures = 0;
-        try
-        {
-            _channel = accept();
-        }
-        catch (Exception e) when (e is TimeoutException or IOException)
-        {
-            throw new DeviceProtocolException($"the vhost-user back-end did not connect to {SocketPath} again: {e.Message}", e);
-        }
+        _channel = accept();
     }
 
     public void Dispose() => _channel.Dispose();

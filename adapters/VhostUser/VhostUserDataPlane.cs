@@ -248,9 +248,7 @@ public sealed class VhostUserDataPlane(
         _started = false;
         EnsureStarted();
         foreach (var vq in _rings.Keys.Order().ToList()) Configure(vq, _registers[vq], restartBase(vq), _rings[vq]);
-        if (CanToggle)
-            foreach (var vq in _enabled.Order())
-                connection.Send(VhostUserRequest.SetVringEnable, new VringState((uint)vq, 1).Encode());
+        foreach (var vq in _enabled.Order()) RestateEnable(vq);
         // A kick on every ring, as after a resume: a back-end starts a ring on its first kick (vu.ring.start-on-kick), and the
         // driver kicked these long ago, to the old connection. Receive buffers still posted would otherwise wait unseen.
         foreach (var (kick, _) in _rings.Values) kick.Signal();

@@ -128,9 +128,9 @@ public sealed class VhostUserDevice : IVirtioDevice, IVhostUserBackEnd, IQueueRe
         {
             _connection.Replace(() => ServerSockets.Accept(Uri.Path, timeout));
         }
-        catch (DeviceProtocolException e)
+        catch (Exception e) when (e is TimeoutException or IOException)
         {
-            return e.Message;
+            return $"the vhost-user back-end did not connect to {Uri.Path} again: {e.Message}";
         }
         var (features, protocol, queues) = Handshake(_connection);
         // QEMU refuses a back-end that comes back without a feature it had acked; the suite asks for the same offer.
