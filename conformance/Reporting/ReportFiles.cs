@@ -30,7 +30,8 @@ public static class ReportFiles
         Replace(Path.Combine(folder, "report.html"), HtmlReport.Render(report));
     }
 
-    private static void Replace(string path, string text)
+    /// <summary>Writes <paramref name="text"/> whole to <paramref name="path"/> or not at all: to a neighbour, then renamed over.</summary>
+    public static void Replace(string path, string text)
     {
         var temporary = path + ".partial";
         File.WriteAllText(temporary, text);

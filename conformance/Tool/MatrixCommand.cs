@@ -47,8 +47,8 @@ internal static class MatrixCommand
             return 2;
         }
         Directory.CreateDirectory(outDir);
-        Write(Path.Combine(outDir, "matrix.json"), JsonReport.RenderAny(matrix));
-        Write(Path.Combine(outDir, "matrix.html"), MatrixHtml.Render(matrix));
+        ReportFiles.Replace(Path.Combine(outDir, "matrix.json"), JsonReport.RenderAny(matrix));
+        ReportFiles.Replace(Path.Combine(outDir, "matrix.html"), MatrixHtml.Render(matrix));
         foreach (var d in matrix.Devices)
             Console.WriteLine($"{d.Name,-24} {(d.Certified ? "CERTIFIED" : "NOT CERTIFIED"),-14} {d.Device}");
         Console.WriteLine($"{matrix.Rows.Count} requirements x {matrix.Devices.Count} devices: {Path.Combine(outDir, "matrix.html")} and matrix.json");
@@ -102,12 +102,5 @@ internal static class MatrixCommand
         }
         var built = Build(outDir, columns);
         return built != 0 ? built : failed ? 1 : 0;
-    }
-
-    private static void Write(string path, string text)
-    {
-        // Whole or not at all: written beside and renamed over.
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
     }
 }

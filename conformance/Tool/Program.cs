@@ -56,10 +56,8 @@ if (changes.Count == 0) Console.WriteLine($"{expectedPath} already matches {repo
 else if (rest.Contains("--dry-run")) Console.WriteLine($"{changes.Count} change(s); --dry-run: {expectedPath} left as it was");
 else
 {
-    // Written whole to a neighbour and renamed over, so an interrupted write never leaves half a file.
-    var temporary = expectedPath + ".tmp";
-    File.WriteAllLines(temporary, lines);
-    File.Move(temporary, expectedPath, overwrite: true);
+    // Whole or not at all, as the reports are written: an interrupted write never leaves half a file.
+    ReportFiles.Replace(expectedPath, string.Concat(lines.Select(l => l + Environment.NewLine)));
     Console.WriteLine($"{changes.Count} change(s) written to {expectedPath}");
 }
 return 0;
