@@ -4,7 +4,7 @@ using VirtioMq.Reference.Net;
 using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Reference.Zoo;
 
-// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE] [--client]`: the
+// `dotnet run --project reference -- serve --socket PATH --queue-pairs N [--fault NAME] [--check-ring-addresses] [--stats FILE] [--record-driver FILE] [--client] [--workers N|per-pair]`: the
 // reference device as a vhost-user back-end that QEMU, DPDK virtio-user or the suite's own front-end can drive.
 
 var socket = new Option<string>("--socket")
@@ -55,9 +55,15 @@ var kickDelay = new Option<int>("--kick-delay-ms")
 {
     Description = "Serve every kick this many milliseconds late: a slow device, to show the suite makes no false finding on one.",
 };
+var workers = new Option<string>("--workers")
+{
+    Description = "Threads that serve the rings: 1 (the default) serves messages and rings on one thread per session; N gives the " +
+        "rings N threads of their own, pair p's rings on thread (p - 1) mod N; per-pair gives each queue pair its own thread.",
+    DefaultValueFactory = _ => "1",
+};
 var serve = new Command("serve", "Serve the reference multiqueue virtio-net device over vhost-user until SIGINT or SIGTERM.")
 {
-    socket, pairs, faults, checkRingAddresses, quiet, stats, statsPeriod, recordDriver, kickDelay, client,
+    socket, pairs, faults, checkRingAddresses, quiet, stats, statsPeriod, recordDriver, kickDelay, client, workers,
 };
 serve.SetAction(result =>
 {
@@ -74,6 +80,7 @@ serve.SetAction(result =>
         {
             CheckRingAddresses = result.GetValue(checkRingAddresses),
             KickDelay = TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(kickDelay))),
+            Workers = ParseWorkers(result.GetValue(workers)!),
         };
         statsFile = result.GetValue(stats) is { } path ? new StatsFile(path, TimeSpan.FromSeconds(result.GetValue(statsPeriod))) : null;
     }
@@ -112,6 +119,12 @@ serve.SetAction(result =>
     Console.Out.WriteLine("stopped");
     return 0;
 });
+
+// "per-pair" is 0 in ReferenceOptions.Workers: one thread per queue pair.
+static int ParseWorkers(string text) =>
+    text == "per-pair" ? 0
+    : int.TryParse(text, out var n) && n >= 1 ? n
+    : throw new ArgumentException($"--workers takes a number from 1 or per-pair, not '{text}'");
 
 var root = new RootCommand("The virtio-mq-conformance reference device.") { serve };
 return root.Parse(args).Invoke();

@@ -23,4 +23,15 @@ public sealed record ReferenceOptions(int MaxPairs = 8, IReadOnlyList<Deviation>
     /// (robust.ring.queue-outside-memory-refused); the suite must accept either.
     /// </summary>
     public bool CheckRingAddresses { get; init; }
+
+    /// <summary>
+    /// Vhost-user back-end only: how many threads serve the rings (`serve --workers`). 1, the default, is one thread per
+    /// session for messages and rings alike. More gives the rings that many threads of their own, pair p's two rings to
+    /// thread (p - 1) mod N, and leaves messages to the session's thread; 0 means one thread per queue pair. Not a
+    /// behaviour: the same device, on more cores.
+    /// </summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>The ring threads <see cref="Workers"/> asks for, never more than there are pairs.</summary>
+    public int RingThreads => Workers <= 0 ? MaxPairs : Math.Min(Workers, MaxPairs);
 }

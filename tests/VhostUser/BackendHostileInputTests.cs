@@ -14,9 +14,12 @@ namespace VirtioMq.Tests.VhostUser;
 /// malformed messages and malformed rings through raw channels. Every bad input must be refused with a logged
 /// reason (and a non-zero REPLY_ACK where one was asked for), must not reach outside the mapped guest memory,
 /// and must leave the server able to answer the same connection (when the stream is still in step) and the next.
+/// Run twice: with one thread per session, and with a ring thread per queue pair (`serve --workers per-pair`), where
+/// the messages arrive on another thread than the one serving the rings.
 /// </summary>
-[TestFixture, NonParallelizable]
-public sealed class BackendHostileInputTests
+/// <param name="workers">The back-end's <see cref="ReferenceOptions.Workers"/>: 1, or 0 for a ring thread per pair.</param>
+[TestFixture(1), TestFixture(0), NonParallelizable]
+public sealed class BackendHostileInputTests(int workers)
 {
     private const int Pairs = 2;
     private const ulong G = 0x1_0000_0000;
@@ -39,7 +42,7 @@ public sealed class BackendHostileInputTests
         _path = $"/tmp/vu-hostile-{Guid.NewGuid():N}.sock";
         lock (_log) _log.Clear();
         _serverFailure = null;
-        _backend = new VhostUserBackend(_path, new ReferenceOptions(MaxPairs: Pairs), Log);
+        _backend = new VhostUserBackend(_path, new ReferenceOptions(MaxPairs: Pairs) { Workers = workers }, Log);
         _backend.Listen();
         _stop = new CancellationTokenSource();
         _server = new Thread(() =>

@@ -192,7 +192,7 @@ public sealed partial class BackendSession
             v.Base = null;
         }
         _features = FeatureSet.Empty;
-        _errorSignalled = false;
+        _errorSignalled = 0;
         _plane.Reset();
         EnableInitialRings();
     }

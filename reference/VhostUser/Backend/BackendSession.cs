@@ -12,8 +12,9 @@ namespace VirtioMq.Reference.VhostUser.Backend;
 
 /// <summary>
 /// One front-end connection to the reference back-end: answers the vhost-user messages and runs the rings
-/// through the same loopback data plane as the in-process device. One thread polls the socket and every
-/// kick eventfd, so messages and ring processing never race.
+/// through the same loopback data plane as the in-process device. By default one thread polls the socket and
+/// every kick eventfd, so messages and ring processing never race; with ring threads
+/// (<see cref="ReferenceOptions.Workers"/>) the rings are served as BackendSession.Workers.cs describes.
 /// </summary>
 public sealed partial class BackendSession : IDisposable
 {
@@ -36,7 +37,8 @@ public sealed partial class BackendSession : IDisposable
     // The last features a SET_FEATURES was accepted with; unlike _features, a device reset leaves it, for the report.
     private FeatureSet _featuresAccepted = FeatureSet.Empty;
     private ulong _protocolFeatures;
-    private bool _errorSignalled;
+    // 1 once the error eventfd was signalled; set atomically, as ring threads may find broken rings at once.
+    private int _errorSignalled;
     private Dictionary<int, Vring>? _kicksByFd;
     private readonly DriverRecorder? _recorder;
 
@@ -49,6 +51,7 @@ public sealed partial class BackendSession : IDisposable
         _log = log;
         _rules = DeviceSeams.For(options).VhostUser;
         _vrings = Enumerable.Range(0, 2 * _rules.PairsAccepted(options.MaxPairs)).Select(i => new Vring(i)).ToArray();
+        _counters.Reserve(_vrings.Length, options.RingThreads);
         _plane = NewPlane();
         _recorder = recordDriver ? new DriverRecorder(HistoryLimit) : null;
         EnableInitialRings();
@@ -89,6 +92,13 @@ public sealed partial class BackendSession : IDisposable
     /// </summary>
     public void Run(CancellationToken stop, Action? periodic = null, TimeSpan period = default)
     {
+        if (_options.RingThreads > 1) RunWithRingThreads(periodic, period, stop);
+        else RunAlone(periodic, period, stop);
+    }
+
+    /// <summary>Messages and every ring on this one thread.</summary>
+    private void RunAlone(Action? periodic, TimeSpan period, CancellationToken stop)
+    {
         var lastPeriodic = Stopwatch.GetTimestamp();
         while (!stop.IsCancellationRequested)
         {
@@ -110,11 +120,7 @@ public sealed partial class BackendSession : IDisposable
             // answer, so what it sends next came after the kicks, and must not overtake them.
             if (ready.Contains(_channel.Fd))
             {
-                for (var served = 0; served < 64; served++)
-                {
-                    if (!ServeOneMessage(out var answered)) return;
-                    if (answered || PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count == 0) break;
-                }
+                if (!ServeMessageBurst()) return;
                 // Messages may have replaced or dropped kick fds: look at the current ones.
                 kicks = _kicksByFd = RingsByKickFd();
                 ready = PollSet.WaitReadable([.. kicks.Keys], TimeSpan.Zero);
@@ -122,9 +128,9 @@ public sealed partial class BackendSession : IDisposable
             // Receive rings first: a ring starts on its first kick, and a frame taken from a transmit ring kicked
             // in the same round must not miss a receive ring that was kicked before it but not yet started.
             foreach (var fd in ready)
-                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 0) OnKick(vring);
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 0) OnKick(vring, _plane.LaneAt(0), mayStart: true);
             foreach (var fd in ready)
-                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 1) OnKick(vring);
+                if (kicks.TryGetValue(fd, out var vring) && vring.Index % 2 == 1) OnKick(vring, _plane.LaneAt(0), mayStart: true);
             _plane.ServeBacklog();
             if (_plane.NeedsReset) SignalErrorIfBroken(_vrings.FirstOrDefault(v => _plane.IsBroken(v.Index)));
         }
@@ -132,6 +138,20 @@ public sealed partial class BackendSession : IDisposable
 
     /// <summary>The rings that have a kick eventfd, by that fd.</summary>
     private Dictionary<int, Vring> RingsByKickFd() => _vrings.Where(v => v.Kick is not null).ToDictionary(v => v.Kick!.Fd, v => v);
+
+    /// <summary>
+    /// Serves the messages waiting, up to the first that was answered (see <see cref="RunAlone"/>) and at most 64, so
+    /// a front-end that never stops talking cannot starve the rings; false when the connection is over.
+    /// </summary>
+    private bool ServeMessageBurst()
+    {
+        for (var served = 0; served < 64; served++)
+        {
+            if (!ServeOneMessage(out var answered)) return false;
+            if (answered || PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count == 0) break;
+        }
+        return true;
+    }
 
     /// <summary>Reads and handles one message; false when the connection is over (the reason is logged).</summary>
     private bool ServeOneMessage(out bool answered)
@@ -205,30 +225,38 @@ public sealed partial class BackendSession : IDisposable
     private LoopbackDataPlane NewPlane()
     {
         // Turns of one ring's worth: a front-end keeping a ring full must not keep this thread from messages and other rings.
-        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log, _counters) { TurnBudget = _options.QueueMaxSize };
+        var plane = new LoopbackDataPlane(_memory.Guest, _options, _log, _counters, _options.RingThreads) { TurnBudget = _options.QueueMaxSize };
         plane.UsedBufferNotification += vq => _vrings[vq].Call?.Signal();
         return plane;
     }
 
-    private void OnKick(Vring v)
+    /// <summary>
+    /// Serves a kick on <paramref name="v"/> through <paramref name="lane"/>. A ring not yet started is started here when
+    /// <paramref name="mayStart"/> (the thread owns the whole plane); ring threads start rings beforehand, with every
+    /// other thread held back (<see cref="StartRing"/>), and here only drain a kick whose ring could not start.
+    /// </summary>
+    private void OnKick(Vring v, LoopbackDataPlane.Lane lane, bool mayStart)
     {
         v.Kick!.Drain();
         if (_options.KickDelay > TimeSpan.Zero) Thread.Sleep(_options.KickDelay);
         if (v.Index >= 2 * _options.MaxPairs) return; // a ring its rules accept messages for, but above the pairs it serves
-        if (!_plane.IsStarted(v.Index))
-        {
-            // A kick starts the ring (the "Ring states" rule), with the base the front-end last set.
-            if (!v.IsConfigured)
-            {
-                _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
-                return;
-            }
-            var from = _rules.ResumeAt(BaseOf(v));
-            _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
-            _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, from));
-        }
-        _plane.Notify(v.Index);
+        if (!_plane.IsStarted(v.Index) && (!mayStart || !StartRing(v))) return;
+        lane.Notify(v.Index);
         SignalErrorIfBroken(v);
+    }
+
+    /// <summary>A kick starts the ring (the "Ring states" rule), with the base the front-end last set; false if it cannot start.</summary>
+    private bool StartRing(Vring v)
+    {
+        if (!v.IsConfigured)
+        {
+            _log($"kick on vring {v.Index} before its size and addresses were set; ignored");
+            return false;
+        }
+        var from = _rules.ResumeAt(BaseOf(v));
+        _plane.StartQueue(v.Index, new QueueRegisters(v.Num, v.Desc!.Value, v.Avail!.Value, v.Used!.Value), _features, from);
+        _recorder?.Add(Snapshot(DriverEventKind.RingStart, v.Index, from));
+        return _plane.IsStarted(v.Index);
     }
 
     /// <summary>The ring format the negotiated features select.</summary>
@@ -240,15 +268,15 @@ public sealed partial class BackendSession : IDisposable
     // A ring the driver overran is unusable until reset: say so on its error eventfd (SET_VRING_ERR), once.
     private void SignalErrorIfBroken(Vring? v)
     {
-        if (v is null || !_plane.NeedsReset || _errorSignalled) return;
-        _errorSignalled = true;
+        if (v is null || !_plane.NeedsReset || Interlocked.Exchange(ref _errorSignalled, 1) == 1) return;
         v.Err?.Signal();
     }
 
     public void Dispose()
     {
         foreach (var v in _vrings) v.Dispose();
-        _memory.Dispose();
+        if (!_ringThreadsStuck) _memory.Dispose();
         _channel.Dispose();
+        if (!_ringThreadsStuck) _gate.Dispose();
     }
 }
