@@ -200,7 +200,7 @@ public sealed partial class LoopbackDataPlane
             else
             {
                 // Automatic steering picks among the receiveqs not being reset, and drops only when all are (§5.1.9.5.6.2).
-                rxPair = _seams.Steering.Select(FlowKey.Of(frame), pair, receivePairs);
+                rxPair = _seams.Steering.Select(frame, pair, receivePairs);
             }
             if (rxPair is { } rx)
             {

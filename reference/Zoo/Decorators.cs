@@ -66,7 +66,7 @@ public abstract class TransmitRulesDecorator(ITransmitRules inner) : ITransmitRu
 
 public abstract class ReceiveSteeringDecorator(IReceiveSteering inner) : IReceiveSteering
 {
-    public virtual int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs) => inner.Select(flow, txPair, enabledPairs);
+    public virtual int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs) => inner.Select(frame, txPair, enabledPairs);
     public virtual void Forget() => inner.Forget();
 }
 

@@ -19,9 +19,9 @@ public sealed class RxOnDisabled() : ZooDeviation(DeviceFault.RxOnDisabled)
 
     private sealed class Steering(IReceiveSteering inner) : ReceiveSteeringDecorator(inner)
     {
-        public override int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs)
+        public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
-            base.Select(flow, txPair, enabledPairs);
+            base.Select(frame, txPair, enabledPairs);
             return txPair;
         }
     }
@@ -34,9 +34,9 @@ public sealed class SteerAllToQ1() : ZooDeviation(DeviceFault.SteerAllToQ1)
 
     private sealed class Steering(IReceiveSteering inner) : ReceiveSteeringDecorator(inner)
     {
-        public override int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs)
+        public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
-            base.Select(flow, txPair, enabledPairs);
+            base.Select(frame, txPair, enabledPairs);
             return 1;
         }
     }
@@ -50,10 +50,10 @@ public sealed class SteerToMaxPairs() : ZooDeviation(DeviceFault.SteerToMaxPairs
 
     private sealed class Steering(IReceiveSteering inner, int maxPairs) : ReceiveSteeringDecorator(inner)
     {
-        public override int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs)
+        public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
-            base.Select(flow, txPair, enabledPairs);
-            return (int)((uint)flow.GetHashCode() % (uint)maxPairs) + 1;
+            base.Select(frame, txPair, enabledPairs);
+            return (int)((uint)FlowKey.Of(frame).GetHashCode() % (uint)maxPairs) + 1;
         }
     }
 }
@@ -65,9 +65,9 @@ public sealed class DropsTopPair() : ZooDeviation(DeviceFault.DropsTopPair)
 
     private sealed class Steering(IReceiveSteering inner) : ReceiveSteeringDecorator(inner)
     {
-        public override int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs)
+        public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
-            var rx = base.Select(flow, txPair, enabledPairs);
+            var rx = base.Select(frame, txPair, enabledPairs);
             return txPair > 1 && enabledPairs.Count > 0 && txPair == enabledPairs.Max() ? null : rx;
         }
     }
@@ -82,9 +82,9 @@ public sealed class DropsFirstFrame() : ZooDeviation(DeviceFault.DropsFirstFrame
     {
         private readonly HashSet<int> _dropped = [];
 
-        public override int? Select(FlowKey flow, int txPair, IReadOnlySet<int> enabledPairs)
+        public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
-            var rx = base.Select(flow, txPair, enabledPairs);
+            var rx = base.Select(frame, txPair, enabledPairs);
             return _dropped.Add(txPair) ? null : rx;
         }
     }
