@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using VirtioMq.Spec;
 using VirtioMq.Spec.Memory;
 
@@ -240,11 +241,12 @@ public sealed class SplitVirtqueue : IDeviceVirtqueue
                 throw new ChainError(tableSize <= MaxReachableEntries
                     ? $"chain is longer than its {tableSize}-entry table (a loop?)"
                     : $"chain is longer than the {MaxReachableEntries} entries a 16-bit next can reach in its {tableSize}-entry table (a loop?)");
-            var d = table + (ulong)SplitRing.DescriptorSize * index;
-            var addr = _mem.ReadU64(d);
-            var len = _mem.ReadU32(d + 8);
-            var flags = _mem.ReadU16(d + 12);
-            var next = _mem.ReadU16(d + 14);
+            // The descriptor's 16 bytes looked up once, not once per field: this runs for every buffer.
+            var d = _mem.Span(table + (ulong)SplitRing.DescriptorSize * index, SplitRing.DescriptorSize);
+            var addr = BinaryPrimitives.ReadUInt64LittleEndian(d);
+            var len = BinaryPrimitives.ReadUInt32LittleEndian(d[8..]);
+            var flags = BinaryPrimitives.ReadUInt16LittleEndian(d[12..]);
+            var next = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
             if ((flags & SplitRing.DescFIndirect) != 0)
             {
                 if (!_indirect) throw new ChainError("INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC");
