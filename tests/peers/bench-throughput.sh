@@ -19,16 +19,24 @@
 # The front-end's Tx-pps over the same interval is printed too, as a cross-check: with 256-entry rings the
 # front-end can only enqueue what the back-end has taken.
 #
-# CPUs: the front-end forwards on CPU 0, each back-end runs on CPU 1 (testpmd's forwarding lcore; the reference
-# pinned with taskset). The reference is built and run in Release configuration.
+# CPUs: the machine's CPUs are split in two halves, the front-end forwarding on the first, the back-end on the second
+# (testpmd's forwarding lcores; the reference pinned there with taskset). With 2 CPUs: front-end on CPU 0, back-end
+# on CPU 1. Each side forwards with as many cores as it has, up to the queue pairs: the front-end's testpmd with
+# --nb-cores, testpmd's back-end with NB_CORES, the reference with --workers per-pair (reference-per-pair) or one
+# thread (reference). The reference is built and run in Release configuration.
+#
+# Scaling with the queue pairs, as multiqueue is meant to give: BACKENDS="reference reference-per-pair testpmd"
+# QUEUE_PAIRS="1 2 4 8" FORMATS=split; the last table then gives each back-end's rate per pair count and its speed-up
+# over 1 pair. It needs 2 x 8 + 1 CPUs to give every pair a core on both sides: with fewer, more pairs only share
+# the cores there are.
 # Needs dpdk-testpmd (tests/peers/testpmd-device.sh install) and the .NET SDK. Takes about 8 minutes (4 with one
 # format, 12 with BASELINE_DLL); it uses both CPUs, so run nothing else meanwhile.
 # The reference's stats file names the format each session ran (ringFormat): a sample whose session did not run
 # the format asked for stops the run. testpmd's net_vhost offers both formats, IN_ORDER and MRG_RXBUF, which
 # virtio-user takes by default in either format; the reference offers IN_ORDER too (since 2026-12-05; before, only
 # testpmd ran in order) but not MRG_RXBUF. IN_ORDER=0 makes virtio-user decline it with both back-ends.
-# Environment: WARMUP, IN_ORDER (default 1), QUEUE_PAIRS (default "1 2"), FORMATS (default "split packed"), REFERENCE_DLL (skip the
-# Release build and run this one),
+# Environment: WARMUP, IN_ORDER (default 1), QUEUE_PAIRS (default "1 2"), FORMATS (default "split packed"),
+# BACKENDS (default "reference testpmd"; also reference-per-pair), REFERENCE_DLL (skip the Release build and run this one),
 # BASELINE_DLL (another build of the reference, e.g. before a change, measured in the same rounds as a third
 # back-end, so a before/after comparison shares the machine's conditions).
 set -euo pipefail
@@ -43,6 +51,13 @@ case "$rounds$seconds" in *[!0-9]*) echo "ROUNDS and SECONDS are whole numbers" 
 [ "$seconds" -ge 2 ] || { echo "SECONDS must be at least 2: testpmd prints its rate once a second" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (tests/peers/testpmd-device.sh install)" >&2; exit 3; }
 [ "$(nproc)" -ge 2 ] || echo "warning: $(nproc) CPU(s): the back-end and the front-end share a CPU, so both rates are meaningless" >&2
+
+# The CPU halves: front-end CPUs 0..half-1, back-end CPUs half..n-1.
+cpus=$(nproc); half=$(( cpus / 2 > 0 ? cpus / 2 : 1 ))
+frontend_cpus=$(seq -s, 0 $((half - 1))); backend_cpus=$(seq -s, "$half" $((cpus - 1)))
+[ -n "$backend_cpus" ] || backend_cpus=0
+backend_count=$(( cpus - half > 0 ? cpus - half : 1 ))
+min() { echo $(( $1 < $2 ? $1 : $2 )); }
 
 if [ -z "${REFERENCE_DLL:-}" ]; then
   echo "building the reference back-end (Release)..." >&2
@@ -79,15 +94,18 @@ sample() {
   local backend=$1 q=$2 format=$3 fe="$work/frontend.log" stats="$work/stats.json" before after marks=() dll
   rm -f "$stats" "$fe"
   if [ "$backend" != testpmd ]; then
-    dll="$REFERENCE_DLL"; [ "$backend" = reference ] || dll="$BASELINE_DLL"
-    REFERENCE_DLL="$dll" CPUS=1 "$here/reference-backend.sh" start "$sock" "$q" --quiet --stats "$stats" --stats-period 0.25 >/dev/null
+    dll="$REFERENCE_DLL"; [ "$backend" = baseline ] && dll="$BASELINE_DLL"
+    local threads=(); [ "$backend" = reference-per-pair ] && threads=(--workers per-pair)
+    REFERENCE_DLL="$dll" CPUS="$backend_cpus" "$here/reference-backend.sh" start "$sock" "$q" --quiet --stats "$stats" --stats-period 0.25 "${threads[@]}" >/dev/null
   else
-    STATS_PERIOD=1 FWD_MODE=rxonly "$here/testpmd-device.sh" start "$sock" "$q" >/dev/null
+    # Main lcore on the front-end's first CPU (it only prints statistics), forwarding on the back-end's CPUs.
+    LCORES="0,$backend_cpus" NB_CORES=$(min "$q" "$backend_count") STATS_PERIOD=1 FWD_MODE=rxonly "$here/testpmd-device.sh" start "$sock" "$q" >/dev/null
   fi
   mkfifo "$work/stdin"
-  stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 1 --no-huge -m 256 --no-pci --no-shconf --no-telemetry \
+  # Forwarding on the front-end's CPUs, main lcore on the back-end's last CPU (it only reads commands).
+  stdbuf -oL dpdk-testpmd -l "$frontend_cpus,$((cpus - 1))" --main-lcore $((cpus - 1)) --no-huge -m 256 --no-pci --no-shconf --no-telemetry \
     --file-prefix="vmq-bench-$$" --vdev "net_virtio_user0,path=$sock,queues=$q,packed_vq=$([ "$format" = packed ] && echo 1 || echo 0),in_order=${IN_ORDER:-1}" -- \
-    -i --rxq="$q" --txq="$q" --nb-cores=1 --forward-mode=txonly --txpkts=64 --total-num-mbufs=$((16384 + 2048 * q)) \
+    -i --rxq="$q" --txq="$q" --nb-cores="$(min "$q" "$half")" --forward-mode=txonly --txpkts=64 --total-num-mbufs=$((16384 + 2048 * q)) \
     <"$work/stdin" >"$fe" 2>&1 &
   local pmd=$!
   exec 3>"$work/stdin"
@@ -136,7 +154,8 @@ sample() {
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mpps() { awk -v p="$1" 'BEGIN { printf "%.3f", p / 1e6 }'; }
 
-backends=(reference testpmd)
+read -ra backends <<<"${BACKENDS:-reference testpmd}"
+for b in "${backends[@]}"; do case "$b" in reference|reference-per-pair|testpmd) ;; *) echo "BACKENDS lists reference, reference-per-pair and/or testpmd, not '$b'" >&2; exit 2 ;; esac; done
 [ -z "${BASELINE_DLL:-}" ] || backends+=(baseline)
 runs=()
 for f in $formats; do for b in "${backends[@]}"; do runs+=("$b,$f"); done; done
@@ -158,19 +177,42 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0) ? "%.3f" : "n/a", a / b }'; }
 med() { median <<<"${samples[$1,$2,$3]}"; } # BACKEND FORMAT PAIRS
 
+has() { [[ " ${backends[*]} " == *" $1 "* ]]; }
 echo
-echo "64-byte packets, virtio-user txonly front-end on CPU 0, back-end on CPU 1; ${rounds} rounds, ${warmup} s warm-up + ${seconds} s measured"
+echo "64-byte packets, virtio-user txonly front-end on CPU(s) $frontend_cpus, back-end on CPU(s) $backend_cpus of $cpus;" \
+  "${rounds} rounds, ${warmup} s warm-up + ${seconds} s measured"
 echo "reference: $REFERENCE_DLL${BASELINE_DLL:+; baseline: $BASELINE_DLL}"
-echo
-echo "| rings | queue pairs | median Mpps reference | median Mpps testpmd | ratio reference/testpmd |"
-echo "| --- | --- | --- | --- | --- |"
-for f in $formats; do
-  for q in $pairs_list; do
-    ref=$(med reference "$f" "$q"); pmd=$(med testpmd "$f" "$q")
-    echo "| $f | $q | $(mpps "$ref") | $(mpps "$pmd") | $(ratio "$ref" "$pmd") |"
+if has reference && has testpmd; then
+  echo
+  echo "| rings | queue pairs | median Mpps reference | median Mpps testpmd | ratio reference/testpmd |"
+  echo "| --- | --- | --- | --- | --- |"
+  for f in $formats; do
+    for q in $pairs_list; do
+      ref=$(med reference "$f" "$q"); pmd=$(med testpmd "$f" "$q")
+      echo "| $f | $q | $(mpps "$ref") | $(mpps "$pmd") | $(ratio "$ref" "$pmd") |"
+    done
   done
-done
-if [[ " $formats " == *" split "* && " $formats " == *" packed "* ]]; then
+fi
+read -ra pair_counts <<<"$pairs_list"
+if [ "${#pair_counts[@]}" -gt 1 ]; then
+  # The shape of the multiqueue series' own table: queue pairs, packets per second, speed-up over the first count.
+  first=${pair_counts[0]}
+  for f in $formats; do
+    echo
+    head="| queue pairs ($f) |"; rule="| --- |"
+    for b in "${backends[@]}"; do head+=" $b Kpps | speed-up |"; rule+=" --- | --- |"; done
+    echo "$head"; echo "$rule"
+    for q in "${pair_counts[@]}"; do
+      row="| $q |"
+      for b in "${backends[@]}"; do
+        v=$(med "$b" "$f" "$q"); one=$(med "$b" "$f" "$first")
+        row+=" $(awk -v p="$v" 'BEGIN { printf "%.0f", p / 1e3 }') | $(ratio "$v" "$one") |"
+      done
+      echo "$row"
+    done
+  done
+fi
+if has reference && has testpmd && [[ " $formats " == *" split "* && " $formats " == *" packed "* ]]; then
   echo
   echo "| queue pairs | reference split | reference packed | reference packed/split | testpmd split | testpmd packed | testpmd packed/split |"
   echo "| --- | --- | --- | --- | --- | --- | --- |"

@@ -10,7 +10,8 @@
 # Files: SOCKET.pid, SOCKET.log. Environment: FWD_MODE (io or macswap, default io; rxonly for benchmarks),
 # MEM_MB (default 256), STATS_PERIOD (seconds between port statistics in the log, default 3600), CLIENT=1 for
 # vhost-user client mode (DPDK's client=1): testpmd connects to SOCKET, where the front-end listens (the suite's
-# vhost-user://SOCKET?server=1), retries until it does, and connects again after every session.
+# vhost-user://SOCKET?server=1), retries until it does, and connects again after every session. LCORES (default
+# 0,1: main lcore 0, forwarding on 1) and NB_CORES (default 1) give testpmd more forwarding cores.
 set -euo pipefail
 cmd="${1:-}"; sock="${2:-}"
 # EAL makes a (here empty) directory /var/run/dpdk/PREFIX even with --no-shconf; naming it after the socket
@@ -36,9 +37,10 @@ start)
   mem="${MEM_MB:-256}"
   # EAL: no hugepages, no PCI, no shared config or telemetry sockets under /var/run/dpdk. The default mbuf
   # pool does not fit in a small -m, so size it to the queue count.
-  setsid dpdk-testpmd -l 0,1 --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="$prefix" \
+  # LCORES: the EAL lcore list, the first the main lcore and the rest forwarding; NB_CORES forwarding cores of them.
+  setsid dpdk-testpmd -l "${LCORES:-0,1}" --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry --file-prefix="$prefix" \
       --vdev "net_vhost0,iface=$sock,queues=$queues$client" -- \
-      --auto-start --stats-period "${STATS_PERIOD:-3600}" --rxq="$queues" --txq="$queues" --nb-cores=1 \
+      --auto-start --stats-period "${STATS_PERIOD:-3600}" --rxq="$queues" --txq="$queues" --nb-cores="${NB_CORES:-1}" \
       --forward-mode="${FWD_MODE:-io}" --total-num-mbufs=$((16384 + 2048 * queues)) \
       </dev/null >"$sock.log" 2>&1 &
   echo $! >"$sock.pid"
