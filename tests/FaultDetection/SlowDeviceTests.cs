@@ -38,6 +38,7 @@ public sealed class SlowDeviceTests
         foreach (var check in BackendChecks())
         {
             PropertyOutcome outcome;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 outcome = PropertyRunner.Run(check.Test, check.Property(ctx), ctx.Settings, Math.Min(check.Cases, cases));
@@ -50,6 +51,7 @@ public sealed class SlowDeviceTests
                 continue;
             }
             judged++;
+            TestContext.Progress.WriteLine($"{check.Test}: {outcome.Cases} case(s), {clock.Elapsed.TotalSeconds:0.00} s");
             if (!outcome.Passed) findings.Add(FailureReport.Format(outcome, ctx.Settings, check.Test));
         }
         Assert.Multiple(() =>

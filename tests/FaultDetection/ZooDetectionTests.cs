@@ -38,9 +38,11 @@ public sealed class ZooDetectionTests
         var seen = new StringBuilder();
         foreach (var check in checks)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var outcome = device.Run(check);
-            seen.AppendLine($"{check.Test}: {(outcome.Passed ? $"passed {outcome.Cases} case(s)" : $"failed after {outcome.Cases} case(s) naming {outcome.Violation?.RequirementId ?? "no rule"}: {outcome.Violation?.Message ?? outcome.Error}")}");
+            seen.AppendLine($"{check.Test} ({clock.Elapsed.TotalSeconds:0.0} s): {(outcome.Passed ? $"passed {outcome.Cases} case(s)" : $"failed after {outcome.Cases} case(s) naming {outcome.Violation?.RequirementId ?? "no rule"}: {outcome.Violation?.Message ?? outcome.Error}")}");
             if (outcome.Violation?.RequirementId != rule) continue;
+            TestContext.Out.Write(seen);
             TestContext.Out.WriteLine(FailureReport.Format(outcome, device.Context.Settings, check.Test));
             return;
         }
