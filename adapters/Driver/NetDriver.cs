@@ -191,14 +191,21 @@ public sealed partial class NetDriver(IVirtioDevice device, DriverOptions? optio
 
     /// <summary>
     /// Polls <paramref name="condition"/> for up to <paramref name="timeout"/> (cut short once the device has timed out
-    /// in this check, see <see cref="Patience"/>). A full-length wait that runs out counts as the device's timeout;
-    /// settle waits, which wait out the absence of something, do not.
+    /// in this check, see <see cref="Patience"/>). A full-length wait that runs out counts as the device's timeout, and
+    /// one that ends in time says how long the device took to answer; settle waits, which wait out the absence of
+    /// something, do neither.
     /// </summary>
     public bool TryWaitUntil(Func<bool> condition, TimeSpan timeout)
     {
         var full = timeout >= _options.Timeout;
         timeout = Patience.Current.Cap(timeout);
-        if (WaitFor(condition, timeout)) return true;
+        var clock = Stopwatch.StartNew();
+        if (WaitFor(condition, timeout))
+        {
+            // How long an owed answer took is what a wait cut after a timeout is measured from (Patience.AfterTimeout).
+            if (full) Patience.Current.Answered(clock.Elapsed);
+            return true;
+        }
         if (full) Patience.Current.RanOut();
         return false;
     }

@@ -87,7 +87,9 @@ public sealed class VhostUserConnection(VhostUserChannel channel, string socketP
         VhostUserMessage reply;
         try
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             reply = _channel.Receive(Patience.Current.Cap(Timeout), $"the vhost-user back-end's reply to {request.WireName()}");
+            Patience.Current.Answered(clock.Elapsed);
         }
         catch (TimeoutException e)
         {

@@ -34,6 +34,27 @@ public sealed class PatienceTests
     }
 
     [Test]
+    public void The_cut_wait_is_measured_from_the_devices_slowest_answer()
+    {
+        var ceiling = TimeSpan.FromMilliseconds(500);
+        using (Patience.Begin(ceiling))
+        {
+            var p = Patience.Current;
+            Assert.That(p.Cap(TimeSpan.FromSeconds(5)), Is.EqualTo(TimeSpan.FromSeconds(5)), "full patience before the first timeout");
+            p.Answered(TimeSpan.FromMilliseconds(2));
+            p.RanOut();
+            Assert.That(p.Cap(TimeSpan.FromSeconds(5)), Is.EqualTo(Patience.MinimumCut), "a fast device is waited for the floor, not the ceiling");
+            p.Answered(TimeSpan.FromMilliseconds(60));
+            Assert.That(p.Cap(TimeSpan.FromSeconds(5)), Is.EqualTo(TimeSpan.FromMilliseconds(60 * Patience.SlowAnswerFactor)), "a slower answer buys a longer wait");
+            p.Answered(TimeSpan.FromMilliseconds(20));
+            Assert.That(p.Cap(TimeSpan.FromSeconds(5)), Is.EqualTo(TimeSpan.FromMilliseconds(60 * Patience.SlowAnswerFactor)), "the slowest answer counts");
+            p.Answered(TimeSpan.FromSeconds(1));
+            Assert.That(p.Cap(TimeSpan.FromSeconds(5)), Is.EqualTo(ceiling), "never more than the check's ceiling");
+            Assert.That(p.Cap(TimeSpan.FromMilliseconds(25)), Is.EqualTo(TimeSpan.FromMilliseconds(25)), "a shorter wait is left as it is");
+        }
+    }
+
+    [Test]
     public void A_settle_wait_that_runs_out_is_not_a_timeout()
     {
         using var device = new VirtioMq.Adapters.InProcess.InProcessReferenceDevice(DeviceUri.Parse("reference://?pairs=2"));
