@@ -29,6 +29,17 @@ public static class PropertyRunner
     public static PropertyOutcome Run(string name, Property property, SuiteSettings settings, int? cases = null, Action<int>? afterCase = null,
         int? maxShrinks = null, Func<Violation, bool>? known = null)
     {
+        // What the check noted about its own run (CheckNotes) joins the outcome's note.
+        using var notes = CheckNotes.Begin();
+        var outcome = RunChecked(name, property, settings, cases, afterCase, maxShrinks, known);
+        return CheckNotes.Take() is { } noted
+            ? outcome with { Note = outcome.Note is { } n ? $"{n}; {noted}" : noted }
+            : outcome;
+    }
+
+    private static PropertyOutcome RunChecked(string name, Property property, SuiteSettings settings, int? cases, Action<int>? afterCase,
+        int? maxShrinks, Func<Violation, bool>? known)
+    {
         var seed = settings.Seed ?? ((ulong)Random.Shared.NextInt64(), (ulong)Random.Shared.NextInt64() | 1);
         var capture = new CapturingRunner(afterCase, maxShrinks, settings.CheckBudget, known);
         var config = Config.Quick

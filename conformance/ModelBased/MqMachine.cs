@@ -22,10 +22,14 @@ public sealed record MachineModel(MqDeviceModel Device, int ConfiguredPairs, boo
 public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<DriverSession, MachineModel>(maxCommands)
 {
     private readonly DeviceFacts _facts = DeviceFacts.Of(ctx);
+    private readonly CommandRate _rate = new();
+
+    /// <summary>The commands this machine has run against the device so far, and how fast (see <see cref="CommandRate"/>).</summary>
+    public CommandRate Rate => _rate;
 
     public override Arbitrary<Setup<DriverSession, MachineModel>> Setup =>
         Arb.From(Generators.MaxPairs(ctx).Select(m => m > Generators.TrafficPairs * 4 ? Generators.TrafficPairs : m)
-            .Select(m => (Setup<DriverSession, MachineModel>)new DeviceSetup(ctx, m, _facts)));
+            .Select(m => (Setup<DriverSession, MachineModel>)new DeviceSetup(ctx, m, _facts, _rate)));
 
     public override TearDown<DriverSession> TearDown => StateMachine.TearDown<DriverSession>(s => s.Dispose());
 
@@ -35,8 +39,8 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         var c = model.ConfiguredPairs;
         var ops = new List<(int, Gen<Operation<DriverSession, MachineModel>>)>
         {
-            (1, Gen.Constant<Operation<DriverSession, MachineModel>>(new ResetOp())),
-            (model.Initialized ? 1 : 6, Gen.Constant<Operation<DriverSession, MachineModel>>(new InitializeOp())),
+            (1, Gen.Constant<Operation<DriverSession, MachineModel>>(new ResetOp(_rate))),
+            (model.Initialized ? 1 : 6, Gen.Constant<Operation<DriverSession, MachineModel>>(new InitializeOp(_rate))),
         };
         if (model.Device.Live)
         {
@@ -44,16 +48,21 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
                     (6, Gen.Choose(1, c)),
                     (1, Gen.Constant(0)),
                     (1, Gen.Constant(m + 1)))
-                .Select(n => (Operation<DriverSession, MachineModel>)new PairsSetOp(n))));
-            ops.Add((6, Gen.Choose(1, c).SelectMany(k => Gen.Choose(0, 15).Select(f => (Operation<DriverSession, MachineModel>)new TransmitOp(k, f)))));
-            ops.Add((1, Gen.Constant<Operation<DriverSession, MachineModel>>(new FreezeRestoreOp())));
+                .Select(n => (Operation<DriverSession, MachineModel>)new PairsSetOp(n, _rate))));
+            ops.Add((6, Gen.Choose(1, c).SelectMany(k => Gen.Choose(0, 15).Select(f => (Operation<DriverSession, MachineModel>)new TransmitOp(k, f, _rate)))));
+            ops.Add((1, Gen.Constant<Operation<DriverSession, MachineModel>>(new FreezeRestoreOp(_rate))));
         }
         return Gen.Frequency(ops.ToArray());
     }
 
-    private sealed class DeviceSetup(SuiteContext ctx, int maxPairs, DeviceFacts facts) : Setup<DriverSession, MachineModel>
+    private sealed class DeviceSetup(SuiteContext ctx, int maxPairs, DeviceFacts facts, CommandRate rate) : Setup<DriverSession, MachineModel>
     {
-        public override DriverSession Actual() => ctx.Open(maxPairs);
+        public override DriverSession Actual()
+        {
+            rate.SequenceStarted();
+            return ctx.Open(maxPairs);
+        }
+
         public override MachineModel Model()
         {
             // Without MQ (or RSS) there is one pair whatever the URI asked for: max_virtqueue_pairs does not exist (§5.1.4).
@@ -70,8 +79,9 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
     /// Runs an operation's check, closing the device when it throws: FsCheck does not tear a machine down after a
     /// failed step, and a vhost-user back-end that serves one front-end at a time would wait on that session forever.
     /// </summary>
-    private static Property Guarded(DriverSession s, Action check)
+    private static Property Guarded(DriverSession s, CommandRate rate, Action check)
     {
+        rate.CommandRun();
         try
         {
             check();
@@ -84,14 +94,14 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         }
     }
 
-    private sealed class ResetOp : Operation<DriverSession, MachineModel>
+    private sealed class ResetOp(CommandRate rate) : Operation<DriverSession, MachineModel>
     {
         public override MachineModel Run(MachineModel m) => m with { Device = m.Device.Reset(), Initialized = false };
-        public override Property Check(DriverSession s, MachineModel m) => Guarded(s, () => Probes.Reset(s.Driver));
+        public override Property Check(DriverSession s, MachineModel m) => Guarded(s, rate, () => Probes.Reset(s.Driver));
         public override string ToString() => "reset";
     }
 
-    private sealed class InitializeOp : Operation<DriverSession, MachineModel>
+    private sealed class InitializeOp(CommandRate rate) : Operation<DriverSession, MachineModel>
     {
         public override MachineModel Run(MachineModel m)
         {
@@ -100,12 +110,12 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         }
 
         public override Property Check(DriverSession s, MachineModel m) =>
-            Guarded(s, () => Probes.Initialize(s.Driver, m.Device.Negotiated, m.ConfiguredPairs));
+            Guarded(s, rate, () => Probes.Initialize(s.Driver, m.Device.Negotiated, m.ConfiguredPairs));
 
         public override string ToString() => "initialise (reset, negotiate, set up queues, DRIVER_OK)";
     }
 
-    private sealed class PairsSetOp(int n) : Operation<DriverSession, MachineModel>
+    private sealed class PairsSetOp(int n, CommandRate rate) : Operation<DriverSession, MachineModel>
     {
         public override bool Pre(MachineModel m) => m.Device.Live && m.Device.Negotiated.Has(FeatureBit.NetCtrlVq);
         public override MachineModel Run(MachineModel m) => m with { Device = m.Device.VqPairsSet(n).Next };
@@ -113,24 +123,24 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         public override Property Check(DriverSession s, MachineModel modelAfter)
         {
             // FsCheck hands Check the model after Run; whether n is acceptable does not depend on the pairs in force.
-            return Guarded(s, () => Probes.PairsSet(s.Driver, modelAfter.Device, n, AllDeviceRules));
+            return Guarded(s, rate, () => Probes.PairsSet(s.Driver, modelAfter.Device, n, AllDeviceRules));
         }
 
         public override string ToString() => $"VQ_PAIRS_SET({n})";
     }
 
-    private sealed class TransmitOp(int pair, int flow) : Operation<DriverSession, MachineModel>
+    private sealed class TransmitOp(int pair, int flow, CommandRate rate) : Operation<DriverSession, MachineModel>
     {
         public override bool Pre(MachineModel m) => m.Device.Live && pair <= m.ConfiguredPairs;
         public override MachineModel Run(MachineModel m) => m;
 
         public override Property Check(DriverSession s, MachineModel m) =>
-            Guarded(s, () => Probes.Loopback(s.Driver, m.Device, pair, flow, AllDeviceRules));
+            Guarded(s, rate, () => Probes.Loopback(s.Driver, m.Device, pair, flow, AllDeviceRules));
 
         public override string ToString() => $"transmit on transmitq{pair} (flow {flow})";
     }
 
-    private sealed class FreezeRestoreOp : Operation<DriverSession, MachineModel>
+    private sealed class FreezeRestoreOp(CommandRate rate) : Operation<DriverSession, MachineModel>
     {
         public override bool Pre(MachineModel m) => m.Device.Live;
 
@@ -140,7 +150,7 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
             return m with { Device = restored.MultiqueueNegotiated ? restored.VqPairsSet(m.Device.CurrentPairs).Next : restored };
         }
 
-        public override Property Check(DriverSession s, MachineModel modelAfter) => Guarded(s, () =>
+        public override Property Check(DriverSession s, MachineModel modelAfter) => Guarded(s, rate, () =>
         {
             var d = s.Driver;
             var features = d.Negotiated;
@@ -164,4 +174,37 @@ public sealed class MqMachine(SuiteContext ctx, int maxCommands = 24) : Machine<
         Rule.CoreFeatDevAcceptValidSubset, Rule.CoreFeatDevRenegotiateAfterReset,
         Rule.RobustMqPairsSetZeroRejected, Rule.RobustMqPairsSetAboveMaxRejected, Rule.RobustMqPairsSetWithoutMqRejected,
     ];
+}
+
+/// <summary>
+/// How fast the model-based test drives the device: commands run (reset, initialise, VQ_PAIRS_SET, transmit,
+/// freeze/restore), sequences (each opens the device afresh) and the time from the first sequence's start, so a device
+/// that makes the test slow, or a change that does, shows as a rate in the test's output and the report's reason.
+/// </summary>
+public sealed class CommandRate
+{
+    private System.Diagnostics.Stopwatch? _clock;
+
+    public int Commands { get; private set; }
+    public int Sequences { get; private set; }
+    public TimeSpan Elapsed => _clock?.Elapsed ?? TimeSpan.Zero;
+
+    /// <summary>Commands per second since the first sequence started; 0 before any.</summary>
+    public double PerSecond => Elapsed > TimeSpan.Zero ? Commands / Elapsed.TotalSeconds : 0;
+
+    /// <summary>A sequence opens the device; the first starts the clock and adds the rate to the running check's note.</summary>
+    public void SequenceStarted()
+    {
+        if (_clock is null)
+        {
+            _clock = System.Diagnostics.Stopwatch.StartNew();
+            CheckNotes.Add(() => ToString());
+        }
+        Sequences++;
+    }
+
+    public void CommandRun() => Commands++;
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Commands} model-based command(s) in {Sequences} sequence(s) over {Elapsed.TotalSeconds:0.0} s: {PerSecond:0.0} command(s)/s");
 }

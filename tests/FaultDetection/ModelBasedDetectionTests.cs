@@ -39,4 +39,15 @@ public sealed class ModelBasedDetectionTests
         Assert.That(outcome.ShrunkCase, Is.Not.Null.And.Not.Empty);
         TestContext.Out.WriteLine(FailureReport.Format(outcome, ctx.Settings, "model-based"));
     }
+
+    [Test]
+    public void The_model_based_test_says_how_many_commands_a_second_it_ran()
+    {
+        using var device = ZooDevice.Start(null, ZooPlane.Device);
+        var ctx = device.Context;
+        var outcome = PropertyRunner.Run("model-based", ModelBasedTests.DeviceFollowsTheModel(ctx), ctx.Settings, cases: 5);
+        Assert.That(outcome.Passed, Is.True, () => FailureReport.Format(outcome, ctx.Settings, "model-based"));
+        Assert.That(outcome.Note, Does.Match(@"\d+ model-based command\(s\) in 5 sequence\(s\) over [\d.]+ s: [\d.]+ command\(s\)/s"));
+        TestContext.Out.WriteLine(outcome.Note);
+    }
 }
