@@ -30,10 +30,19 @@ public sealed partial class LoopbackDataPlane
         // two arrays per frame.
         private readonly byte[] _frame = new byte[MaxTxBytes];
 
+        // The burst of transmit buffers taken before any is copied out (see DrainTransmitq).
+        private readonly DescriptorChain?[] _burst = new DescriptorChain?[Burst];
+
         // The receive rings frames went to since their used buffers were last published: published with the transmitq's, a
         // burst at a time, so the driver's used idx (or used flags) cache line moves once per burst, and an in-order ring can
         // return the receive buffers a burst filled whole as one batch.
         private readonly List<IDeviceVirtqueue> _receivedInto = [];
+
+        // Receive rings found without a buffer since the last publication: the rest of the burst is dropped without
+        // looking again, as DPDK's vhost reads a ring's avail idx once per burst. Looking costs a full fence per frame
+        // on an EVENT_IDX ring (Pop publishes avail_event before it concludes "empty"), while buffers come back only as
+        // the driver reads the used ones this burst has not published yet.
+        private readonly List<IDeviceVirtqueue> _foundEmpty = [];
 
         internal Lane(LoopbackDataPlane plane, int index, DeviceSeams seams)
         {
@@ -122,58 +131,81 @@ public sealed partial class LoopbackDataPlane
                 }
             }
             _receivedInto.Clear();
+            _foundEmpty.Clear();
         }
 
         /// <summary>Takes up to <paramref name="budget"/> buffers; true when it stopped with buffers still waiting.</summary>
         private bool DrainTransmitq(IDeviceVirtqueue q, int budget)
         {
-            var pair = PairOf(q.Index);
-            var enabled = _plane._enabled.Contains(q.Index);
-            var transmit = _seams.Transmit;
-            var memory = _plane._memory;
             var taken = 0;
             // Stryker disable once Equality : used only by the vhost-user back-end's budget; in-process the budget is int.MaxValue
-            while (taken < budget && _plane.TryPop(q) is { } chain)
+            while (taken < budget)
             {
-                // Buffers go back in bursts: what was taken so far becomes visible every Burst buffers.
+                // A burst is taken first, each buffer's lines asked for as it comes (DescriptorChain.PrefetchReadable),
+                // then the burst is copied out: by then its lines have arrived together, where one frame at a time
+                // left the thread waiting on each in turn (70 % of its time in a profile). DPDK's vhost does the same.
+                var n = 0;
+                // Stryker disable once Equality : used only by the vhost-user back-end's budget; in-process the budget is int.MaxValue
+                while (n < Burst && taken + n < budget && _plane.TryPop(q) is { } chain)
+                {
+                    chain.PrefetchReadable(_plane._memory);
+                    _burst[n++] = chain;
+                }
+                if (n == 0) break;
+                taken += n;
+                for (var i = 0; i < n; i++)
+                {
+                    var chain = _burst[i]!;
+                    _burst[i] = null;
+                    Transmit(q, chain);
+                }
+                // Buffers go back in bursts: a whole burst becomes visible at once.
                 // Stryker disable once all : equivalent: publishing used idx earlier or later within a drain is allowed, and every drain ends with a publication
-                if (++taken % Burst == 0)
+                if (n == Burst)
                 {
                     q.PublishUsed();
                     PublishReceived();
                 }
-                if (!transmit.ReturnsBuffer(enabled)) continue;
-                int length;
-                try
-                {
-                    length = transmit.Gather(chain, memory, _frame);
-                }
-                // Stryker disable all : out of reach: Walk checked every segment against guest memory, so the copy cannot fault unless the vhost-user memory table is replaced under a running ring (tests/VhostUser)
-                catch (GuestMemoryFault e)
-                {
-                    _plane._note($"transmitq{pair}: {e.Message}");
-                    q.AddUsed(chain.Handle, 0);
-                    continue;
-                }
-                // Stryker restore all
-                // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
-                q.AddUsed(chain.Handle, 0);
-                // Stryker disable once Equality : equivalent: a header with no frame behind it breaks no rule the spec gives the driver, so carrying it or dropping it are both right
-                if (length < _plane._header)
-                {
-                    _plane._note($"transmitq{pair}: {length}-byte buffer is shorter than the {_plane._header}-byte virtio-net header");
-                    continue;
-                }
-                // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
-                _plane._counters.CountFrame(q.Index, enabled);
-                // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
-                // Stryker disable once all : equivalent in-process (see SetEnabled); over vhost-user vu.ring.disabled-tx-discard judges it
-                if (transmit.Forwards(enabled)) Transmitted(pair, length);
             }
-            if (transmit.PublishesAtEnd(taken)) q.PublishUsed();
+            if (_seams.Transmit.PublishesAtEnd(taken)) q.PublishUsed();
             PublishReceived();
             // Stryker disable once all : used only by the vhost-user back-end (see TurnBudget); in-process the budget is never reached
             return taken == budget && q.HasAvailable;
+        }
+
+        /// <summary>Returns one buffer taken from transmitq <paramref name="q"/> and sends the frame in it on, as the rules say.</summary>
+        private void Transmit(IDeviceVirtqueue q, DescriptorChain chain)
+        {
+            var pair = PairOf(q.Index);
+            var enabled = _plane._enabled.Contains(q.Index);
+            var transmit = _seams.Transmit;
+            if (!transmit.ReturnsBuffer(enabled)) return;
+            int length;
+            try
+            {
+                length = transmit.Gather(chain, _plane._memory, _frame);
+            }
+            // Stryker disable all : out of reach: Walk checked every segment against guest memory, so the copy cannot fault unless the vhost-user memory table is replaced under a running ring (tests/VhostUser)
+            catch (GuestMemoryFault e)
+            {
+                _plane._note($"transmitq{pair}: {e.Message}");
+                q.AddUsed(chain.Handle, 0);
+                return;
+            }
+            // Stryker restore all
+            // A transmit buffer is only read, so the used length is 0 (§2.7.8.2 counts written bytes).
+            q.AddUsed(chain.Handle, 0);
+            // Stryker disable once Equality : equivalent: a header with no frame behind it breaks no rule the spec gives the driver, so carrying it or dropping it are both right
+            if (length < _plane._header)
+            {
+                _plane._note($"transmitq{pair}: {length}-byte buffer is shorter than the {_plane._header}-byte virtio-net header");
+                return;
+            }
+            // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
+            _plane._counters.CountFrame(q.Index, enabled);
+            // A disabled transmit ring is drained but its frames go nowhere (vhost-user "started but disabled").
+            // Stryker disable once all : equivalent in-process (see SetEnabled); over vhost-user vu.ring.disabled-tx-discard judges it
+            if (transmit.Forwards(enabled)) Transmitted(pair, length);
         }
 
         /// <summary>Steers the frame in _frame[0..length) (virtio-net header first), sent on transmitq<paramref name="pair"/>, to a receive ring.</summary>
@@ -237,8 +269,9 @@ public sealed partial class LoopbackDataPlane
 
         private void DeliverTo(IDeviceVirtqueue q, int pair, int length, HashOutcome outcome)
         {
-            if (_plane.TryPop(q) is not { } chain)
+            if (_foundEmpty.Contains(q) || _plane.TryPop(q) is not { } chain)
             {
+                if (!_foundEmpty.Contains(q)) _foundEmpty.Add(q);
                 // Stryker disable once all : out of reach: counters feed --stats and the driver-recording judge, no device run reads them (tests/Reference/RingCountersTests)
                 _plane._counters.CountDropped(_index);
                 return;
