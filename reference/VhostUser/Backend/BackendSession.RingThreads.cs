@@ -16,8 +16,10 @@ namespace VirtioMq.Reference.VhostUser.Backend;
 /// ring), so a message waits at most that long.</item>
 /// <item>A ring starts on its first kick, which changes the plane too: the ring thread takes the gate for writing to
 /// start it, as a message would.</item>
-/// <item>After each burst the generation moves on and every ring thread is woken: its kick fds may have been replaced.
-/// Whatever a ring thread saw under an older generation it looks at again.</item>
+/// <item>After each burst the generation moves on. Whatever a ring thread saw under an older generation it looks at
+/// again before it acts. A thread whose kick fds changed is woken to poll the new ones, and so is one waiting for the
+/// burst; the others find out at their next kick (waking every thread after every message cost a context switch each
+/// on a small machine, and a third of the model-based test's rate).</item>
 /// <item>A ring thread that finds kicks while a message waits on the socket stands aside until that message is
 /// served, because it may be the SET_VRING_ENABLE the kicks depend on (see <see cref="RunAlone"/>); the session then
 /// lets it have that turn before serving more messages, so later messages do not overtake kicks that came first.</item>
@@ -43,6 +45,12 @@ public sealed partial class BackendSession
         public int Number { get; } = number;
         public EventFd Wake { get; } = EventFd.Create();
         public Thread? Thread { get; set; }
+
+        /// <summary>The kick fds this thread was last woken for; the session wakes it when they change.</summary>
+        public int[] KickFds { get; set; } = [];
+
+        /// <summary>Set while the thread waits for the session to serve the message it stood aside for.</summary>
+        public volatile bool WaitingForMessages;
 
         // The generation at which this thread stood aside for messages and has not had its turn since; long.MaxValue if none.
         private long _stoodAsideAt = long.MaxValue;
@@ -79,17 +87,25 @@ public sealed partial class BackendSession
                 if (PollSet.WaitReadable([_channel.Fd], TimeSpan.FromMilliseconds(200)).Count == 0) continue;
                 LetStandingAsideHaveTheirTurn(threads);
                 bool open;
+                var wake = new List<RingThread>();
                 _gate.EnterWriteLock();
                 try
                 {
                     open = ServeMessageBurst();
                     Interlocked.Increment(ref _generation);
+                    foreach (var t in threads)
+                    {
+                        var fds = RingsByKickFd(t.Number).Keys.Order().ToArray();
+                        if (!t.WaitingForMessages && fds.SequenceEqual(t.KickFds)) continue;
+                        t.KickFds = fds;
+                        wake.Add(t);
+                    }
                 }
                 finally
                 {
                     _gate.ExitWriteLock();
                 }
-                foreach (var t in threads) t.Wake.Signal();
+                foreach (var t in wake) t.Wake.Signal();
                 if (!open) return;
             }
         }
@@ -194,7 +210,12 @@ public sealed partial class BackendSession
             // Messages replaced fds, rings or the plane since this thread looked: look again.
             if (seen != _generation) return TurnOutcome.Stale;
             var kicked = ready.Where(kicks.ContainsKey).Select(fd => kicks[fd]).ToList();
-            if (kicked.Count > 0 && !owedTurn && PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count > 0) return TurnOutcome.StandAside;
+            if (kicked.Count > 0 && !owedTurn && PollSet.WaitReadable([_channel.Fd], TimeSpan.Zero).Count > 0)
+            {
+                // Set under the gate, so the burst that serves the message sees it and wakes this thread.
+                me.WaitingForMessages = true;
+                return TurnOutcome.StandAside;
+            }
             if (!startsTried)
             {
                 unstarted = [.. kicked.Where(NotStarted), .. kicked.Any(v => v.Index % 2 == 1) ? KickedReceiveRingsNotStarted(kicked) : []];
@@ -252,6 +273,7 @@ public sealed partial class BackendSession
     {
         while (!stop.IsCancellationRequested && Interlocked.Read(ref _generation) == seen)
             if (me.Wake.Wait(TimeSpan.FromMilliseconds(200))) me.Wake.Drain();
+        me.WaitingForMessages = false;
     }
 
     /// <summary>The rings ring thread <paramref name="thread"/> serves that have a kick eventfd, by that fd.</summary>
