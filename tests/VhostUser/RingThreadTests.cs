@@ -50,6 +50,9 @@ public sealed class RingThreadTests
         return wrong;
     }
 
+    private static void AssertNoneWrong(List<string> wrong, RunningBackend backend) =>
+        Assert.That(wrong, Is.Empty, () => string.Join("\n", wrong.Take(10)) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+
     [Test]
     public void Frames_on_every_pair_at_once_each_come_back_once_on_their_own_pair()
     {
@@ -60,7 +63,7 @@ public sealed class RingThreadTests
             var wrong = new List<string>();
             for (var round = 0; round < Rounds && wrong.Count == 0; round++)
                 wrong.AddRange(Burst(driver, _ => true, pair => pair));
-            Assert.That(wrong, Is.Empty, () => string.Join("\n", wrong.Take(10)) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+            AssertNoneWrong(wrong, backend);
         }
     }
 
@@ -77,7 +80,7 @@ public sealed class RingThreadTests
             var wrong = new List<string>();
             for (var round = 0; round < Rounds && wrong.Count == 0; round++)
                 wrong.AddRange(Burst(driver, rx => rx != 2, pair => pair == 2 ? null : pair));
-            Assert.That(wrong, Is.Empty, () => string.Join("\n", wrong.Take(10)) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+            AssertNoneWrong(wrong, backend);
         }
     }
 
@@ -98,7 +101,7 @@ public sealed class RingThreadTests
                 driver.ReenableQueue(vq);
                 wrong.AddRange(Burst(driver, _ => true, pair => pair));
             }
-            Assert.That(wrong, Is.Empty, () => string.Join("\n", wrong.Take(10)) + "\nback-end log:\n" + string.Join("\n", backend.LogLines.TakeLast(20)));
+            AssertNoneWrong(wrong, backend);
         }
     }
 }
