@@ -33,6 +33,7 @@ public static class ConformanceRun
             (_identity, var mq) = Identify(ctx);
             _formats = ctx.Settings.Rings.Formats(DeviceFacts.Known(ctx)?.Offered.Has(FeatureBit.RingPacked) ?? false).Count;
             _conditions = new RunConditions(Complete: false, MultiqueueOffered: mq, Strict: ctx.Settings.Strict, Selection: ctx.Settings.Rules?.Text);
+            DeviceHealth.Baseline(ctx);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or DeviceProtocolException or IOException or InvalidOperationException
                                       or KeyNotFoundException or NotSupportedException or TimeoutException or FileNotFoundException)

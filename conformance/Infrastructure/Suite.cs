@@ -24,6 +24,7 @@ public static class Suite
         if (settings.Rules is { } chosen && !chosen.Chooses(check))
             Assert.Ignore($"not selected: it names none of {SuiteSettings.RulesVariable}={chosen.Text}");
         if (ConformanceRun.CannotStartCheck(settings) is { } why) NotRun(why);
+        if (DeviceHealth.Lost is { } lost) NotRun(lost);
         if (check.VhostUserOnly) Needs.Require<IVhostUserBackEnd>(ctx, Needs.VhostUserBackEnd);
         if (check.PciOnly) Needs.Require<IPciTransport>(ctx, Needs.PciTransport);
         var packedOffered = DeviceFacts.Known(ctx)?.Offered.Has(FeatureBit.RingPacked) ?? false;
@@ -37,6 +38,12 @@ public static class Suite
             var (end, outcome) = JudgeIn(check, test, ctx, format, packedOffered);
             ends.Add(end);
             last = outcome ?? last;
+            // A finding may have left the device broken for every check after it: find out now, while it is clear which check did it.
+            if (outcome is { Passed: false } && DeviceHealth.AfterFinding(ctx, test.Name) is { } broken)
+            {
+                ends.Add(new FormatEnd(ends[^1].Kind, broken));
+                break;
+            }
         }
         Conclude(ends);
         return last;

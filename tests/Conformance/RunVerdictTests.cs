@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using VirtioMq.Reference.Net;
+using VirtioMq.Reference.VhostUser.Backend;
 using VirtioMq.Spec;
 
 namespace VirtioMq.Tests.Conformance;
@@ -66,6 +68,29 @@ public sealed class RunVerdictTests
             // In every virtqueue format it ran in.
             Assert.That(checks.Where(c => c.GetProperty("test").GetString() == "Every_pair_count_from_1_to_max_is_accepted_and_usable")
                 .Select(c => c.GetProperty("outcome").GetString()), Is.Not.Empty.And.All.EqualTo("not-applicable"));
+        });
+    }
+
+    [Test]
+    public void A_device_one_check_breaks_for_good_is_not_blamed_on_the_checks_after_it()
+    {
+        // The index-wrap check starts rings at 65535, which breaks this back-end for every later session; the
+        // used-length check runs after it and would fail on its own rule if the suite did not notice.
+        using var backend = new RunningBackend(RunningBackend.NewSocketPath("broken"), new ReferenceOptions(4, [new BrokenForGood()]));
+        const string wrap = "Receive_and_transmit_rings_keep_working_across_the_index_wrap";
+        const string later = "Used_descriptors_say_whether_and_how_much_the_device_wrote";
+        var run = Run($"vhost-user://{backend.SocketPath}?pairs=4&timeout-ms=500", $"Name={wrap}|Name={later}");
+        var report = Report();
+        var checks = report.GetProperty("checks").EnumerateArray().ToList();
+        string[] Outcomes(string test) => checks.Where(c => c.GetProperty("test").GetString() == test).Select(c => c.GetProperty("outcome").GetString()!).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(Outcomes(wrap), Does.Contain("failed"), report.ToString());
+            Assert.That(run.Output, Does.Contain("The device was left broken"));
+            Assert.That(Outcomes(later), Is.EqualTo(new[] { "not-run" }), report.ToString());
+            Assert.That(report.GetProperty("notCertifiedBecause").EnumerateArray().Select(b => b.GetProperty("text").GetString()),
+                Has.Some.Contains($"after {wrap} the device carried no frame in a fresh session"));
         });
     }
 
