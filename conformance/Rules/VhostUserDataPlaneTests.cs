@@ -10,7 +10,7 @@ using VirtioMq.Spec;
 namespace VirtioMq.Conformance.Rules;
 
 /// <summary>
-/// Rules of the vhost-user protocol that only a back-end can break: the queue count it reports, the
+/// Rules of the vhost-user protocol that only a back-end can break: the
 /// started/enabled ring states, and stopping and resuming a ring with GET/SET_VRING_BASE. Not applicable to
 /// a device reached any other way.
 /// </summary>
@@ -23,29 +23,6 @@ public sealed class VhostUserDataPlaneTests
     private static IVhostUserBackEnd Backend(DriverSession s) =>
         s.Device.Capabilities.Get<IVhostUserBackEnd>() ?? throw new InvalidOperationException(Needs.VhostUserBackEnd);
 
-
-    /// <summary>
-    /// GET_QUEUE_NUM must cover the pairs the back-end really serves: open it with as many pairs as it claims
-    /// (vhost-user can address 128) and check a frame on a random pair among them comes back.
-    /// </summary>
-    public static Property QueueNumIsTruthful(SuiteContext ctx)
-    {
-        int claimed;
-        using (var probe = ctx.Open()) claimed = (int)Math.Min(Backend(probe).QueueNum ?? 1, 128);
-        if (claimed < 1)
-            return Prop.ForAll(Gen.Constant(claimed).ToArbitrary(), n =>
-                Expect.That(false, Rule.VuMqGetQueueNumReply, $"GET_QUEUE_NUM answered {n}: a back-end serves at least one queue pair"));
-        var claimedCtx = ctx.With(ctx.Device.With("pairs", claimed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return Prop.ForAll(Gen.Choose(1, claimed).ToArbitrary(), k =>
-        {
-            using var s = claimedCtx.Open();
-            var d = s.Driver;
-            d.Initialize(pairs: k);
-            if (k > 1) Expect.That(d.VqPairsSet(k) == NetAck.Ok, Rule.VuMqGetQueueNumReply, $"VQ_PAIRS_SET({k}) refused by the front-end model");
-            Probes.Owed(d, k, k, Rule.VuMqGetQueueNumReply,
-                $"GET_QUEUE_NUM claims {claimed} queue pair(s), but a frame sent on transmitq{k} (vring {NetQueueLayout.Transmitq(k)}) with {k} pairs enabled never came back: the back-end does not serve pair {k}");
-        });
-    }
 
     /// <summary>
     /// A started but disabled transmit ring is drained (its buffers come back used) and its frames go nowhere;
@@ -136,9 +113,6 @@ public sealed class VhostUserDataPlaneTests
     public static readonly SuiteCheck MqProtocolFeature = new(nameof(The_back_end_offers_the_MQ_protocol_feature), OffersMqProtocolFeature,
         [Rule.VuMqProtocolFeatureAdvertised], [Plane.Data], 1, vhostUserOnly: true);
 
-    public static readonly SuiteCheck QueueNum = new(nameof(GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves), QueueNumIsTruthful,
-        [Rule.VuMqGetQueueNumReply], [Plane.Data], 10, vhostUserOnly: true);
-
     public static readonly SuiteCheck DisabledRings = new(nameof(Disabled_rings_are_drained_and_receive_nothing), DisabledRingsAreDrainedAndSilent,
         [Rule.VuRingDisabledTxDiscard, Rule.VuRingDisabledRxNoPackets, Rule.VuRingEnabledProcessing], [Plane.Data], 20, vhostUserOnly: true);
 
@@ -147,9 +121,6 @@ public sealed class VhostUserDataPlaneTests
 
     [Test, Check, Category("Should")]
     public void The_back_end_offers_the_MQ_protocol_feature() => Suite.Verify(MqProtocolFeature);
-
-    [Test, Check]
-    public void GET_QUEUE_NUM_covers_only_pairs_the_back_end_serves() => Suite.Verify(QueueNum);
 
     [Test, Check]
     public void Disabled_rings_are_drained_and_receive_nothing() => Suite.Verify(DisabledRings);
