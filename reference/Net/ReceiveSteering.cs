@@ -29,7 +29,7 @@ public sealed class AutomaticReceiveSteering : IReceiveSteering
     {
         if (enabledPairs.Count == 0) return null;
         if (enabledPairs.Contains(txPair)) return txPair;
-        return enabledPairs.ElementAt((int)((uint)FlowKey.Of(frame).GetHashCode() % (uint)enabledPairs.Count));
+        return enabledPairs.ElementAt((int)(FlowKey.Of(frame).StableHash() % (uint)enabledPairs.Count));
     }
 
     // Nothing to forget: every choice is worked out from the frame in hand.

@@ -53,7 +53,7 @@ public sealed class SteerToMaxPairs() : ZooDeviation(DeviceFault.SteerToMaxPairs
         public override int? Select(ReadOnlySpan<byte> frame, int txPair, IReadOnlySet<int> enabledPairs)
         {
             base.Select(frame, txPair, enabledPairs);
-            return (int)((uint)FlowKey.Of(frame).GetHashCode() % (uint)maxPairs) + 1;
+            return (int)(FlowKey.Of(frame).StableHash() % (uint)maxPairs) + 1;
         }
     }
 }
