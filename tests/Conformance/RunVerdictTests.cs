@@ -37,6 +37,24 @@ public sealed class RunVerdictTests
             Assert.That(report.GetProperty("certified").GetBoolean(), Is.False);
             Assert.That(report.GetProperty("runFails").GetBoolean(), Is.True);
             Assert.That(report.GetProperty("mustFailures").EnumerateArray().Select(e => e.GetString()), Does.Contain(Rule.NetMqDefVqPairsSet));
+            // Pair 1 still carries frames after the finding: the device is not taken for broken.
+            Assert.That(run.Output, Does.Not.Contain("left broken"));
+        });
+    }
+
+    [Test]
+    public void A_device_that_never_carried_a_frame_is_judged_check_by_check()
+    {
+        // Receive and transmit swapped: no frame ever comes back, from the first session on. Nothing was working to be
+        // broken, so every check judges it on its own rule and none is left unrun.
+        var run = Run("reference://?pairs=4&fault=swap-rx-tx", $"{Mapping}|Name=Used_descriptors_say_whether_and_how_much_the_device_wrote");
+        var report = Report();
+        var outcomes = report.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("outcome").GetString()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Not.Zero, run.Output);
+            Assert.That(outcomes, Has.Some.EqualTo("failed").And.None.EqualTo("not-run"), report.ToString());
+            Assert.That(run.Output, Does.Not.Contain("left broken"));
         });
     }
 
