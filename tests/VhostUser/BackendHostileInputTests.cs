@@ -705,17 +705,19 @@ public sealed class BackendHostileInputTests(int workers)
         action(); // the first time may open files of the runtime's own
         var before = FdTable();
         for (var i = 0; i < times; i++) action();
-        // A session the back-end has not yet noticed is over still holds its socket for a moment.
+        // A session the back-end has not yet noticed is over still holds its socket for a moment. A leak is growth: the
+        // table is the whole process's, and a session of an earlier test that ends meanwhile closes fds of its own (a
+        // full run once failed here on a count that had gone down), which says nothing about this action.
         var clock = Stopwatch.StartNew();
         var after = FdTable();
-        while (after.Count != before.Count && clock.Elapsed < Wait)
+        while (after.Count > before.Count && clock.Elapsed < Wait)
         {
             Thread.Sleep(10);
             after = FdTable();
         }
         var opened = after.Except(before).Select(kv => $"{kv.Key} -> {kv.Value}");
         var closed = before.Except(after).Select(kv => $"{kv.Key} -> {kv.Value}");
-        Assert.That(after, Has.Count.EqualTo(before.Count),
+        Assert.That(after, Has.Count.LessThanOrEqualTo(before.Count),
             $"open fds after {times} more of the same; opened: [{string.Join(", ", opened)}], closed: [{string.Join(", ", closed)}]");
     }
 
