@@ -32,7 +32,7 @@ public static class Probes
         // (hours over a case run): end the case on the loss, named as the rule it breaks.
         if (mustArrive && at is null && violations.Count > 0)
         {
-            // The same frame again (its flow, a new tag): if it comes back, the device lost one frame.
+            // The same frame again (its flow with a new tag, or the caller's same bytes): if it comes back, the device lost one frame.
             ThrowIfOneFrameLost(driver, txPair, violations[0].Message, () => sendAndLocate(driver.ResponseWait));
             // Not one frame has come back from this device, and this flow on transmitq1 stays silent: the first suspect
             // is the queue layout of §5.1.2 (receive and transmit swapped, or another numbering), unless frames of other

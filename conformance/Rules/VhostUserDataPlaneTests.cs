@@ -20,7 +20,7 @@ public sealed class VhostUserDataPlaneTests
     /// <summary>A frame is "gone" once the device has had this long to bring it back and has not.</summary>
     private static TimeSpan Settle(NetDriver d) => d.Device.SettleTime;
 
-    private static IVhostUserBackEnd Backend(DriverSession s) =>
+    internal static IVhostUserBackEnd Backend(DriverSession s) =>
         s.Device.Capabilities.Get<IVhostUserBackEnd>() ?? throw new InvalidOperationException(Needs.VhostUserBackEnd);
 
 

@@ -1,6 +1,5 @@
 using FsCheck;
 using FsCheck.Fluent;
-using VirtioMq.Adapters.Devices.Capabilities;
 using VirtioMq.Conformance.Infrastructure;
 using VirtioMq.Conformance.Properties;
 using VirtioMq.Spec;
@@ -25,11 +24,7 @@ public sealed class VhostUserServedPairsTests
     public static Property QueueNumIsTruthful(SuiteContext ctx)
     {
         int claimed;
-        using (var probe = ctx.Open())
-        {
-            var backEnd = probe.Device.Capabilities.Get<IVhostUserBackEnd>() ?? throw new InvalidOperationException(Needs.VhostUserBackEnd);
-            claimed = (int)Math.Min(backEnd.QueueNum ?? 1, 128);
-        }
+        using (var probe = ctx.Open()) claimed = (int)Math.Min(VhostUserDataPlaneTests.Backend(probe).QueueNum ?? 1, 128);
         if (claimed < 1)
             return Prop.ForAll(Gen.Constant(claimed).ToArbitrary(), n =>
                 Expect.That(false, Rule.VuMqGetQueueNumReply, $"GET_QUEUE_NUM answered {n}: a back-end serves at least one queue pair"));
